@@ -1,0 +1,260 @@
+"""Per-run state: variables, outputs, node records, log files, the stop token."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from ..lang import templating
+from ..model import HANDLER_NODE_NAMES, Step, Workflow
+from .runners.base import StopToken
+from .status import NodeRecord
+
+# OS variables may be overridden by the workflow, but never these (they are the run's own).
+_BUILTIN_PREFIXES = ("DAG_", "DAGU_")
+
+
+def now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def log_root() -> Path:
+    base = os.environ.get("FLOWPORT_LOG_DIR")
+    if base:
+        return Path(base)
+    data = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return Path(data) / "flowport" / "logs"
+
+
+def safe_name(name: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "step"
+
+
+def parse_dotenv(path: Path) -> list[tuple[str, str]]:
+    """KEY=VALUE lines; `export` prefixes, comments and surrounding quotes allowed."""
+    pairs = []
+    for raw in path.read_text().splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.startswith("export "):
+            line = line[7:].lstrip()
+        key, sep, value = line.partition("=")
+        if not sep:
+            continue
+        value = value.strip()
+        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
+            value = value[1:-1]
+        pairs.append((key.strip(), value))
+    return pairs
+
+
+class RunContext:
+    """Everything one run of a workflow knows. Thread-safe where steps touch it."""
+
+    def __init__(
+        self,
+        wf: Workflow,
+        *,
+        run_id: str,
+        params: list[tuple[str, str]] | None = None,
+        stop: StopToken | None = None,
+    ) -> None:
+        self.wf = wf
+        self.run_id = run_id
+        self.cli_params = list(params or [])
+        self.stop = stop or StopToken(grace=wf.semantics.stop_grace_seconds)
+        self.lock = threading.Lock()
+        self.started_at = now()
+        self.finished_at: datetime | None = None
+        self.nodes: dict[str, NodeRecord] = {
+            s.name: NodeRecord(name=s.name, display_name=s.name) for s in wf.steps
+        }
+        self.handler_nodes: dict[str, NodeRecord] = {}
+        self.outputs: dict[str, str] = {}  # output variable -> value
+        self.output_owner: dict[str, str] = {}  # output variable -> step name
+        self.status: str | None = None  # final source status once known
+        self.message: str | None = None
+        self.timed_out = False
+        self.log_dir = log_root() / safe_name(wf.name) / run_id
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.log_file = self.log_dir / "run.log"
+        self._log = open(self.log_file, "a", buffering=1)
+        self.workdir = wf.workdir
+        self.params: list[tuple[str, str]] = []
+        self.base_env: dict[str, str] = {}
+        self._deps = {s.name: s.depends for s in wf.steps}
+        self._ancestors: dict[str, frozenset[str]] = {}
+        self._resolve_variables()
+
+    # ------------------------------------------------------------ variables
+
+    def backtick(self, env: dict[str, str]):
+        if not self.wf.semantics.run_backticks:
+            return None
+
+        def run(cmd: str) -> str:
+            done = subprocess.run(
+                [*self.shell(), "-c", cmd],
+                env=env,
+                cwd=self.workdir,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            return done.stdout.strip()
+
+        return run
+
+    def shell(self) -> tuple[str, ...]:
+        from .runners.shell import default_shell
+
+        return self.wf.shell or self.wf.semantics.default_shell or default_shell()
+
+    def _resolve_variables(self) -> None:
+        """dotenv < DAG env < params, each evaluated in order (Dagu)."""
+        env = dict(os.environ)
+        env.update(
+            DAG_NAME=self.wf.name,
+            DAG_RUN_ID=self.run_id,
+            DAG_RUN_LOG_FILE=str(self.log_file),
+            DAG_RUN_WORK_DIR=self.workdir,
+            # names used before Dagu 1.17
+            DAG_REQUEST_ID=self.run_id,
+            DAG_EXECUTION_LOG_PATH=str(self.log_file),
+        )
+        for name in self.wf.dotenv:
+            path = Path(self.workdir, self.expand(name, env))
+            if path.is_file():
+                env.update(parse_dotenv(path))
+        for key, value in self.wf.env:
+            env[key] = self.expand(value, env)
+        self.params = self._resolve_params(env)
+        for key, value in self.params:
+            env[key] = value
+        named = {k: v for k, v in self.params if not k.isdigit()}
+        env["DAGU_PARAMS_JSON"] = env["DAG_PARAMS_JSON"] = json.dumps(named)
+        self.base_env = env
+
+    def _resolve_params(self, env: dict[str, str]) -> list[tuple[str, str]]:
+        overrides = [(k or None, v) for k, v in self.cli_params]
+        if self.wf.params_text is not None:
+            tokens = templating.parse_params(self.wf.params_text)
+            return templating.resolve_params(
+                tokens, overrides=overrides, env=env, backtick=self.backtick(env)
+            )
+        resolved: list[tuple[str, str]] = []
+        scope = dict(env)
+        given = {k: v for k, v in overrides if k}
+        positional = [v for k, v in overrides if not k]
+        for p in self.wf.params:
+            if p.name in given:
+                value = given.pop(p.name)
+            elif p.name.isdigit() and positional and int(p.name) <= len(positional):
+                value = positional[int(p.name) - 1]
+            elif p.default is None:
+                continue  # declared without a value: references stay literal (Dagu V3)
+            else:
+                value = self.expand(p.default, scope)
+            resolved.append((p.name, value))
+            scope[p.name] = value
+        resolved.extend(given.items())
+        count = sum(1 for k, _ in resolved if k.isdigit())
+        for i, value in enumerate(positional[count:], start=count + 1):
+            resolved.append((str(i), value))
+        return resolved
+
+    def namespaces(self, env: dict[str, str], *, status: str | None = None) -> dict[str, dict[str, str]]:
+        context = {"run.id": self.run_id, "run.name": self.wf.name}
+        if status:
+            context["run.status"] = status
+        return {
+            "params": {k: v for k, v in self.params if not k.isdigit()},
+            "env": env,
+            "context": context,
+        }
+
+    def expand(self, text: str, env: dict[str, str], *, status: str | None = None) -> str:
+        if not text or ("$" not in text and "`" not in text):
+            return text
+        return templating.expand(
+            text,
+            env,
+            backtick=self.backtick(env),
+            namespaces=self.namespaces(env, status=status),
+        )
+
+    def step_env(self, step: Step, *, handler: str | None = None, status: str | None = None) -> dict[str, str]:
+        """Environment a step (or a handler) runs with, its own `env:` evaluated in order."""
+        env = dict(self.base_env)
+        with self.lock:
+            if handler is None:
+                visible = {}
+                if self.outputs:
+                    mine = self.ancestors(step.name)
+                    visible = {k: v for k, v in self.outputs.items() if self.output_owner[k] in mine}
+            else:
+                visible = dict(self.outputs)
+        env.update(visible)
+        if handler is not None:
+            env["DAG_RUN_STEP_NAME"] = HANDLER_NODE_NAMES[handler]
+            if status:
+                env["DAG_RUN_STATUS"] = status
+        else:
+            env["DAG_RUN_STEP_NAME"] = step.name
+            env["DAG_STEP_NAME"] = step.name
+        for key, value in step.env:
+            env[key] = self.expand(value, env, status=status)
+        for key, value in self.cli_params:
+            if key:  # runtime params win over step env (Dagu precedence)
+                env[key] = value
+        return env
+
+    def record_output(self, step: Step, value: str) -> None:
+        if step.output:
+            with self.lock:
+                self.outputs[step.output] = value
+                self.output_owner[step.output] = step.name
+
+    # ------------------------------------------------------------ nodes and logs
+
+    def handler_record(self, key: str) -> NodeRecord:
+        name = HANDLER_NODE_NAMES[key]
+        rec = self.handler_nodes.get(name)
+        if rec is None:
+            rec = self.handler_nodes[name] = NodeRecord(name=name, kind="handler", display_name=name)
+        return rec
+
+    def log(self, line: str) -> None:
+        with self.lock:
+            self._log.write(f"{now().isoformat(timespec='milliseconds')} {line}\n")
+
+    def step_log_paths(self, name: str) -> tuple[Path, Path]:
+        base = self.log_dir / safe_name(name)
+        return base.with_suffix(".out"), base.with_suffix(".err")
+
+    def close(self) -> None:
+        with self.lock:
+            self._log.close()
+
+    def ancestors(self, name: str) -> frozenset[str]:
+        """Transitive dependencies of a step: its outputs' audience (computed on demand)."""
+        found = self._ancestors.get(name)
+        if found is None:
+            stack, seen = [name], set()
+            while stack:
+                for dep in self._deps.get(stack.pop(), ()):
+                    if dep not in seen:
+                        seen.add(dep)
+                        stack.append(dep)
+            found = self._ancestors[name] = frozenset(seen)
+        return found
+
+    def all_records(self) -> list[NodeRecord]:
+        return [*self.nodes.values(), *self.handler_nodes.values()]

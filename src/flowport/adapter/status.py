@@ -1,0 +1,98 @@
+"""Dagu's node and run status rules (runtime/runner.go `isReady` and `Status`).
+
+Phases use the report vocabulary: not_started, running, succeeded, failed, skipped, canceled.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from ..model import ContinueOn
+
+NOT_STARTED = "not_started"
+RUNNING = "running"
+SUCCEEDED = "succeeded"
+PARTIALLY_SUCCEEDED = "partially_succeeded"
+FAILED = "failed"
+SKIPPED = "skipped"
+CANCELED = "canceled"
+
+TERMINAL = {SUCCEEDED, PARTIALLY_SUCCEEDED, FAILED, SKIPPED, CANCELED}
+
+
+@dataclass
+class NodeRecord:
+    name: str
+    kind: str = "step"  # step | handler | hook
+    display_name: str | None = None
+    phase: str = NOT_STARTED
+    exit_code: int | None = None
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+    message: str | None = None
+    attempts: int = 0
+    continued: bool = False  # failed, but its continueOn lets dependants run
+    log: list[str] = field(default_factory=list, repr=False)  # stdout+stderr, for continueOn.output
+
+    @property
+    def done(self) -> bool:
+        return self.phase in TERMINAL
+
+
+def failure_continues(cont: ContinueOn, exit_code: int | None, log_text: str) -> bool:
+    """Does `continueOn` accept this failure? (Dagu node.go shouldContinue)."""
+    if cont.failure:
+        return True
+    if exit_code is not None and exit_code in cont.exit_codes:
+        return True
+    for pattern in cont.output:
+        if pattern.startswith("re:"):
+            if re.search(pattern[3:], log_text, re.MULTILINE):
+                return True
+        elif pattern in log_text:
+            return True
+    return False
+
+
+def readiness(dependencies: list[tuple[NodeRecord, ContinueOn]]) -> tuple[str, str | None]:
+    """Decide a node whose dependencies have all ended: ("run", None), or the phase it
+    takes without running and why."""
+    for dep, cont in dependencies:
+        if dep.phase in (SUCCEEDED, PARTIALLY_SUCCEEDED):
+            continue
+        if dep.phase == FAILED:
+            if dep.continued:
+                continue
+            return CANCELED, f"upstream step {dep.name!r} failed"
+        if dep.phase == SKIPPED:
+            if cont.skipped:
+                continue
+            return SKIPPED, f"upstream step {dep.name!r} was skipped"
+        return CANCELED, f"upstream step {dep.name!r} was {dep.phase}"
+    return "run", None
+
+
+def run_status(steps: list[NodeRecord], *, canceled: bool, error: bool) -> str:
+    """Final Dagu status of the main graph.
+
+    canceled: the run was stopped (signal, Prefect cancel, unmet DAG precondition, init failure).
+    error: a run-level error (DAG timeout) besides failed steps.
+    """
+    if canceled and not all(n.phase in (SUCCEEDED, SKIPPED, PARTIALLY_SUCCEEDED) for n in steps):
+        return CANCELED
+    hard_failure = any(n.phase == FAILED and not n.continued for n in steps) or any(
+        n.phase == CANCELED for n in steps
+    )
+    if not hard_failure:
+        soft = any(n.phase == FAILED and n.continued for n in steps) or any(
+            n.phase == PARTIALLY_SUCCEEDED for n in steps
+        )
+        if soft and any(n.phase == SUCCEEDED for n in steps):
+            return PARTIALLY_SUCCEEDED
+    if error or hard_failure or any(n.phase == FAILED for n in steps):
+        return FAILED
+    return SUCCEEDED

@@ -1,0 +1,171 @@
+"""Execute one node (a step or a handler): preconditions, the action, the phase it ends in."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Callable
+
+from ..lang.templating import match_expected
+from ..model import Precondition, Shell, Step
+from .context import RunContext, now
+from .runners.base import LineSink, RunResult, StopToken
+from .runners.shell import run_process, run_shell, shell_argv
+from .status import CANCELED, FAILED, SKIPPED, SUCCEEDED, NodeRecord, failure_continues
+
+
+def _signal_number(name: str | None) -> int:
+    if not name:
+        return signal.SIGTERM
+    name = name.upper()
+    return int(getattr(signal, name if name.startswith("SIG") else f"SIG{name}", signal.SIGTERM))
+
+
+def check_preconditions(
+    ctx: RunContext, conditions: tuple[Precondition, ...], env: dict[str, str], cwd: str, status: str | None = None
+) -> str | None:
+    """None when all are met, else a description of the first unmet one. All are evaluated
+    (Dagu does not short-circuit: side effects of every condition happen)."""
+    unmet = None
+    for cond in conditions:
+        if cond.expected is not None:
+            actual = ctx.expand(cond.condition, env, status=status)
+            met = match_expected(actual, ctx.expand(cond.expected, env, status=status))
+            what = f"{cond.condition!r} is {actual!r}, expected {cond.expected!r}"
+        else:
+            command = ctx.expand(cond.condition, env, status=status)
+            result = run_process(
+                [*ctx.shell(), "-c", command], env=env, cwd=cwd, sink=lambda s, l: None, stop=None
+            )
+            met = result.exit_code == 0
+            what = f"command {cond.condition.strip()!r} exited {result.exit_code}"
+        if cond.negate:
+            met = not met
+        if not met and unmet is None:
+            unmet = what
+    return unmet
+
+
+def resolve_dir(ctx: RunContext, raw: str | None, env: dict[str, str]) -> str:
+    if not raw:
+        return ctx.workdir
+    path = Path(os.path.expanduser(ctx.expand(raw, env)))
+    if not path.is_absolute():
+        path = Path(ctx.workdir, path)
+    path.mkdir(parents=True, exist_ok=True)  # Dagu's command executor creates it too
+    return str(path)
+
+
+def execute_node(
+    ctx: RunContext,
+    step: Step,
+    rec: NodeRecord,
+    *,
+    logger: logging.Logger | logging.LoggerAdapter,
+    stop: StopToken | None,
+    handler: str | None = None,
+    status: str | None = None,
+) -> RunResult | None:
+    """Run the node once; leave its phase in `rec`. Returns the runner result (None if skipped)."""
+    if rec.started_at is None:
+        rec.started_at = now()
+    rec.attempts += 1
+    rec.phase = "running"
+    env = ctx.step_env(step, handler=handler, status=status)
+    cwd = resolve_dir(ctx, step.workdir, env)
+    if handler is None:
+        out_path, err_path = ctx.step_log_paths(step.name)
+        env["DAG_RUN_STEP_STDOUT_FILE"] = str(out_path)
+        env["DAG_RUN_STEP_STDERR_FILE"] = str(err_path)
+        env["DAG_STEP_LOG_PATH"] = str(out_path)
+    else:
+        out_path, err_path = ctx.step_log_paths(rec.name)
+    ctx.log(f"{rec.name}: started (attempt {rec.attempts})")
+
+    if step.preconditions:
+        unmet = check_preconditions(ctx, step.preconditions, env, cwd, status)
+        if unmet is not None:
+            rec.phase, rec.message = SKIPPED, f"precondition not met: {unmet}"
+            rec.finished_at = now()
+            ctx.log(f"{rec.name}: skipped ({rec.message})")
+            logger.info("skipped: %s", rec.message)
+            return None
+
+    if step.stdout_path:
+        out_path = Path(cwd, ctx.expand(step.stdout_path, env, status=status))
+    if step.stderr_path:
+        err_path = Path(cwd, ctx.expand(step.stderr_path, env, status=status))
+    keep_log = bool(step.continue_on.output)
+    if keep_log:
+        rec.log.clear()
+
+    def sink(stream: str, line: str) -> None:
+        if keep_log:
+            rec.log.append(line)
+        if stream == "stdout":
+            logger.info(line)
+        else:
+            logger.info("[stderr] %s", line)
+
+    with ExitStack() as files:
+        out_file = files.enter_context(open(out_path, "w"))
+        err_file = files.enter_context(open(err_path, "w"))
+        result = run_action(ctx, step, env, cwd, sink, stop, out_file, err_file, status)
+
+    rec.exit_code = result.exit_code
+    rec.finished_at = now()
+    if step.output:
+        ctx.record_output(step, result.stdout.strip())
+        rec.outputs[step.output] = result.stdout.strip()
+    if result.stopped:
+        rec.phase, rec.message = CANCELED, "stopped"
+    elif result.ok:
+        rec.phase, rec.message = SUCCEEDED, None
+    else:
+        rec.phase, rec.message = FAILED, result.error
+        if handler is None:
+            rec.continued = failure_continues(step.continue_on, result.exit_code, "\n".join(rec.log))
+            if rec.continued and step.continue_on.mark_success:
+                rec.phase = SUCCEEDED
+    ctx.log(f"{rec.name}: {rec.phase}" + (f" ({rec.message})" if rec.message else ""))
+    return result
+
+
+def run_action(
+    ctx: RunContext,
+    step: Step,
+    env: dict[str, str],
+    cwd: str,
+    sink: LineSink,
+    stop: StopToken | None,
+    out_file,
+    err_file,
+    status: str | None,
+) -> RunResult:
+    action = step.action
+    grace = ctx.wf.semantics.stop_grace_seconds
+    if isinstance(action, Shell):
+        expand: Callable[[str], str] = lambda text: ctx.expand(text, env, status=status)  # noqa: E731
+        resolved = Shell(
+            command=expand(action.command) if action.command is not None else None,
+            argv=tuple(expand(a) for a in action.argv) if action.argv is not None else None,
+            script=expand(action.script) if action.script is not None else None,
+            shell=shell_argv(action.shell) if action.shell else (),
+        )
+        return run_shell(
+            resolved,
+            env=env,
+            cwd=cwd,
+            sink=sink,
+            stop=stop,
+            shell=ctx.shell(),
+            timeout=step.timeout,
+            stdout_file=out_file,
+            stderr_file=err_file,
+            signal_on_stop=_signal_number(step.signal_on_stop),
+            grace=grace,
+        )
+    return RunResult(exit_code=None, error=f"{type(action).__name__} steps are not supported yet")

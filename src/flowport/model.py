@@ -1,0 +1,256 @@
+"""The intermediate representation (IR) every translator produces and the adapter runs.
+
+Plain frozen dataclasses: no YAML, no Prefect. Values that a run resolves later (variables,
+expressions) stay text here; the adapter evaluates them with `flowport.lang`.
+Anything that differs between source engines is an explicit field (see `Semantics`),
+so the engine never asks "is this Dagu?".
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal, Union
+
+Pairs = tuple[tuple[str, str], ...]  # ordered KEY=VALUE pairs (Dagu evaluates env in order)
+
+
+@dataclass(frozen=True)
+class Where:
+    """Source location kept for runtime messages (`dag.yaml:12:5`)."""
+
+    file: str
+    line: int
+    col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+# ---------------------------------------------------------------- actions
+
+
+@dataclass(frozen=True)
+class Shell:
+    """A local process. Exactly one of `command` (through the shell), `argv` (no shell)
+    or `script` (written to a temp file and run by `shell`, or by its shebang)."""
+
+    command: str | None = None
+    argv: tuple[str, ...] | None = None
+    script: str | None = None
+    shell: tuple[str, ...] = ()  # interpreter argv; () = the workflow's / default shell
+
+
+@dataclass(frozen=True)
+class Container:
+    """A container on the Docker Engine (built by the container issue)."""
+
+    image: str
+    command: tuple[str, ...] = ()  # replaces ENTRYPOINT when `entrypoint_mode` == "replace"
+    args: tuple[str, ...] = ()
+    env: Pairs = ()
+    volumes: tuple[str, ...] = ()
+    workdir: str | None = None
+    user: str | None = None
+    network: str | None = None
+    platform: str | None = None
+    pull_policy: Literal["missing", "always", "never"] = "missing"
+    keep: bool = False
+    name: str | None = None
+    exec_in: str | None = None  # run inside an existing container (docker exec)
+    script: str | None = None
+
+
+@dataclass(frozen=True)
+class Mail:
+    to: tuple[str, ...]
+    sender: str
+    subject: str
+    message: str
+    attachments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Http:
+    url: str
+    method: str = "GET"
+    headers: Pairs = ()
+    body: str | None = None
+    success_condition: str | None = None
+    timeout: float | None = None
+
+
+@dataclass(frozen=True)
+class Noop:
+    pass
+
+
+Action = Union[Shell, Container, Mail, Http, Noop]
+
+
+# ---------------------------------------------------------------- step policy
+
+
+@dataclass(frozen=True)
+class Precondition:
+    """`condition` alone: a command, met when it exits 0. With `expected`: the expanded
+    condition text must equal `expected` (or match it when it starts with `re:`)."""
+
+    condition: str
+    expected: str | None = None
+    negate: bool = False
+
+
+@dataclass(frozen=True)
+class Retry:
+    limit: int
+    interval: float = 0.0
+    backoff: float = 1.0  # multiplier per attempt; 1.0 = constant interval
+    max_interval: float | None = None
+    exit_codes: tuple[int, ...] = ()  # empty = retry on any failure
+
+    def delays(self) -> list[float]:
+        """Wait before retry 1..limit: interval * backoff**attempt, capped (Dagu retry.go)."""
+        out = []
+        for attempt in range(self.limit):
+            delay = self.interval * (self.backoff**attempt)
+            if self.max_interval is not None and self.max_interval > 0:
+                delay = min(delay, self.max_interval)
+            out.append(delay)
+        return out
+
+
+@dataclass(frozen=True)
+class ContinueOn:
+    failure: bool = False
+    skipped: bool = False
+    exit_codes: tuple[int, ...] = ()
+    output: tuple[str, ...] = ()  # substring, or `re:` regex, matched against the step output
+    mark_success: bool = False
+
+    @property
+    def any(self) -> bool:
+        return self.failure or self.skipped or bool(self.exit_codes) or bool(self.output)
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    action: Action
+    id: str | None = None
+    description: str | None = None
+    depends: tuple[str, ...] = ()  # names of steps this one waits for
+    preconditions: tuple[Precondition, ...] = ()
+    retry: Retry | None = None
+    timeout: float | None = None  # seconds
+    continue_on: ContinueOn = ContinueOn()
+    output: str | None = None  # variable that receives trimmed stdout
+    env: Pairs = ()
+    workdir: str | None = None
+    stdout_path: str | None = None
+    stderr_path: str | None = None
+    signal_on_stop: str | None = None
+    mail_on_error: bool = False
+    where: Where | None = None
+
+
+# ---------------------------------------------------------------- workflow
+
+
+@dataclass(frozen=True)
+class Handlers:
+    """Dagu `handlerOn`. `cancel` also holds Dagu's later `abort`."""
+
+    success: Step | None = None
+    failure: Step | None = None
+    cancel: Step | None = None
+    exit: Step | None = None
+    init: Step | None = None
+
+    def items(self) -> list[tuple[str, Step]]:
+        names = ("init", "success", "failure", "cancel", "exit")
+        return [(n, getattr(self, n)) for n in names if getattr(self, n) is not None]
+
+
+HANDLER_NODE_NAMES = {
+    "success": "onSuccess",
+    "failure": "onFailure",
+    "cancel": "onCancel",
+    "exit": "onExit",
+    "init": "onInit",
+}
+
+
+@dataclass(frozen=True)
+class Semantics:
+    """What the source engine does where engines differ."""
+
+    vocabulary: Literal["dagu", "argo"] = "dagu"
+    handler_failure_fails_run: bool = True
+    stop_grace_seconds: float = 5.0  # Dagu maxCleanUpTimeSec: SIGTERM, then SIGKILL
+    run_backticks: bool = True  # V1/V2 execute `cmd` substitutions; V3 does not in value matches
+    default_shell: tuple[str, ...] = ()  # () = $SHELL or sh
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str  # "1", "2" for positional parameters
+    default: str
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """Dagu smtp / errorMail / infoMail / mailOn (sent by the notifications issue)."""
+
+    smtp: tuple[tuple[str, str], ...] = ()
+    on_failure: bool = False
+    on_success: bool = False
+    error_mail: tuple[tuple[str, Any], ...] = ()
+    info_mail: tuple[tuple[str, Any], ...] = ()
+
+
+@dataclass(frozen=True)
+class Workflow:
+    name: str
+    dialect: str  # "dagu-v1", "dagu-v2", "dagu-v3", "argo"
+    source_file: str
+    workdir: str
+    steps: tuple[Step, ...]
+    params: tuple[Param, ...] = ()
+    params_text: str | None = None  # Dagu string params, resolved at run time (backticks)
+    env: Pairs = ()
+    dotenv: tuple[str, ...] = ()
+    handlers: Handlers = Handlers()
+    preconditions: tuple[Precondition, ...] = ()
+    timeout: float | None = None
+    max_active_steps: int = 0  # 0 = unlimited
+    delay: float = 0.0  # seconds between starting steps (Dagu delaySec)
+    shell: tuple[str, ...] = ()
+    schedule: tuple[str, ...] = ()
+    mail: MailSettings = MailSettings()
+    description: str | None = None
+    tags: tuple[str, ...] = ()
+    semantics: Semantics = Semantics()
+    ignored: tuple[str, ...] = field(default=(), compare=False)  # accepted, no effect here
+
+    def step(self, name: str) -> Step:
+        for s in self.steps:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (for `plan --json`)."""
+        data = asdict(self)
+
+        def tag_actions(obj: Any, src: Any) -> None:
+            for step, raw in zip(src, obj):
+                raw["action"] = {"kind": type(step.action).__name__.lower(), **raw["action"]}
+
+        tag_actions(data["steps"], self.steps)
+        for key, step in self.handlers.items():
+            data["handlers"][key]["action"] = {
+                "kind": type(step.action).__name__.lower(),
+                **data["handlers"][key]["action"],
+            }
+        return data
