@@ -194,7 +194,7 @@ class Semantics:
 @dataclass(frozen=True)
 class Param:
     name: str  # "1", "2" for positional parameters
-    default: str
+    default: str | None  # None: declared without a value (references stay literal)
     description: str | None = None
 
 

@@ -127,7 +127,12 @@ class Engine:
         restore = _install_signal_handlers(lambda: self.request_stop(ctx))
         watcher = watch_cancellation(run_id, lambda: self.request_stop(ctx, source="Prefect"))
         try:
-            status = self._main(ctx)
+            try:
+                status = self._main(ctx)
+            except Exception as exc:  # a flowport bug must not skip the failure/exit handlers
+                ctx.log(f"internal error: {exc!r}")
+                ctx.message = f"internal error: {exc}"
+                status = FAILED
             ctx.in_handlers = True
             ctx.status = status
             status = lifecycle.run_handlers(
@@ -299,6 +304,7 @@ def build_report(ctx: RunContext) -> RunReport:
         nodes=[NodeReport.of(r) for r in ctx.all_records()],
         outputs=dict(ctx.outputs),
         run_id=ctx.run_id,
+        log_dir=str(ctx.log_dir),
     )
 
 

@@ -54,7 +54,7 @@ class RunReport:
     nodes: list[NodeReport]
     outputs: dict[str, Any]
     run_id: str | None = None
-    flow_run_url: str | None = None
+    log_dir: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -1,0 +1,72 @@
+"""YAML in, IR out. `load` picks the translator from the document itself."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..model import Workflow
+from .source import Problem, SourceError, load_documents
+
+
+@dataclass
+class Checked:
+    """What `validate` learns about one file."""
+
+    file: str
+    workflow: Workflow | None
+    problems: list[Problem] = field(default_factory=list)
+    ignored: list[str] = field(default_factory=list)
+    texts: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.workflow is not None and not self.problems
+
+    def error(self) -> SourceError:
+        return SourceError(self.problems, self.texts)
+
+
+def source_kind(data: object) -> str:
+    if isinstance(data, dict) and str(data.get("apiVersion", "")).startswith("argoproj.io"):
+        return "argo"
+    return "dagu"
+
+
+def check(path: str | Path) -> Checked:
+    """Translate without raising: every problem of the file at once."""
+    path = str(path)
+    try:
+        docs = load_documents(path)
+    except SourceError as err:
+        return Checked(path, None, list(err.problems), texts=dict(err.texts))
+    except OSError as err:
+        return Checked(path, None, [Problem(f"cannot read the file: {err.strerror or err}", None)])
+    texts = {d.file: d.text for d in docs[:1]}
+    if not docs:
+        return Checked(path, None, [Problem("the file holds no YAML document", None)], texts=texts)
+    if source_kind(docs[0].data) == "argo":
+        return Checked(path, None, [Problem("Argo Workflows files", docs[0].mark(()), kind="unsupported")], texts=texts)
+    from . import dagu
+
+    wf, problems, ignored = dagu.translate_document(docs[0], source_file=path)
+    found = list(problems)
+    if len(docs) > 1:
+        found.append(
+            Problem(
+                "local sub-DAG documents (`---`)",
+                docs[1].mark(()),
+                kind="unsupported",
+            )
+        )
+        texts.update({d.file: d.text for d in docs})
+    return Checked(path, wf if not found else None, found, ignored, texts)
+
+
+def load(path: str | Path) -> Workflow:
+    """The workflow in `path`, or SourceError with every problem found."""
+    checked = check(path)
+    if not checked.ok:
+        raise checked.error()
+    assert checked.workflow is not None
+    return checked.workflow

@@ -1,0 +1,167 @@
+"""Run a corpus's `expected.yaml` entries through flowport and compare with the source engine.
+
+    python integration/conformance.py ../shared/corpus/dagu [--only FILE] [-v]
+
+Each runnable entry runs in a scratch copy of the corpus folder (the DAGs write files next
+to themselves). Entries whose `needs` this machine cannot serve are skipped and listed.
+Prints one line per entry and ends with `<corpus> conformance: N passed, M failed`.
+Exit code 0 when it ran (the count is the result); 2 on a broken corpus.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fnmatch
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+
+# What this build of flowport can serve; grows with each issue.
+SUPPORTED_NEEDS: set[str] = set()
+
+
+def available_needs() -> set[str]:
+    return set(SUPPORTED_NEEDS)
+
+
+@contextlib.contextmanager
+def patched_env(values: dict[str, str]):
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update({k: str(v) for k, v in values.items()})
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _glob_files(root: Path, pattern: str) -> list[Path]:
+    parts = pattern.split("/")
+    found = [root]
+    for part in parts:
+        nxt = []
+        for base in found:
+            if any(c in part for c in "*?["):
+                nxt.extend(p for p in base.iterdir() if fnmatch.fnmatch(p.name, part)) if base.is_dir() else None
+            else:
+                nxt.append(base / part)
+        found = nxt
+    return [p for p in found if p.exists()]
+
+
+def check_entry(entry: dict, corpus: Path, scratch: Path) -> list[str]:
+    """Problems with one entry (empty list = pass)."""
+    from flowport.adapter import run as run_workflow
+    from flowport.translators import check
+
+    file = scratch / entry["file"]
+    checked = check(file)
+    if entry.get("valid") is False:
+        return [] if not checked.ok else ["flowport accepted a file Dagu refuses"]
+    if not checked.ok:
+        first = checked.problems[0]
+        return [f"rejected: {first.message} ({first.mark})" + (f" +{len(checked.problems) - 1} more" if len(checked.problems) > 1 else "")]
+    if entry.get("status") == "any" and entry.get("valid") is True:
+        return []  # a load-only fixture: loading is the check
+    params = [(str(k), str(v)) for k, v in (entry.get("params") or {}).items()]
+    with patched_env(entry.get("env") or {}):
+        report = run_workflow(checked.workflow, params)
+    problems = []
+    want = entry.get("status")
+    if want and want != "any" and report.status != want:
+        problems.append(f"status {report.status}, expected {want} ({report.message})")
+    phases = {n.name: n.phase for n in report.nodes}
+    for node, expected in (entry.get("nodes") or {}).items():
+        got = phases.get(str(node))
+        if expected == "absent":
+            if got not in (None, "not_started"):
+                problems.append(f"node {node} is {got}, expected absent")
+        elif got != expected:
+            problems.append(f"node {node} is {got}, expected {expected}")
+    for key, value in (entry.get("outputs") or {}).items():
+        if report.outputs.get(key) != value:
+            problems.append(f"output {key}={report.outputs.get(key)!r}, expected {value!r}")
+    for pattern, content in (entry.get("files") or {}).items():
+        matches = _glob_files(scratch, pattern)
+        if not matches:
+            problems.append(f"file {pattern} missing")
+        elif matches[0].read_text() != content:
+            problems.append(f"file {pattern} holds {matches[0].read_text()!r}, expected {content!r}")
+    for pattern in entry.get("files_absent") or []:
+        if (scratch / pattern).exists():
+            problems.append(f"file {pattern} exists, expected absent")
+    for pattern, needles in (entry.get("files_contain") or {}).items():
+        matches = _glob_files(scratch, pattern)
+        text = matches[0].read_text() if matches else ""
+        for needle in needles:
+            if needle not in text:
+                problems.append(f"file {pattern} lacks {needle!r}")
+    if entry.get("log_contains"):
+        logs = ""
+        if report.log_dir and Path(report.log_dir).is_dir():
+            logs = "".join(p.read_text(errors="replace") for p in Path(report.log_dir).glob("*.out"))
+        for needle in entry["log_contains"]:
+            if needle not in logs:
+                problems.append(f"no node log contains {needle!r}")
+    return problems
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("corpus", type=Path)
+    ap.add_argument("--only", action="append", default=[], help="run only these files")
+    ap.add_argument("-v", "--verbose", action="store_true")
+    args = ap.parse_args(argv)
+    corpus = args.corpus.resolve()
+    try:
+        entries = yaml.safe_load((corpus / "expected.yaml").read_text())
+    except (OSError, yaml.YAMLError) as exc:
+        print(f"cannot read {corpus}/expected.yaml: {exc}", file=sys.stderr)
+        return 2
+    have = available_needs()
+    runnable, skipped = [], []
+    for e in entries:
+        if args.only and e["file"] not in args.only:
+            continue
+        missing = set(e.get("needs") or []) - have
+        (skipped if missing else runnable).append((e, missing))
+
+    from flowport.adapter import prefect_api
+
+    passed = failed = 0
+    failures = []
+    with prefect_api():
+        for entry, _ in runnable:
+            with tempfile.TemporaryDirectory(prefix="flowport-conf-") as tmp:
+                scratch = Path(tmp) / "corpus"
+                shutil.copytree(corpus, scratch)
+                try:
+                    problems = check_entry(entry, corpus, scratch)
+                except Exception as exc:  # a crash is a failure of that entry, not of the count
+                    problems = [f"crashed: {exc!r}"]
+            if problems:
+                failed += 1
+                failures.append((entry["file"], problems))
+                print(f"FAIL {entry['file']}: " + "; ".join(problems))
+            else:
+                passed += 1
+                print(f"ok   {entry['file']}")
+    for entry, missing in skipped:
+        print(f"skip {entry['file']}: needs {', '.join(sorted(missing))}")
+    print(f"{corpus.name} conformance: {passed} passed, {failed} failed, {len(skipped)} skipped")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""`flowport` command line: wires translators, adapter and views together."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import List, Optional
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Run Dagu DAGs and Argo Workflows as Prefect 3 flows, lifecycle handlers included.",
+)
+out = Console()
+err = Console(stderr=True)
+
+EXIT_INVALID = 2
+
+
+def _parse_params(values: list[str]) -> list[tuple[str, str]]:
+    """`-p NAME=VALUE` (named) or `-p VALUE` (positional, in order)."""
+    parsed = []
+    for item in values:
+        key, sep, value = item.partition("=")
+        parsed.append((key, value) if sep and key and " " not in key else ("", item))
+    return parsed
+
+
+@app.command()
+def validate(
+    files: List[Path] = typer.Argument(..., help="Workflow files to check."),
+    as_json: bool = typer.Option(False, "--json", help="Print the problems as JSON."),
+) -> None:
+    """Check workflow files; print every problem with file:line:col. Exit 2 if any."""
+    from .translators import check
+
+    results = [check(f) for f in files]
+    if as_json:
+        doc = [
+            {
+                "file": r.file,
+                "ok": r.ok,
+                "workflow": r.workflow.name if r.workflow else None,
+                "dialect": r.workflow.dialect if r.workflow else None,
+                "problems": [p.to_dict() for p in r.problems],
+                "ignored": r.ignored,
+            }
+            for r in results
+        ]
+        print(json.dumps(doc, indent=2))
+    else:
+        for r in results:
+            if r.ok:
+                wf = r.workflow
+                out.print(f"[green]ok[/]  {r.file}: {wf.dialect}, {len(wf.steps)} steps, "
+                          f"{len(wf.handlers.items())} handlers")
+            else:
+                err.print(r.error().render(), markup=False, highlight=False)
+    raise typer.Exit(0 if all(r.ok for r in results) else EXIT_INVALID)
+
+
+def _load_or_exit(file: Path):
+    from .translators import check
+
+    r = check(file)
+    if not r.ok:
+        err.print(r.error().render(), markup=False, highlight=False)
+        raise typer.Exit(EXIT_INVALID)
+    return r.workflow
+
+
+@app.command()
+def plan(
+    file: Path = typer.Argument(..., help="Workflow file."),
+    as_json: bool = typer.Option(False, "--json", help="Print the translated IR as JSON."),
+) -> None:
+    """Show what `run` would do: steps, order, handlers, where each runs. Nothing runs."""
+    from .views import render_plan
+
+    wf = _load_or_exit(file)
+    if as_json:
+        print(json.dumps(wf.to_dict(), indent=2, default=str))
+        return
+    render_plan(out, wf)
+
+
+@app.command()
+def run(
+    file: Path = typer.Argument(..., help="Workflow file."),
+    param: List[str] = typer.Option([], "--param", "-p", help="NAME=VALUE (or VALUE for a positional parameter); repeatable."),
+    report: Optional[Path] = typer.Option(None, "--report", help="Write the run report as JSON here."),
+    logs: Optional[bool] = typer.Option(None, "--logs/--no-logs", help="Stream step logs to the terminal (default: when not a terminal)."),
+) -> None:
+    """Run the workflow now as a Prefect flow run (embedded server unless PREFECT_API_URL is set).
+
+    Exit code 0 only when the run succeeded; 1 otherwise; 2 when the file is invalid."""
+    wf = _load_or_exit(file)
+    interactive = out.is_terminal
+    show_logs = (not interactive) if logs is None else logs
+    if not show_logs:
+        # Prefect's console handler would interleave with the live view; the logs still go
+        # to the Prefect API and to the run's log folder.
+        os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "WARNING"
+    os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    from .adapter import prefect_api, run as run_workflow
+    from .views import live_progress, render_summary
+
+    with prefect_api():
+        with live_progress(out, wf, enabled=interactive):
+            result = run_workflow(wf, _parse_params(param))
+    render_summary(out, result)
+    if report:
+        result.write(report)
+    raise typer.Exit(0 if result.ok else 1)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

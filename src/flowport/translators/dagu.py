@@ -1,0 +1,712 @@
+"""Dagu DAG YAML → IR.
+
+Accepts the three dialects found in the wild (research/dagu.md §0): V1 camelCase (keys
+matched case-insensitively, as Dagu 1.x's mapstructure does), V2 snake_case, and the V3
+`run:` form. Keys are normalised by lower-casing and dropping underscores, so `handlerOn`,
+`handler_on` and `HandlerOn` are one key. Everything not implemented is reported with its
+location; nothing is silently ignored.
+"""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+from typing import Any
+
+from ..model import (
+    ContinueOn,
+    Handlers,
+    Param,
+    Precondition,
+    Retry,
+    Semantics,
+    Shell,
+    Step,
+    Where,
+    Workflow,
+)
+from .source import Document, Problems, format_path, unknown_key_hint
+
+Path_ = tuple  # a key path inside the document
+
+
+def norm(key: Any) -> str:
+    return str(key).lower().replace("_", "").replace("-", "")
+
+
+# canonical (snake_case) key -> what we do with it. "ok": implemented; "ignored": accepted,
+# no effect under Prefect (reported by `plan`); "unsupported": rejected by `validate`.
+DAG_KEYS: dict[str, str] = {
+    "name": "ok", "description": "ok", "group": "ok", "tags": "ok", "labels": "ok",
+    "type": "ok", "schedule": "ok", "params": "ok", "env": "ok", "dotenv": "ok",
+    "working_dir": "ok", "shell": "ok", "timeout_sec": "ok", "max_active_steps": "ok",
+    "delay_sec": "ok", "max_clean_up_time_sec": "ok", "preconditions": "ok",
+    "precondition": "ok", "handler_on": "ok", "steps": "ok",
+    "log_dir": "ignored", "hist_retention_days": "ignored", "hist_retention_runs": "ignored",
+    "max_active_runs": "ignored", "skip_if_successful": "ignored", "restart_wait_sec": "ignored",
+    "catchup_window": "ignored", "overlap_policy": "ignored", "max_output_size": "ignored",
+    "queue": "ignored", "worker_selector": "ignored", "run_config": "ignored", "otel": "ignored",
+    "log_output": "ignored", "artifacts": "unsupported",
+    "mail_on": "unsupported", "smtp": "unsupported", "error_mail": "unsupported",
+    "info_mail": "unsupported", "wait_mail": "unsupported", "container": "unsupported",
+    "registry_auths": "unsupported", "ssh": "unsupported", "secrets": "unsupported",
+    "s3": "unsupported", "redis": "unsupported", "llm": "unsupported", "defaults": "unsupported",
+    "retry_policy": "unsupported", "consts": "unsupported", "webhook": "unsupported",
+    "kubernetes": "unsupported", "harness": "unsupported", "harnesses": "unsupported",
+    "step_types": "unsupported", "actions": "unsupported", "tools": "unsupported",
+    "tasks": "unsupported",
+}
+STEP_KEYS: dict[str, str] = {
+    "name": "ok", "id": "ok", "description": "ok", "command": "ok", "script": "ok",
+    "shell": "ok", "dir": "ok", "working_dir": "ok", "env": "ok", "output": "ok",
+    "outputs": "ok", "depends": "ok", "preconditions": "ok", "precondition": "ok",
+    "continue_on": "ok", "retry_policy": "ok", "timeout_sec": "ok", "signal_on_stop": "ok",
+    "stdout": "ok", "stderr": "ok", "run": "ok", "exec": "ok", "executor": "ok", "type": "ok",
+    "log_output": "ignored", "worker_selector": "ignored", "shell_packages": "unsupported",
+    "call": "unsupported", "params": "unsupported", "parallel": "unsupported",
+    "repeat_policy": "unsupported", "mail_on_error": "unsupported", "container": "unsupported",
+    "config": "unsupported", "with": "unsupported", "action": "unsupported",
+    "llm": "unsupported", "messages": "unsupported", "agent": "unsupported",
+    "approval": "unsupported", "value": "unsupported", "routes": "unsupported",
+}
+HANDLER_KEYS = {"success": "success", "failure": "failure", "cancel": "cancel",
+                "abort": "cancel", "exit": "exit", "init": "init", "wait": None}
+SHELL_EXECUTORS = {"", "command", "shell"}
+# V1 spellings shown in hints, so a camelCase user reads camelCase.
+CAMEL = {"handler_on": "handlerOn", "working_dir": "workingDir", "timeout_sec": "timeoutSec",
+         "max_active_steps": "maxActiveSteps", "delay_sec": "delaySec",
+         "max_clean_up_time_sec": "maxCleanUpTimeSec", "continue_on": "continueOn",
+         "retry_policy": "retryPolicy", "signal_on_stop": "signalOnStop",
+         "mail_on": "mailOn", "error_mail": "errorMail", "info_mail": "infoMail",
+         "mail_on_error": "mailOnError", "repeat_policy": "repeatPolicy",
+         "exit_code": "exitCode", "mark_success": "markSuccess", "interval_sec": "intervalSec",
+         "max_interval_sec": "maxIntervalSec", "log_dir": "logDir"}
+
+DAG_INDEX = {norm(k): k for k in DAG_KEYS}
+STEP_INDEX = {norm(k): k for k in STEP_KEYS}
+
+
+class _Ctx:
+    """Translation state for one document."""
+
+    def __init__(self, doc: Document, dialect: str) -> None:
+        self.doc = doc
+        self.dialect = dialect
+        self.problems = Problems(doc)
+        self.ignored: list[str] = []
+
+    def where(self, path: Path_) -> Where:
+        m = self.doc.mark(path)
+        return Where(m.file, m.line, m.col)
+
+    def spell(self, key: str) -> str:
+        return CAMEL.get(key, key) if self.dialect == "dagu-v1" else key
+
+    def fields(self, obj: dict, path: Path_, table: dict[str, str], index: dict[str, str], what: str) -> dict[str, tuple[Any, Path_]]:
+        """Canonical key -> (value, path). Reports unknown, duplicate and unsupported keys."""
+        out: dict[str, tuple[Any, Path_]] = {}
+        for raw, value in obj.items():
+            kpath = (*path, raw)
+            key = index.get(norm(raw))
+            if key is None:
+                hint = unknown_key_hint(str(raw), [self.spell(k) for k, v in table.items() if v != "unsupported"])
+                self.problems.error(kpath, f"unknown {what} key {raw!r}", hint=hint, key=True)
+                continue
+            if key in out:
+                self.problems.error(kpath, f"{raw!r} repeats {format_path(out[key][1])}", key=True)
+                continue
+            state = table[key]
+            if state == "unsupported":
+                self.problems.unsupported(kpath, f"{what} key {raw!r}", key=True)
+                continue
+            if state == "ignored":
+                self.ignored.append(f"{format_path(kpath)}: no effect under Prefect")
+                continue
+            out[key] = (value, kpath)
+        return out
+
+    # ---- typed readers
+    def string(self, value: Any, path: Path_, *, allow_none: bool = False) -> str | None:
+        if value is None and allow_none:
+            return None
+        if isinstance(value, bool) or isinstance(value, (dict, list)) or value is None:
+            self.problems.error(path, f"expected a string, got {_kind(value)}")
+            return None
+        return str(value)
+
+    def number(self, value: Any, path: Path_, *, integer: bool = False, minimum: float = 0) -> float | None:
+        if isinstance(value, str):
+            try:
+                value = float(value) if not integer else int(value)
+            except ValueError:
+                pass
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            self.problems.error(path, f"expected a {'whole ' if integer else ''}number, got {_kind(value)}")
+            return None
+        if integer and not float(value).is_integer():
+            self.problems.error(path, f"expected a whole number, got {value}")
+            return None
+        if value < minimum:
+            self.problems.error(path, f"must be at least {minimum:g}, got {value}")
+            return None
+        return value
+
+    def boolean(self, value: Any, path: Path_) -> bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.lower() in ("true", "false"):
+            return value.lower() == "true"
+        self.problems.error(path, f"expected true or false, got {_kind(value)}")
+        return False
+
+    def str_list(self, value: Any, path: Path_) -> list[str]:
+        if isinstance(value, list):
+            out = []
+            for i, item in enumerate(value):
+                s = self.string(item, (*path, i))
+                if s is not None:
+                    out.append(s)
+            return out
+        s = self.string(value, path)
+        return [s] if s is not None else []
+
+    def int_list(self, value: Any, path: Path_) -> tuple[int, ...]:
+        items = value if isinstance(value, list) else [value]
+        out = []
+        for i, item in enumerate(items):
+            n = self.number(item, (*path, i) if isinstance(value, list) else path, integer=True, minimum=-(2**31))
+            if n is not None:
+                out.append(int(n))
+        return tuple(out)
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "nothing"
+    return {dict: "a mapping", list: "a list", bool: "a boolean", int: "a number", float: "a number",
+            str: "a string"}.get(type(value), type(value).__name__)
+
+
+def detect_dialect(data: dict) -> str:
+    """dagu-v1 (camelCase), dagu-v2 (snake_case) or dagu-v3 (`run:` steps)."""
+    v1_markers = {"handlerOn", "mailOn", "errorMail", "infoMail", "retryPolicy", "continueOn",
+                  "timeoutSec", "maxActiveSteps", "delaySec", "workingDir", "executor", "dir",
+                  "precondition", "command", "mailOnError", "repeatPolicy", "signalOnStop",
+                  "histRetentionDays", "logDir", "maxActiveRuns", "maxCleanUpTimeSec"}
+    keys: set[str] = set()
+
+    def collect(obj: Any, depth: int) -> None:
+        if depth > 3:
+            return
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                keys.add(str(k))
+                collect(v, depth + 1)
+        elif isinstance(obj, list):
+            for v in obj:
+                collect(v, depth + 1)
+
+    collect(data, 0)
+    lowered = {norm(k) for k in keys}
+    if keys & v1_markers or any(k != k.lower() for k in keys):
+        return "dagu-v1"
+    if "run" in lowered or "action" in lowered:
+        return "dagu-v3"
+    if any("_" in k for k in keys):
+        return "dagu-v2"
+    return "dagu-v1"
+
+
+def translate_document(doc: Document, *, source_file: str | None = None) -> tuple[Workflow | None, Problems, list[str]]:
+    data = doc.data
+    if not isinstance(data, dict):
+        p = Problems(doc)
+        p.error((), f"a Dagu DAG is a mapping of keys, got {_kind(data)}")
+        return None, p, []
+    dialect = detect_dialect(data)
+    cx = _Ctx(doc, dialect)
+    top = cx.fields(data, (), DAG_KEYS, DAG_INDEX, "DAG")
+    file = source_file or doc.file
+    name = Path(file).stem
+    if "name" in top:
+        name = cx.string(*top["name"]) or name
+
+    workdir = str(Path(file).resolve().parent)
+    if "working_dir" in top:
+        wd = cx.string(*top["working_dir"])
+        if wd:
+            # relative to the DAG file; `${VAR}` / `~` are resolved at run time by the engine
+            workdir = wd if ("$" in wd or wd.startswith("~") or Path(wd).is_absolute()) else str(Path(workdir, wd).resolve())
+
+    shell: tuple[str, ...] = ()
+    if "shell" in top:
+        shell = _shell(cx, *top["shell"])
+
+    params, params_text = _params(cx, *top["params"]) if "params" in top else ((), None)
+    env = _env(cx, *top["env"]) if "env" in top else ()
+    dotenv = tuple(cx.str_list(*top["dotenv"])) if "dotenv" in top else ()
+    preconditions = ()
+    for key in ("preconditions", "precondition"):
+        if key in top:
+            preconditions += _preconditions(cx, *top[key])
+
+    chain = True
+    steps_value, steps_path = top.get("steps", ([], ("steps",)))
+    raw_steps = _flatten_steps(cx, steps_value, steps_path)
+    has_depends = any(isinstance(s, dict) and any(norm(k) == "depends" for k in s) for s, _, _ in raw_steps)
+    if "type" in top:
+        kind = cx.string(*top["type"])
+        if kind not in ("chain", "graph", None):
+            cx.problems.error(top["type"][1], f"unknown DAG type {kind!r}", hint="use 'chain' or 'graph'")
+        chain = kind == "chain"
+    else:
+        chain = not has_depends  # research/dagu.md §2.5: any `depends` means the author meant a graph
+
+    steps = _steps(cx, raw_steps, chain=chain, dialect=dialect)
+    handlers = _handlers(cx, *top["handler_on"]) if "handler_on" in top else Handlers()
+
+    def seconds(key: str) -> float | None:
+        return cx.number(*top[key]) if key in top else None
+
+    timeout = seconds("timeout_sec") or None
+    max_active = int(cx.number(*top["max_active_steps"], integer=True) or 0) if "max_active_steps" in top else 0
+    delay = seconds("delay_sec") or 0.0
+    grace = seconds("max_clean_up_time_sec")
+    schedule: tuple[str, ...] = ()
+    if "schedule" in top:
+        value, path = top["schedule"]
+        if isinstance(value, dict):
+            cx.problems.unsupported(path, "schedule with start/stop/restart")
+        else:
+            schedule = tuple(cx.str_list(value, path))
+    tags: tuple[str, ...] = ()
+    for key in ("tags", "labels"):
+        if key in top:
+            value, path = top[key]
+            items = value.split(",") if isinstance(value, str) else cx.str_list(value, path)
+            tags += tuple(t.strip() for t in items if str(t).strip())
+
+    if cx.problems:
+        return None, cx.problems, cx.ignored
+    wf = Workflow(
+        name=name,
+        dialect=dialect,
+        source_file=file,
+        workdir=workdir,
+        steps=tuple(steps),
+        params=params,
+        params_text=params_text,
+        env=env,
+        dotenv=dotenv,
+        handlers=handlers,
+        preconditions=preconditions,
+        timeout=timeout,
+        max_active_steps=max_active,
+        delay=delay,
+        shell=shell,
+        schedule=schedule,
+        description=cx.string(*top["description"]) if "description" in top else None,
+        tags=tags,
+        semantics=Semantics(
+            vocabulary="dagu",
+            stop_grace_seconds=5.0 if grace is None else grace,
+            run_backticks=dialect != "dagu-v3",
+        ),
+        ignored=tuple(cx.ignored),
+    )
+    return wf, cx.problems, cx.ignored
+
+
+# ---------------------------------------------------------------- pieces
+
+
+def _shell(cx: _Ctx, value: Any, path: Path_) -> tuple[str, ...]:
+    if isinstance(value, list):
+        return tuple(cx.str_list(value, path))
+    s = cx.string(value, path)
+    return tuple(shlex.split(s)) if s else ()
+
+
+def _params(cx: _Ctx, value: Any, path: Path_) -> tuple[tuple[Param, ...], str | None]:
+    if value is None:
+        return (), None
+    if isinstance(value, str):
+        return (), value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (), str(value)
+    out: list[Param] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            out.append(Param(str(k), _scalar(v)))
+        return tuple(out), None
+    if not isinstance(value, list):
+        cx.problems.error(path, f"params must be a string, a mapping or a list, got {_kind(value)}")
+        return (), None
+    position = 0
+    for i, item in enumerate(value):
+        ipath = (*path, i)
+        if isinstance(item, dict) and "name" in item and not (len(item) == 1):
+            # V2/V3 schema form: {name, default, description, type, required, enum}
+            default = item.get("default")
+            out.append(Param(str(item["name"]), None if default is None else _scalar(default), item.get("description")))
+        elif isinstance(item, dict):
+            for k, v in item.items():
+                out.append(Param(str(k), _scalar(v)))
+        elif isinstance(item, str) and "=" in item:
+            k, _, v = item.partition("=")
+            out.append(Param(k.strip(), v))
+        elif isinstance(item, (str, int, float)):
+            position += 1
+            out.append(Param(str(position), str(item)))
+        else:
+            cx.problems.error(ipath, f"a parameter is a NAME=VALUE string or a mapping, got {_kind(item)}")
+    return tuple(out), None
+
+
+def _scalar(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return "" if v is None else str(v)
+
+
+def _env(cx: _Ctx, value: Any, path: Path_) -> tuple[tuple[str, str], ...]:
+    out: list[tuple[str, str]] = []
+    if value is None:
+        return ()
+    if isinstance(value, dict):
+        return tuple((str(k), _scalar(v)) for k, v in value.items())
+    if not isinstance(value, list):
+        cx.problems.error(path, f"env must be a mapping or a list, got {_kind(value)}")
+        return ()
+    for i, item in enumerate(value):
+        if isinstance(item, dict):
+            out.extend((str(k), _scalar(v)) for k, v in item.items())
+        elif isinstance(item, str) and "=" in item:
+            k, _, v = item.partition("=")
+            out.append((k.strip(), v))
+        else:
+            cx.problems.error((*path, i), "an env entry is KEY=VALUE or a mapping", hint="e.g. `- LOG_DIR=/tmp/logs`")
+    return tuple(out)
+
+
+def _preconditions(cx: _Ctx, value: Any, path: Path_) -> tuple[Precondition, ...]:
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for i, item in enumerate(items):
+        ipath = (*path, i) if isinstance(value, list) else path
+        if isinstance(item, str):
+            out.append(Precondition(condition=item))
+        elif isinstance(item, dict):
+            known = {"condition": "ok", "expected": "ok", "negate": "ok", "eval": "unsupported"}
+            f = cx.fields(item, ipath, known, {norm(k): k for k in known}, "precondition")
+            if "condition" not in f:
+                cx.problems.error(ipath, "a precondition needs `condition`")
+                continue
+            cond = cx.string(*f["condition"]) or ""
+            expected = cx.string(*f["expected"]) if "expected" in f else None
+            negate = cx.boolean(*f["negate"]) if "negate" in f else False
+            out.append(Precondition(cond, expected, negate))
+        else:
+            cx.problems.error(ipath, f"a precondition is a command string or {{condition, expected}}, got {_kind(item)}")
+    return tuple(out)
+
+
+def _retry(cx: _Ctx, value: Any, path: Path_) -> Retry | None:
+    if not isinstance(value, dict):
+        cx.problems.error(path, f"retryPolicy must be a mapping, got {_kind(value)}")
+        return None
+    known = {"limit": "ok", "interval_sec": "ok", "exit_code": "ok", "backoff": "ok", "max_interval_sec": "ok"}
+    f = cx.fields(value, path, known, {norm(k): k for k in known}, "retryPolicy")
+    limit = cx.number(*f["limit"], integer=True) if "limit" in f else 0
+    interval = cx.number(*f["interval_sec"]) if "interval_sec" in f else 0
+    backoff = 1.0
+    if "backoff" in f:
+        b, bpath = f["backoff"]
+        if isinstance(b, bool):
+            backoff = 2.0 if b else 1.0
+        else:
+            n = cx.number(b, bpath)
+            if n is not None and n <= 1:
+                cx.problems.error(bpath, f"backoff must be true or a number greater than 1, got {b}")
+            backoff = n or 1.0
+    max_interval = cx.number(*f["max_interval_sec"]) if "max_interval_sec" in f else None
+    codes = cx.int_list(*f["exit_code"]) if "exit_code" in f else ()
+    return Retry(int(limit or 0), float(interval or 0), backoff, max_interval, codes)
+
+
+def _continue_on(cx: _Ctx, value: Any, path: Path_) -> ContinueOn:
+    if isinstance(value, str):  # V2 shorthand
+        if value in ("failed", "failure"):
+            return ContinueOn(failure=True)
+        if value == "skipped":
+            return ContinueOn(skipped=True)
+        cx.problems.error(path, f"unknown continueOn value {value!r}", hint="use 'failed' or 'skipped', or a mapping")
+        return ContinueOn()
+    if not isinstance(value, dict):
+        cx.problems.error(path, f"continueOn must be a mapping, got {_kind(value)}")
+        return ContinueOn()
+    known = {"failure": "ok", "failed": "ok", "skipped": "ok", "exit_code": "ok", "output": "ok", "mark_success": "ok"}
+    f = cx.fields(value, path, known, {norm(k): k for k in known}, "continueOn")
+    return ContinueOn(
+        failure=any(cx.boolean(*f[k]) for k in ("failure", "failed") if k in f),
+        skipped=cx.boolean(*f["skipped"]) if "skipped" in f else False,
+        exit_codes=cx.int_list(*f["exit_code"]) if "exit_code" in f else (),
+        output=tuple(cx.str_list(*f["output"])) if "output" in f else (),
+        mark_success=cx.boolean(*f["mark_success"]) if "mark_success" in f else False,
+    )
+
+
+def _flatten_steps(cx: _Ctx, value: Any, path: Path_) -> list[tuple[Any, Path_, int | None]]:
+    """(raw step, path, parallel group number or None) in document order. A map of
+    name -> step is accepted (Dagu `steps` may be a map)."""
+    out: list[tuple[Any, Path_, int | None]] = []
+    if value is None:
+        return out
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if isinstance(item, dict) and "name" not in item:
+                item = {"name": name, **item}
+            out.append((item, (*path, name), None))
+        return out
+    if not isinstance(value, list):
+        cx.problems.error(path, f"steps must be a list or a mapping, got {_kind(value)}")
+        return out
+    group = 0
+    for i, item in enumerate(value):
+        if isinstance(item, list):  # nested list: a parallel group
+            group += 1
+            for j, member in enumerate(item):
+                out.append((member, (*path, i, j), group))
+        else:
+            out.append((item, (*path, i), None))
+    return out
+
+
+def _steps(cx: _Ctx, raw_steps: list[tuple[Any, Path_, int | None]], *, chain: bool, dialect: str) -> list[Step]:
+    built: list[tuple[Step, Path_, int | None, bool]] = []  # step, path, group, explicit depends
+    names: dict[str, Path_] = {}
+    ids: dict[str, str] = {}
+    for n, (raw, path, group) in enumerate(raw_steps, start=1):
+        step, explicit = _step(cx, raw, path, n, dialect=dialect)
+        if step is None:
+            continue
+        if step.name in names:
+            cx.problems.error((*path, "name") if isinstance(raw, dict) and "name" in raw else path,
+                              f"step name {step.name!r} is used twice (first at {format_path(names[step.name])})")
+            continue
+        names[step.name] = path
+        if step.id:
+            ids[step.id] = step.name
+        built.append((step, path, group, explicit))
+
+    # resolve `depends` (by name or id) and the implicit chain order
+    result: list[Step] = []
+    previous: list[str] = []  # what the next chain step waits for
+    i = 0
+    while i < len(built):
+        step, path, group, explicit = built[i]
+        members = [built[i]]
+        if group is not None:
+            while i + 1 < len(built) and built[i + 1][2] == group:
+                i += 1
+                members.append(built[i])
+        current = []
+        for step, path, g, explicit in members:
+            deps = []
+            for j, dep in enumerate(step.depends):
+                target = names.get(dep) and dep or ids.get(dep)
+                if target is None:
+                    cx.problems.error((*path, "depends"), f"step {step.name!r} depends on unknown step {dep!r}",
+                                      hint=unknown_key_hint(dep, list(names) + list(ids)))
+                    continue
+                deps.append(target)
+            if not explicit and (chain or g is not None):
+                deps = list(previous)
+            result.append(_replace(step, depends=tuple(dict.fromkeys(deps))))
+            current.append(step.name)
+        previous = current
+        i += 1
+    _check_cycles(cx, result, names)
+    return result
+
+
+def _replace(step: Step, **changes: Any) -> Step:
+    from dataclasses import replace
+
+    return replace(step, **changes)
+
+
+def _check_cycles(cx: _Ctx, steps: list[Step], paths: dict[str, Path_]) -> None:
+    deps = {s.name: s.depends for s in steps}
+    state: dict[str, int] = {}  # 1 visiting, 2 done
+    for start in deps:
+        if state.get(start):
+            continue
+        stack = [(start, iter(deps[start]))]
+        trail = [start]
+        state[start] = 1
+        while stack:
+            node, it = stack[-1]
+            nxt = next(it, None)
+            if nxt is None:
+                state[node] = 2
+                stack.pop()
+                trail.pop()
+                continue
+            if nxt not in deps:
+                continue
+            if state.get(nxt) == 1:
+                cycle = trail[trail.index(nxt):] + [nxt]
+                cx.problems.error((*paths[node], "depends"), "dependency cycle: " + " -> ".join(cycle),
+                                  hint="remove one of these `depends`, or set `type: graph` if the chain order caused it")
+                return
+            if not state.get(nxt):
+                state[nxt] = 1
+                trail.append(nxt)
+                stack.append((nxt, iter(deps[nxt])))
+
+
+def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str | None = None) -> tuple[Step | None, bool]:
+    if isinstance(raw, str):
+        return Step(name=f"cmd_{n}", action=_command_action(cx, raw, path, None), where=cx.where(path)), False
+    if not isinstance(raw, dict):
+        cx.problems.error(path, f"a step is a mapping or a command string, got {_kind(raw)}")
+        return None, False
+    f = cx.fields(raw, path, STEP_KEYS, STEP_INDEX, "step")
+    sid = cx.string(*f["id"]) if "id" in f else None
+    explicit_depends = "depends" in f
+    depends: tuple[str, ...] = ()
+    if explicit_depends:
+        depends = tuple(cx.str_list(*f["depends"])) if f["depends"][0] is not None else ()
+        if handler:
+            cx.problems.error(f["depends"][1], "handlers run after the steps; `depends` has no meaning here", key=True)
+
+    executor_type = ""
+    for key in ("executor", "type"):
+        if key in f:
+            value, kpath = f[key]
+            executor_type = (value.get("type", "") if isinstance(value, dict) else str(value or "")).strip()
+            if executor_type not in SHELL_EXECUTORS:
+                cx.problems.unsupported(kpath, f"the {executor_type!r} executor",
+                                        hint="flowport runs shell steps today; docker, mail and http come next")
+
+    shell = _shell(cx, *f["shell"]) if "shell" in f else ()
+    action = None
+    kind = "cmd"
+    if "script" in f:
+        script = cx.string(*f["script"]) or ""
+        interp = shell
+        if "command" in f:  # command + script: the command is the interpreter
+            interp = tuple(shlex.split(cx.string(*f["command"]) or ""))
+        action = Shell(script=script, shell=interp)
+        kind = "script"
+    elif "command" in f:
+        action = _command_action(cx, f["command"][0], f["command"][1], shell)
+    elif "exec" in f:
+        action = Shell(argv=tuple(cx.str_list(*f["exec"])))
+    elif "run" in f:
+        value, rpath = f["run"]
+        if dialect == "dagu-v1":
+            cx.problems.unsupported(rpath, "`run:` as a sub-DAG call (Dagu V1)", key=True)
+        elif isinstance(value, list):
+            action = Shell(script="\n".join(cx.str_list(value, rpath)) + "\n", shell=shell)
+        else:
+            action = _command_action(cx, value, rpath, shell)
+    if action is None:
+        action = Shell(command="true")  # Dagu: a step with nothing to run succeeds
+    name = cx.string(*f["name"]) if "name" in f else (sid or f"{kind}_{n}")
+    if handler:
+        name = handler
+
+    output = None
+    if "output" in f:
+        value, opath = f["output"]
+        if isinstance(value, str):
+            output = value.lstrip("$")
+        else:
+            cx.problems.unsupported(opath, "structured `output:`", hint="use `output: VAR_NAME`")
+    if "outputs" in f:
+        cx.problems.unsupported(f["outputs"][1], "`outputs:` (Dagu V3 output files)", key=True)
+
+    stdout_path = stderr_path = None
+    for key in ("stdout", "stderr"):
+        if key in f:
+            value, spath = f[key]
+            if isinstance(value, dict):
+                cx.problems.unsupported(spath, f"`{key}:` artifacts")
+            elif key == "stdout":
+                stdout_path = cx.string(value, spath)
+            else:
+                stderr_path = cx.string(value, spath)
+
+    preconditions: tuple[Precondition, ...] = ()
+    for key in ("preconditions", "precondition"):
+        if key in f:
+            preconditions += _preconditions(cx, *f[key])
+    workdir = None
+    for key in ("dir", "working_dir"):
+        if key in f:
+            workdir = cx.string(*f[key])
+    step = Step(
+        name=name,
+        id=sid,
+        description=cx.string(*f["description"], allow_none=True) if "description" in f else None,
+        action=action,
+        depends=depends,
+        preconditions=preconditions,
+        retry=_retry(cx, *f["retry_policy"]) if "retry_policy" in f else None,
+        timeout=(cx.number(*f["timeout_sec"]) or None) if "timeout_sec" in f else None,
+        continue_on=_continue_on(cx, *f["continue_on"]) if "continue_on" in f else ContinueOn(),
+        output=output,
+        env=_env(cx, *f["env"]) if "env" in f else (),
+        workdir=workdir,
+        stdout_path=stdout_path,
+        stderr_path=stderr_path,
+        signal_on_stop=cx.string(*f["signal_on_stop"]) if "signal_on_stop" in f else None,
+        where=cx.where(path),
+    )
+    return step, explicit_depends
+
+
+def _command_action(cx: _Ctx, value: Any, path: Path_, shell: tuple[str, ...] | None) -> Shell:
+    if isinstance(value, list):
+        return Shell(argv=tuple(cx.str_list(value, path)))
+    text = cx.string(value, path) or ""
+    if "\n" in text.strip():  # a multi-line command runs as an inline script
+        return Shell(script=text, shell=shell or ())
+    return Shell(command=text, shell=shell or ())
+
+
+def _handlers(cx: _Ctx, value: Any, path: Path_) -> Handlers:
+    if value is None:
+        return Handlers()
+    if not isinstance(value, dict):
+        cx.problems.error(path, f"handlerOn must be a mapping, got {_kind(value)}")
+        return Handlers()
+    found: dict[str, Step] = {}
+    seen_key: dict[str, Any] = {}
+    for raw_key, raw in value.items():
+        kpath = (*path, raw_key)
+        key = str(raw_key).lower()
+        if key not in HANDLER_KEYS:
+            cx.problems.error(kpath, f"unknown handler {raw_key!r}",
+                              hint=unknown_key_hint(str(raw_key), ["success", "failure", "cancel", "abort", "exit", "init"]),
+                              key=True)
+            continue
+        target = HANDLER_KEYS[key]
+        if target is None:
+            cx.problems.unsupported(kpath, f"the {raw_key!r} handler (approval steps)", key=True)
+            continue
+        if target in found:
+            cx.problems.error(kpath, f"{raw_key!r} and {seen_key[target]!r} are the same handler; keep one", key=True)
+            continue
+        if isinstance(raw, dict) and norm(raw.get("action", "")) == norm("human.task"):
+            cx.problems.error((*kpath, "action"), "a human.task action is not allowed in a handler")
+            continue
+        step, _ = _step(cx, raw, kpath, 0, dialect=cx.dialect, handler={
+            "success": "onSuccess", "failure": "onFailure", "cancel": "onCancel",
+            "exit": "onExit", "init": "onInit"}[target])
+        if step is not None:
+            found[target] = step
+            seen_key[target] = raw_key
+    return Handlers(**found)

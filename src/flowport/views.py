@@ -1,0 +1,147 @@
+"""Terminal views for the CLI: plan, live progress, summary (rich)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from datetime import datetime
+from typing import Iterator
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.table import Table
+from rich.text import Text
+
+from .model import HANDLER_NODE_NAMES, Container, Http, Mail, Shell, Step, Workflow
+
+PHASE_STYLE = {
+    "succeeded": "green", "Succeeded": "green", "partially_succeeded": "yellow",
+    "failed": "red", "Failed": "red", "Error": "red", "canceled": "yellow",
+    "skipped": "dim", "Skipped": "dim", "Omitted": "dim", "not_started": "dim", "running": "cyan",
+}
+
+
+def _what(step: Step, wf: Workflow) -> str:
+    a = step.action
+    if isinstance(a, Shell):
+        shell = " ".join(a.shell or wf.shell) or "$SHELL (or sh)"
+        if a.argv is not None:
+            return "exec " + " ".join(a.argv)
+        if a.script is not None:
+            first = a.script.strip().splitlines()[0] if a.script.strip() else ""
+            return f"script via {shell}: {first}" + (" …" if "\n" in a.script.strip() else "")
+        return f"{shell} -c {a.command}"
+    if isinstance(a, Container):
+        return f"container {a.image}"
+    if isinstance(a, Mail):
+        return f"mail to {', '.join(a.to)}"
+    if isinstance(a, Http):
+        return f"http {a.method} {a.url}"
+    return type(a).__name__
+
+
+def levels(wf: Workflow) -> dict[str, int]:
+    """Wave number of each step: 1 + the deepest dependency's (what can run together)."""
+    level: dict[str, int] = {}
+    pending = {s.name: s for s in wf.steps}
+    while pending:
+        progressed = False
+        for name, s in list(pending.items()):
+            if all(d in level for d in s.depends):
+                level[name] = 1 + max((level[d] for d in s.depends), default=0)
+                del pending[name]
+                progressed = True
+        if not progressed:
+            break
+    return level
+
+
+def render_plan(console: Console, wf: Workflow) -> None:
+    console.print(f"[bold]{wf.name}[/]  ({wf.dialect}, {wf.source_file})")
+    console.print(f"working dir: {wf.workdir}")
+    extras = []
+    if wf.timeout:
+        extras.append(f"timeout {wf.timeout:g}s")
+    if wf.max_active_steps:
+        extras.append(f"max {wf.max_active_steps} steps at once")
+    if wf.delay:
+        extras.append(f"{wf.delay:g}s between step starts")
+    if wf.params or wf.params_text:
+        extras.append("params: " + (wf.params_text or " ".join(f"{p.name}={p.default}" for p in wf.params)))
+    for e in extras:
+        console.print(e)
+    if wf.preconditions:
+        console.print("DAG preconditions (unmet → canceled): " + "; ".join(p.condition for p in wf.preconditions))
+    lv = levels(wf)
+    table = Table(title="steps (Prefect task runs)", show_lines=False)
+    for col in ("wave", "step", "after", "runs", "policy"):
+        table.add_column(col)
+    for s in sorted(wf.steps, key=lambda s: lv.get(s.name, 0)):
+        policy = []
+        if s.retry:
+            policy.append(f"retry {s.retry.limit}×")
+        if s.timeout:
+            policy.append(f"timeout {s.timeout:g}s")
+        if s.continue_on.any:
+            policy.append("continueOn")
+        if s.preconditions:
+            policy.append("preconditions")
+        if s.output:
+            policy.append(f"output → {s.output}")
+        table.add_row(str(lv.get(s.name, "?")), s.name, ", ".join(s.depends), _what(s, wf), ", ".join(policy))
+    console.print(table)
+    handlers = wf.handlers.items()
+    if handlers:
+        console.print("[bold]handlers[/] (after the steps, as task runs):")
+        for key, step in handlers:
+            console.print(f"  {HANDLER_NODE_NAMES[key]}: {_what(step, wf)}")
+        console.print("  order: success|failure|cancel by final status, then exit; a failing handler fails a succeeded run")
+    for note in wf.ignored:
+        console.print(f"[dim]ignored: {note}[/]")
+
+
+def _duration(start: datetime | None, end: datetime | None) -> str:
+    if not start:
+        return ""
+    secs = ((end or datetime.now(start.tzinfo)) - start).total_seconds()
+    return f"{secs:.1f}s"
+
+
+@contextlib.contextmanager
+def live_progress(console: Console, wf: Workflow, *, enabled: bool) -> Iterator[None]:
+    if not enabled:
+        yield
+        return
+    from .adapter.engine import RUNS
+
+    started = time.monotonic()
+
+    def view():
+        ctx = next(iter(RUNS.values()), None)
+        table = Table(title=f"{wf.name} — {time.monotonic() - started:.0f}s", expand=False)
+        table.add_column("node")
+        table.add_column("phase")
+        table.add_column("time", justify="right")
+        if ctx is None:
+            return Group(table, Text("starting Prefect flow run…", style="dim"))
+        for rec in ctx.all_records():
+            style = PHASE_STYLE.get(rec.phase, "")
+            table.add_row(rec.name, Text(rec.phase, style=style), _duration(rec.started_at, rec.finished_at))
+        return table
+
+    with Live(get_renderable=view, console=console, refresh_per_second=4, transient=True):
+        yield
+
+
+def render_summary(console: Console, report) -> None:
+    table = Table(title=f"{report.workflow}: {report.status}", title_style=PHASE_STYLE.get(report.status, ""))
+    for col in ("node", "kind", "phase", "exit", "message"):
+        table.add_column(col)
+    for n in report.nodes:
+        table.add_row(n.display_name, n.kind, Text(n.phase, style=PHASE_STYLE.get(n.phase, "")),
+                      "" if n.exit_code is None else str(n.exit_code), n.message or "")
+    console.print(table)
+    if report.message:
+        console.print(f"{report.status}: {report.message}")
+    if report.run_id:
+        console.print(f"[dim]run id {report.run_id}[/]")
