@@ -60,7 +60,7 @@ def validate(
                 out.print(f"[green]ok[/]  {r.file}: {wf.dialect}, {len(wf.steps)} steps, "
                           f"{len(wf.handlers.items())} handlers")
             else:
-                err.print(r.error().render(), markup=False, highlight=False)
+                print(r.error().render(color=err.is_terminal), file=sys.stderr)
     raise typer.Exit(0 if all(r.ok for r in results) else EXIT_INVALID)
 
 
@@ -69,7 +69,7 @@ def _load_or_exit(file: Path):
 
     r = check(file)
     if not r.ok:
-        err.print(r.error().render(), markup=False, highlight=False)
+        print(r.error().render(color=err.is_terminal), file=sys.stderr)
         raise typer.Exit(EXIT_INVALID)
     return r.workflow
 

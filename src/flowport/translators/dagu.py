@@ -188,25 +188,25 @@ def _kind(value: Any) -> str:
 
 
 def detect_dialect(data: dict) -> str:
-    """dagu-v1 (camelCase), dagu-v2 (snake_case) or dagu-v3 (`run:` steps)."""
+    """dagu-v1 (camelCase), dagu-v2 (snake_case) or dagu-v3 (`run:` steps), judged from the
+    structural keys only (top level, steps, handlers), never from env or param names."""
     v1_markers = {"handlerOn", "mailOn", "errorMail", "infoMail", "retryPolicy", "continueOn",
                   "timeoutSec", "maxActiveSteps", "delaySec", "workingDir", "executor", "dir",
                   "precondition", "command", "mailOnError", "repeatPolicy", "signalOnStop",
                   "histRetentionDays", "logDir", "maxActiveRuns", "maxCleanUpTimeSec"}
-    keys: set[str] = set()
-
-    def collect(obj: Any, depth: int) -> None:
-        if depth > 3:
-            return
-        if isinstance(obj, dict):
-            for k, v in obj.items():
-                keys.add(str(k))
-                collect(v, depth + 1)
-        elif isinstance(obj, list):
-            for v in obj:
-                collect(v, depth + 1)
-
-    collect(data, 0)
+    keys: set[str] = {str(k) for k in data}
+    steps = data.get("steps")
+    items = list(steps.values()) if isinstance(steps, dict) else list(steps or []) if isinstance(steps, list) else []
+    for item in items:
+        for step in item if isinstance(item, list) else [item]:
+            if isinstance(step, dict):
+                keys.update(str(k) for k in step)
+    for name in ("handlerOn", "handler_on", "HandlerOn"):
+        handlers = data.get(name)
+        if isinstance(handlers, dict):
+            for h in handlers.values():
+                if isinstance(h, dict):
+                    keys.update(str(k) for k in h)
     lowered = {norm(k) for k in keys}
     if keys & v1_markers or any(k != k.lower() for k in keys):
         return "dagu-v1"
@@ -484,6 +484,7 @@ def _flatten_steps(cx: _Ctx, value: Any, path: Path_) -> list[tuple[Any, Path_, 
 
 def _steps(cx: _Ctx, raw_steps: list[tuple[Any, Path_, int | None]], *, chain: bool, dialect: str) -> list[Step]:
     built: list[tuple[Step, Path_, int | None, bool]] = []  # step, path, group, explicit depends
+    raw_steps_by_path = {path: {norm(k): v for k, v in raw.items()} for raw, path, _ in raw_steps if isinstance(raw, dict)}
     names: dict[str, Path_] = {}
     ids: dict[str, str] = {}
     for n, (raw, path, group) in enumerate(raw_steps, start=1):
@@ -513,10 +514,12 @@ def _steps(cx: _Ctx, raw_steps: list[tuple[Any, Path_, int | None]], *, chain: b
         current = []
         for step, path, g, explicit in members:
             deps = []
+            raw_depends = raw_steps_by_path.get(path, {}).get("depends") if explicit else None
             for j, dep in enumerate(step.depends):
-                target = names.get(dep) and dep or ids.get(dep)
+                target = dep if dep in names else ids.get(dep)
                 if target is None:
-                    cx.problems.error((*path, "depends"), f"step {step.name!r} depends on unknown step {dep!r}",
+                    where = (*path, "depends", j) if isinstance(raw_depends, list) else (*path, "depends")
+                    cx.problems.error(where, f"step {step.name!r} depends on unknown step {dep!r}",
                                       hint=unknown_key_hint(dep, list(names) + list(ids)))
                     continue
                 deps.append(target)

@@ -12,7 +12,8 @@ work), with these deliberate differences:
 
 * duplicate mapping keys are an error instead of "last one wins";
 * an alias yields a fresh copy at each place it is used (safe_load shares
-  one object), so translators may mutate ``data`` freely;
+  one object), so translators may mutate ``data`` freely; values reached
+  through an alias or a ``<<`` merge have the marks of the anchored text;
 * documents that expand too much through aliases, nest deeper than
   ``MAX_DEPTH`` or are larger than ``MAX_BYTES`` are refused.
 """
