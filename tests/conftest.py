@@ -20,9 +20,12 @@ def prefect_server(tmp_path_factory):
     from flowport.adapter.server import embedded_server
 
     os.environ["FLOWPORT_LOG_DIR"] = str(tmp_path_factory.mktemp("logs"))
+    from flowport.adapter import flush_logs
+
     with embedded_server() as url, temporary_settings({PREFECT_API_URL: url}):
         os.environ["PREFECT_API_URL"] = url  # for subprocesses started by tests
         yield url
+        flush_logs()
     os.environ.pop("PREFECT_API_URL", None)
 
 

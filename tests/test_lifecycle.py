@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from textwrap import dedent
+
 from conftest import phases, read
 
 # Each handler appends its name and the status it saw to order.txt, so tests can assert
@@ -36,14 +38,14 @@ def test_succeeded_runs_success_then_exit(run_dag, tmp_path):
 
 def test_partially_succeeded_runs_success_then_exit(run_dag, tmp_path):
     report = run_dag(
-        """
+        dedent("""
         steps:
           - name: ok
             command: 'true'
           - name: soft
             command: 'false'
             continueOn: {failure: true}
-        """ + HANDLERS
+        """) + HANDLERS
     )
     assert report.status == "partially_succeeded"
     assert order(tmp_path) == ["success:partially_succeeded", "exit:partially_succeeded"]
@@ -217,14 +219,14 @@ def test_init_runs_first_and_its_failure_cancels_the_run(run_dag, tmp_path):
 
 def test_dag_timeout_fails_the_run_and_runs_failure_then_exit(run_dag, tmp_path):
     report = run_dag(
-        """
+        dedent("""
         timeoutSec: 1
         steps:
           - name: slow
             command: sleep 30
           - name: after
             command: 'true'
-        """ + HANDLERS
+        """) + HANDLERS
     )
     assert report.status == "failed"
     assert order(tmp_path) == ["failure:failed", "exit:failed"]

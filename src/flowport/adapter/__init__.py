@@ -23,7 +23,22 @@ def prefect_api() -> Iterator[str | None]:
     from .server import embedded_server
 
     with embedded_server() as url, temporary_settings({PREFECT_API_URL: url}):
-        yield url
+        try:
+            yield url
+        finally:
+            flush_logs()
+
+
+def flush_logs() -> None:
+    """Send queued Prefect logs before the server they go to stops."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        try:
+            worker.drain_all(timeout=5)
+        except Exception:  # logging must never fail the run
+            pass
 
 
 def run(wf: Workflow, params: list[tuple[str, str]] | None = None) -> RunReport:

@@ -98,7 +98,7 @@ class Engine:
         self.wf = wf
         self.tasks = {s.name: _make_task(s.name, s) for s in wf.steps}
         self.handler_tasks = {
-            key: _make_task(f"{wf.name}.{name}", None)
+            key: _make_task(name, None)
             for key, name in (
                 ("init", "onInit"),
                 ("success", "onSuccess"),
@@ -138,7 +138,7 @@ class Engine:
             status = lifecycle.run_handlers(
                 self.wf.handlers,
                 status,
-                lambda key, st: self._run_handler(ctx, key),
+                lambda key, st: self._run_handler(ctx, key, st),
                 failure_fails_run=self.wf.semantics.handler_failure_fails_run,
             )
             ctx.status = status
@@ -179,7 +179,7 @@ class Engine:
                 ctx.log(ctx.message)
                 return CANCELED
         if wf.handlers.init is not None and not ctx.canceled:
-            ok = self._run_handler(ctx, "init")
+            ok = self._run_handler(ctx, "init", "running")
             if not ok:
                 ctx.canceled = True
                 ctx.message = "init handler failed"
@@ -207,7 +207,8 @@ class Engine:
         ctx.log(ctx.message)
         ctx.stop.stop()
 
-    def _run_handler(self, ctx: RunContext, key: str) -> bool:
+    def _run_handler(self, ctx: RunContext, key: str, status: str | None = None) -> bool:
+        ctx.status = status  # what DAG_RUN_STATUS says in this handler
         rec = ctx.handler_record(key)
         self.handler_tasks[key](ctx.run_id, rec.name, key, return_state=True)
         return rec.phase in (SUCCEEDED, SKIPPED)
