@@ -1,0 +1,103 @@
+"""Stopping a run: SIGTERM / Ctrl-C of `flowport run`, and a cancel through the Prefect API.
+A real `flowport run` subprocess against the session's Prefect server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+DAG = """
+name: stoppable
+steps:
+  - name: long
+    command: sh -c 'echo $$ > long.pid; echo "$DAG_RUN_ID" > run.id; sleep 60'
+  - name: after
+    command: touch after-ran
+handlerOn:
+  success:
+    command: echo success >> handlers.txt
+  failure:
+    command: echo failure >> handlers.txt
+  cancel:
+    command: echo "cancel:$DAG_RUN_STATUS" >> handlers.txt
+  exit:
+    command: echo "exit:$DAG_RUN_STATUS" >> handlers.txt
+"""
+
+
+def wait_for(path: Path, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_text().strip():
+            return path.read_text().strip()
+        time.sleep(0.1)
+    raise AssertionError(f"{path.name} never appeared")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def start_run(tmp_path: Path) -> subprocess.Popen:
+    (tmp_path / "dag.yaml").write_text(DAG)
+    return subprocess.Popen(
+        [sys.executable, "-m", "flowport.cli", "run", "dag.yaml", "--report", "report.json", "--no-logs"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+def assert_canceled(tmp_path: Path, proc: subprocess.Popen, pid: int) -> dict:
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 1, output
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["status"] == "canceled", output
+    phases = {n["name"]: n["phase"] for n in report["nodes"]}
+    assert phases["long"] == "canceled"
+    assert phases["after"] == "not_started"
+    assert phases["onCancel"] == phases["onExit"] == "succeeded"
+    # each handler exactly once, in order, seeing the canceled status
+    assert (tmp_path / "handlers.txt").read_text().split() == ["cancel:canceled", "exit:canceled"]
+    assert not (tmp_path / "after-ran").exists()
+    assert not alive(pid), "the step's process survived the stop"
+    return report
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_signal_stops_steps_then_runs_cancel_and_exit_once(prefect_server, tmp_path, sig):
+    proc = start_run(tmp_path)
+    pid = int(wait_for(tmp_path / "long.pid"))
+    proc.send_signal(sig)
+    started = time.monotonic()
+    assert_canceled(tmp_path, proc, pid)
+    assert time.monotonic() - started < 30  # sleep 60 was stopped, not waited for
+
+
+def test_cancel_through_the_prefect_api(prefect_server, tmp_path):
+    from prefect.client.orchestration import get_client
+    from prefect.states import Cancelling
+
+    proc = start_run(tmp_path)
+    pid = int(wait_for(tmp_path / "long.pid"))
+    run_id = wait_for(tmp_path / "run.id")
+    with get_client(sync_client=True) as client:
+        client.set_flow_run_state(run_id, Cancelling(message="cancel from the UI"), force=True)
+    report = assert_canceled(tmp_path, proc, pid)
+    assert "Prefect" in (report["message"] or "")
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(run_id).state
+    assert state.is_cancelled(), state
+    assert "canceled" in (state.message or "")
