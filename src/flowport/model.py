@@ -42,23 +42,23 @@ class Shell:
 
 @dataclass(frozen=True)
 class Container:
-    """A container on the Docker Engine (built by the container issue)."""
+    """A container on the Docker Engine. Docker's own terms, so each dialect maps onto it:
+    Argo `command` -> entrypoint and `args` -> cmd; Dagu's step command -> cmd."""
 
     image: str
-    command: tuple[str, ...] = ()  # replaces ENTRYPOINT when `entrypoint_mode` == "replace"
-    args: tuple[str, ...] = ()
+    entrypoint: tuple[str, ...] | None = None  # None: the image's ENTRYPOINT
+    cmd: tuple[str, ...] | None = None  # None: the image's CMD
     env: Pairs = ()
-    volumes: tuple[str, ...] = ()
+    volumes: tuple[str, ...] = ()  # "host:container[:ro]"; relative host paths -> workflow dir
     workdir: str | None = None
     user: str | None = None
     network: str | None = None
     platform: str | None = None
     pull_policy: Literal["missing", "always", "never"] = "missing"
-    keep: bool = False
-    name: str | None = None
-    exec_in: str | None = None  # run inside an existing container (docker exec)
-    script: str | None = None
-
+    keep: bool = False  # keep the container after it exits (Dagu autoRemove: false)
+    name: str | None = None  # container name to create
+    exec_in: str | None = None  # run `cmd` inside this existing container (docker exec)
+    script: str | None = None  # Argo script.source: mounted, its path appended to cmd
 
 @dataclass(frozen=True)
 class Mail:
@@ -144,6 +144,7 @@ class Step:
     timeout: float | None = None  # seconds
     continue_on: ContinueOn = ContinueOn()
     output: str | None = None  # variable that receives trimmed stdout
+    declared_outputs: tuple[str, ...] = ()  # Dagu V3 `outputs:` written to $DAGU_OUTPUT_FILE
     env: Pairs = ()
     workdir: str | None = None
     stdout_path: str | None = None

@@ -79,6 +79,8 @@ class RunContext:
         self.handler_nodes: dict[str, NodeRecord] = {}
         self.outputs: dict[str, str] = {}  # output variable -> value
         self.output_owner: dict[str, str] = {}  # output variable -> step name
+        self.step_outputs: dict[str, dict[str, str]] = {}  # V3 `outputs:` by step name
+        self.step_refs = {s.name: (s.id or s.name) for s in wf.steps}
         self.status: str | None = None  # final source status once known
         self.message: str | None = None
         self.timed_out = False
@@ -170,24 +172,34 @@ class RunContext:
             resolved.append((str(i), value))
         return resolved
 
-    def namespaces(self, env: dict[str, str], *, status: str | None = None) -> dict[str, dict[str, str]]:
+    def namespaces(self, env: dict[str, str], *, status: str | None = None, step: str | None = None) -> dict[str, dict[str, str]]:
         context = {"run.id": self.run_id, "run.name": self.wf.name}
         if status:
             context["run.status"] = status
-        return {
+        spaces = {
             "params": {k: v for k, v in self.params if not k.isdigit()},
             "env": env,
             "context": context,
         }
+        if step is not None and self.step_outputs:
+            # V3 `${steps.<id>.outputs.<name>}`: upstream steps only; handlers get none
+            mine = self.ancestors(step)
+            spaces["steps"] = {
+                f"{self.step_refs[owner]}.outputs.{key}": value
+                for owner, values in self.step_outputs.items()
+                if owner in mine
+                for key, value in values.items()
+            }
+        return spaces
 
-    def expand(self, text: str, env: dict[str, str], *, status: str | None = None) -> str:
+    def expand(self, text: str, env: dict[str, str], *, status: str | None = None, step: str | None = None) -> str:
         if not text or ("$" not in text and "`" not in text):
             return text
         return templating.expand(
             text,
             env,
             backtick=self.backtick(env),
-            namespaces=self.namespaces(env, status=status),
+            namespaces=self.namespaces(env, status=status, step=step),
         )
 
     def step_env(self, step: Step, *, handler: str | None = None, status: str | None = None) -> dict[str, str]:

@@ -123,6 +123,7 @@ class Engine:
         ctx.handler_stop = StopToken(grace=self.wf.semantics.stop_grace_seconds)
         ctx.canceled = False
         ctx.in_handlers = False
+        ctx.handler_stop_requests = 0
         RUNS[run_id] = ctx
         restore = _install_signal_handlers(lambda: self.request_stop(ctx))
         watcher = watch_cancellation(run_id, lambda: self.request_stop(ctx, source="Prefect"))
@@ -156,10 +157,9 @@ class Engine:
         """First request: stop gracefully; second: kill. Handlers are not stopped by the
         first request (Dagu lets them finish)."""
         if ctx.in_handlers:
-            if ctx.handler_stop.requested.is_set() or source == "signal-force":
+            ctx.handler_stop_requests += 1
+            if ctx.handler_stop_requests > 1:  # the first lets handlers finish, the next kills
                 ctx.handler_stop.stop(force=True)
-            else:
-                ctx.handler_stop.requested.set()  # remembered: the next request kills them
             return
         if not ctx.canceled:
             ctx.canceled = True

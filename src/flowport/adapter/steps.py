@@ -33,7 +33,7 @@ def check_preconditions(
     for cond in conditions:
         if cond.expected is not None:
             actual = ctx.expand(cond.condition, env, status=status)
-            met = match_expected(actual, ctx.expand(cond.expected, env, status=status))
+            met = match_expected(actual, cond.expected)  # Dagu does not expand `expected`
             what = f"{cond.condition!r} is {actual!r}, expected {cond.expected!r}"
         else:
             command = ctx.expand(cond.condition, env, status=status)
@@ -110,10 +110,20 @@ def execute_node(
         else:
             logger.info("[stderr] %s", line)
 
+    outputs_file = None
+    if step.declared_outputs and handler is None:
+        outputs_file = ctx.step_log_paths(step.name)[0].with_suffix(".outputs")
+        outputs_file.write_text("")
+        env["DAGU_OUTPUT_FILE"] = str(outputs_file)
     with ExitStack() as files:
         out_file = files.enter_context(open(out_path, "w"))
         err_file = files.enter_context(open(err_path, "w"))
-        result = run_action(ctx, step, env, cwd, sink, stop, out_file, err_file, status)
+        result = run_action(ctx, step, env, cwd, sink, stop, out_file, err_file, status, None if handler else step.name)
+    if outputs_file is not None:
+        values = _read_outputs_file(outputs_file, step.declared_outputs)
+        with ctx.lock:
+            ctx.step_outputs[step.name] = values
+        rec.outputs.update(values)
 
     rec.exit_code = result.exit_code
     rec.finished_at = now()
@@ -134,6 +144,16 @@ def execute_node(
     return result
 
 
+def _read_outputs_file(path: Path, declared: tuple[str, ...]) -> dict[str, str]:
+    """KEY=VALUE lines a step wrote to $DAGU_OUTPUT_FILE; only declared names count."""
+    values: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        key, sep, value = line.partition("=")
+        if sep and key.strip() in declared:
+            values[key.strip()] = value
+    return values
+
+
 def run_action(
     ctx: RunContext,
     step: Step,
@@ -144,11 +164,12 @@ def run_action(
     out_file,
     err_file,
     status: str | None,
+    owner: str | None = None,  # the step whose upstream V3 outputs are visible; None in handlers
 ) -> RunResult:
     action = step.action
     grace = ctx.wf.semantics.stop_grace_seconds
     if isinstance(action, Shell):
-        expand: Callable[[str], str] = lambda text: ctx.expand(text, env, status=status)  # noqa: E731
+        expand: Callable[[str], str] = lambda text: ctx.expand(text, env, status=status, step=owner)  # noqa: E731
         resolved = Shell(
             command=expand(action.command) if action.command is not None else None,
             argv=tuple(expand(a) for a in action.argv) if action.argv is not None else None,

@@ -628,8 +628,17 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
             output = value.lstrip("$")
         else:
             cx.problems.unsupported(opath, "structured `output:`", hint="use `output: VAR_NAME`")
+    declared: list[str] = []
     if "outputs" in f:
-        cx.problems.unsupported(f["outputs"][1], "`outputs:` (Dagu V3 output files)", key=True)
+        value, opath = f["outputs"]
+        for i, item in enumerate(value if isinstance(value, list) else [value]):
+            ipath = (*opath, i) if isinstance(value, list) else opath
+            if isinstance(item, dict) and set(item) <= {"name", "description"} and "name" in item:
+                declared.append(str(item["name"]))
+            elif isinstance(item, str):
+                declared.append(item)
+            else:
+                cx.problems.unsupported(ipath, "`outputs:` entries other than `{name: …}`")
 
     stdout_path = stderr_path = None
     for key in ("stdout", "stderr"):
@@ -661,6 +670,7 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
         timeout=(cx.number(*f["timeout_sec"]) or None) if "timeout_sec" in f else None,
         continue_on=_continue_on(cx, *f["continue_on"]) if "continue_on" in f else ContinueOn(),
         output=output,
+        declared_outputs=tuple(declared),
         env=_env(cx, *f["env"]) if "env" in f else (),
         workdir=workdir,
         stdout_path=stdout_path,
