@@ -26,10 +26,27 @@ os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 
 # What this build of flowport can serve; grows with each issue.
 SUPPORTED_NEEDS: set[str] = set()
+# Corpus images that the local stand-ins (../shared/tools/container-env.sh) do not tag;
+# passed the way an air-gapped user would: FLOWPORT_IMAGES.
+STAND_INS = {"alpine:3.20": "alpine:latest"}
+
+
+def docker_available() -> bool:
+    try:
+        import docker
+
+        docker.from_env(timeout=5).ping()
+        return True
+    except Exception:
+        return False
 
 
 def available_needs() -> set[str]:
-    return set(SUPPORTED_NEEDS)
+    needs = set(SUPPORTED_NEEDS)
+    if docker_available():
+        needs.add("docker")
+        os.environ.setdefault("FLOWPORT_IMAGES", ",".join(f"{k}={v}" for k, v in STAND_INS.items()))
+    return needs
 
 
 @contextlib.contextmanager

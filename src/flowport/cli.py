@@ -95,11 +95,14 @@ def run(
     param: List[str] = typer.Option([], "--param", "-p", help="NAME=VALUE (or VALUE for a positional parameter); repeatable."),
     report: Optional[Path] = typer.Option(None, "--report", help="Write the run report as JSON here."),
     logs: Optional[bool] = typer.Option(None, "--logs/--no-logs", help="Stream step logs to the terminal (default: when not a terminal)."),
+    image: List[str] = typer.Option([], "--image", help="NAME=MIRROR: run MIRROR wherever the workflow names image NAME; repeatable (also $FLOWPORT_IMAGES and the config file's `images:`)."),
+    config: Optional[Path] = typer.Option(None, "--config", envvar="FLOWPORT_CONFIG", help="flowport config file (YAML: `images:`, `notify:`). Default: ~/.flowport/config.yaml if present."),
 ) -> None:
     """Run the workflow now as a Prefect flow run (embedded server unless PREFECT_API_URL is set).
 
     Exit code 0 only when the run succeeded; 1 otherwise; 2 when the file is invalid."""
     wf = _load_or_exit(file)
+    options = _run_options(config, image)
     interactive = out.is_terminal
     show_logs = (not interactive) if logs is None else logs
     if not show_logs:
@@ -112,11 +115,43 @@ def run(
 
     with prefect_api():
         with live_progress(out, wf, enabled=interactive):
-            result = run_workflow(wf, _parse_params(param))
+            result = run_workflow(wf, _parse_params(param), options)
     render_summary(out, result)
     if report:
         result.write(report)
     raise typer.Exit(0 if result.ok else 1)
+
+
+def _run_options(config: Optional[Path], images: list[str]):
+    from .adapter.options import RunOptions
+    from .adapter.runners.images import load_image_map
+
+    if config is None:
+        default = Path(os.environ.get("FLOWPORT_HOME", "~/.flowport")).expanduser() / "config.yaml"
+        config = default if default.is_file() else None
+    try:
+        return RunOptions(images=load_image_map(str(config) if config else None, images))
+    except (OSError, ValueError) as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(EXIT_INVALID)
+
+
+@app.command()
+def cleanup(
+    run_id: Optional[str] = typer.Option(None, "--run-id", help="Only the containers of this run (default: every flowport container)."),
+) -> None:
+    """Remove containers left behind by runs that were killed (found by their flowport labels),
+    and containers kept on purpose (`autoRemove: false`, `keepContainer`)."""
+    from .adapter.runners.docker import DockerUnavailable, cleanup as remove_containers
+
+    try:
+        removed = remove_containers(run_id)
+    except DockerUnavailable as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1)
+    for name in removed:
+        out.print(f"removed {name}")
+    out.print(f"{len(removed)} container(s) removed")
 
 
 def main() -> None:

@@ -40,6 +40,9 @@ class Shell:
     shell: tuple[str, ...] = ()  # interpreter argv; () = the workflow's / default shell
 
 
+DAG_CONTAINER = "@dag-container"  # Container.exec_in: the run's DAG-level container
+
+
 @dataclass(frozen=True)
 class Container:
     """A container on the Docker Engine. Docker's own terms, so each dialect maps onto it:
@@ -227,12 +230,18 @@ class Workflow:
     max_active_steps: int = 0  # 0 = unlimited
     delay: float = 0.0  # seconds between starting steps (Dagu delaySec)
     shell: tuple[str, ...] = ()
+    container: Container | None = None  # Dagu DAG-level container: steps are exec'd into it
+    container_shell: tuple[str, ...] = ()
     schedule: tuple[str, ...] = ()
     mail: MailSettings = MailSettings()
     description: str | None = None
     tags: tuple[str, ...] = ()
     semantics: Semantics = Semantics()
     ignored: tuple[str, ...] = field(default=(), compare=False)  # accepted, no effect here
+
+    def uses_containers(self) -> bool:
+        nodes = [*self.steps, *(h for _, h in self.handlers.items())]
+        return self.container is not None or any(isinstance(n.action, Container) for n in nodes)
 
     def step(self, name: str) -> Step:
         for s in self.steps:

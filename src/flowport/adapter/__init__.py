@@ -7,6 +7,7 @@ import os
 from typing import Iterator
 
 from ..model import Workflow
+from .options import RunOptions
 from .report import RunReport
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
@@ -41,11 +42,11 @@ def flush_logs() -> None:
             pass
 
 
-def run(wf: Workflow, params: list[tuple[str, str]] | None = None) -> RunReport:
+def run(wf: Workflow, params: list[tuple[str, str]] | None = None, options: RunOptions | None = None) -> RunReport:
     """Run `wf` as a Prefect flow run and return its report (the API must be reachable)."""
     from .engine import REPORTS, build_flow
 
-    flow = build_flow(wf)
+    flow = build_flow(wf, options)
     state = flow(params=params, return_state=True)
     run_id = str(state.state_details.flow_run_id)
     report = REPORTS.pop(run_id, None)

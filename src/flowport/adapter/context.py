@@ -13,6 +13,7 @@ from typing import Any
 
 from ..lang import templating
 from ..model import HANDLER_NODE_NAMES, Step, Workflow
+from .options import RunOptions
 from .runners.base import StopToken
 from .status import NodeRecord
 
@@ -65,8 +66,13 @@ class RunContext:
         run_id: str,
         params: list[tuple[str, str]] | None = None,
         stop: StopToken | None = None,
+        options: RunOptions | None = None,
     ) -> None:
+        from .containers import DagContainer
+
         self.wf = wf
+        self.options = options or RunOptions()
+        self.dag_container = DagContainer()
         self.run_id = run_id
         self.cli_params = list(params or [])
         self.stop = stop or StopToken(grace=wf.semantics.stop_grace_seconds)

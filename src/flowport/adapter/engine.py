@@ -23,6 +23,7 @@ from ..model import Step, Workflow
 from . import lifecycle
 from .cancel import watch_cancellation
 from .context import RunContext, now
+from .options import RunOptions
 from .report import NodeReport, RunReport
 from .runners.base import StopToken
 from .status import CANCELED, FAILED, NOT_STARTED, SKIPPED, SUCCEEDED, NodeRecord, readiness, run_status
@@ -94,8 +95,9 @@ def _make_task(name: str, step: Step | None) -> Task:
 class Engine:
     """Runs one workflow; owns its Prefect tasks (built once per workflow)."""
 
-    def __init__(self, wf: Workflow) -> None:
+    def __init__(self, wf: Workflow, options: RunOptions | None = None) -> None:
         self.wf = wf
+        self.options = options or RunOptions()
         self.tasks = {s.name: _make_task(s.name, s) for s in wf.steps}
         self.handler_tasks = {
             key: _make_task(name, None)
@@ -119,7 +121,7 @@ class Engine:
     def body(self, params: list[tuple[str, str]] | None = None, stop: StopToken | None = None) -> State:
         flow_ctx = FlowRunContext.get()
         run_id = str(flow_ctx.flow_run.id) if flow_ctx and flow_ctx.flow_run else str(uuid.uuid4())
-        ctx = RunContext(self.wf, run_id=run_id, params=params, stop=stop)
+        ctx = RunContext(self.wf, run_id=run_id, params=params, stop=stop, options=self.options)
         ctx.handler_stop = StopToken(grace=self.wf.semantics.stop_grace_seconds)
         ctx.canceled = False
         ctx.in_handlers = False
@@ -134,6 +136,8 @@ class Engine:
                 ctx.log(f"internal error: {exc!r}")
                 ctx.message = f"internal error: {exc}"
                 status = FAILED
+            if ctx.stop.requested.is_set():
+                _stop_step_containers(ctx)  # nothing of the main graph outlives it
             ctx.in_handlers = True
             ctx.status = status
             status = lifecycle.run_handlers(
@@ -150,6 +154,7 @@ class Engine:
         finally:
             watcher.set()
             restore()
+            ctx.dag_container.close(ctx)
             ctx.close()
             RUNS.pop(run_id, None)
 
@@ -320,9 +325,21 @@ def final_state(report: RunReport) -> State:
     return Failed(name="Failed", message=message)
 
 
-def build_flow(wf: Workflow) -> Flow:
+def _stop_step_containers(ctx: RunContext) -> None:
+    """Stop and remove the run's step containers before the cancel/exit handlers start (the
+    DAG-level container stays: handlers run in it too)."""
+    if not ctx.wf.uses_containers():
+        return
+    from .runners.docker import stop_run_containers
+
+    spare = [ctx.dag_container.container_id] if ctx.dag_container.container_id else []
+    for name in stop_run_containers(ctx.run_id, grace=ctx.wf.semantics.stop_grace_seconds, spare=spare):
+        ctx.log(f"container {name} stopped")
+
+
+def build_flow(wf: Workflow, options: RunOptions | None = None) -> Flow:
     """A Prefect flow named after the workflow; call it with `params=[(name, value), …]`."""
-    engine = Engine(wf)
+    engine = Engine(wf, options)
 
     def run(params: list[tuple[str, str]] | None = None) -> State:
         return engine.body(params)

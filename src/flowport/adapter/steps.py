@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Callable
 
 from ..lang.templating import match_expected
-from ..model import Precondition, Shell, Step
+from ..model import Container, Precondition, Shell, Step
+from .containers import run_container_step
 from .context import RunContext, now
 from .runners.base import LineSink, RunResult, StopToken
 from .runners.shell import run_process, run_shell, shell_argv
@@ -118,7 +119,8 @@ def execute_node(
     with ExitStack() as files:
         out_file = files.enter_context(open(out_path, "w"))
         err_file = files.enter_context(open(err_path, "w"))
-        result = run_action(ctx, step, env, cwd, sink, stop, out_file, err_file, status, None if handler else step.name)
+        result = run_action(ctx, step, env, cwd, sink, stop, out_file, err_file, status,
+                            None if handler else step.name, rec.name)
     if outputs_file is not None:
         values = _read_outputs_file(outputs_file, step.declared_outputs)
         with ctx.lock:
@@ -165,6 +167,7 @@ def run_action(
     err_file,
     status: str | None,
     owner: str | None = None,  # the step whose upstream V3 outputs are visible; None in handlers
+    node_name: str = "",
 ) -> RunResult:
     action = step.action
     grace = ctx.wf.semantics.stop_grace_seconds
@@ -188,5 +191,11 @@ def run_action(
             stderr_file=err_file,
             signal_on_stop=_signal_number(step.signal_on_stop),
             grace=grace,
+        )
+    if isinstance(action, Container):
+        return run_container_step(
+            ctx, step, action, env,
+            expand=lambda text: ctx.expand(text, env, status=status, step=owner),
+            sink=sink, stop=stop, out_file=out_file, err_file=err_file, node_name=node_name,
         )
     return RunResult(exit_code=None, error=f"{type(action).__name__} steps are not supported yet")

@@ -10,6 +10,7 @@ location; nothing is silently ignored.
 from __future__ import annotations
 
 import shlex
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,10 @@ from ..model import (
     Step,
     Where,
     Workflow,
+    Container,
+    DAG_CONTAINER,
 )
+from .dagu_docker import command_argv, container_field, executor_container
 from .source import Document, Problems, format_path, unknown_key_hint
 
 Path_ = tuple  # a key path inside the document
@@ -48,7 +52,7 @@ DAG_KEYS: dict[str, str] = {
     "queue": "ignored", "worker_selector": "ignored", "run_config": "ignored", "otel": "ignored",
     "log_output": "ignored", "artifacts": "unsupported",
     "mail_on": "unsupported", "smtp": "unsupported", "error_mail": "unsupported",
-    "info_mail": "unsupported", "wait_mail": "unsupported", "container": "unsupported",
+    "info_mail": "unsupported", "wait_mail": "unsupported", "container": "ok",
     "registry_auths": "unsupported", "ssh": "unsupported", "secrets": "unsupported",
     "s3": "unsupported", "redis": "unsupported", "llm": "unsupported", "defaults": "unsupported",
     "retry_policy": "unsupported", "consts": "unsupported", "webhook": "unsupported",
@@ -64,14 +68,15 @@ STEP_KEYS: dict[str, str] = {
     "stdout": "ok", "stderr": "ok", "run": "ok", "exec": "ok", "executor": "ok", "type": "ok",
     "log_output": "ignored", "worker_selector": "ignored", "shell_packages": "unsupported",
     "call": "unsupported", "params": "unsupported", "parallel": "unsupported",
-    "repeat_policy": "unsupported", "mail_on_error": "unsupported", "container": "unsupported",
-    "config": "unsupported", "with": "unsupported", "action": "unsupported",
+    "repeat_policy": "unsupported", "mail_on_error": "unsupported", "container": "ok",
+    "config": "ok", "with": "ok", "action": "unsupported",
     "llm": "unsupported", "messages": "unsupported", "agent": "unsupported",
     "approval": "unsupported", "value": "unsupported", "routes": "unsupported",
 }
 HANDLER_KEYS = {"success": "success", "failure": "failure", "cancel": "cancel",
                 "abort": "cancel", "exit": "exit", "init": "init", "wait": None}
 SHELL_EXECUTORS = {"", "command", "shell"}
+DOCKER_EXECUTORS = {"docker", "container"}
 # V1 spellings shown in hints, so a camelCase user reads camelCase.
 CAMEL = {"handler_on": "handlerOn", "working_dir": "workingDir", "timeout_sec": "timeoutSec",
          "max_active_steps": "maxActiveSteps", "delay_sec": "delaySec",
@@ -262,8 +267,15 @@ def translate_document(doc: Document, *, source_file: str | None = None) -> tupl
     else:
         chain = not has_depends  # research/dagu.md §2.5: any `depends` means the author meant a graph
 
+    container = None
+    container_shell: tuple[str, ...] = ()
+    if "container" in top:
+        container, container_shell = container_field(cx, *top["container"], dag_level=True)
     steps = _steps(cx, raw_steps, chain=chain, dialect=dialect)
     handlers = _handlers(cx, *top["handler_on"]) if "handler_on" in top else Handlers()
+    if container is not None:
+        steps = [_in_dag_container(s, container, container_shell) for s in steps]
+        handlers = Handlers(**{k: _in_dag_container(h, container, container_shell) for k, h in handlers.items()})
 
     def seconds(key: str) -> float | None:
         return cx.number(*top[key]) if key in top else None
@@ -304,6 +316,8 @@ def translate_document(doc: Document, *, source_file: str | None = None) -> tupl
         max_active_steps=max_active,
         delay=delay,
         shell=shell,
+        container=container,
+        container_shell=container_shell,
         schedule=schedule,
         description=cx.string(*top["description"]) if "description" in top else None,
         tags=tags,
@@ -525,18 +539,12 @@ def _steps(cx: _Ctx, raw_steps: list[tuple[Any, Path_, int | None]], *, chain: b
                 deps.append(target)
             if not explicit and (chain or g is not None):
                 deps = list(previous)
-            result.append(_replace(step, depends=tuple(dict.fromkeys(deps))))
+            result.append(replace(step, depends=tuple(dict.fromkeys(deps))))
             current.append(step.name)
         previous = current
         i += 1
     _check_cycles(cx, result, names)
     return result
-
-
-def _replace(step: Step, **changes: Any) -> Step:
-    from dataclasses import replace
-
-    return replace(step, **changes)
 
 
 def _check_cycles(cx: _Ctx, steps: list[Step], paths: dict[str, Path_]) -> None:
@@ -585,13 +593,21 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
             cx.problems.error(f["depends"][1], "handlers run after the steps; `depends` has no meaning here", key=True)
 
     executor_type = ""
+    executor_config: tuple[Any, Path_] | None = None
     for key in ("executor", "type"):
         if key in f:
             value, kpath = f[key]
             executor_type = (value.get("type", "") if isinstance(value, dict) else str(value or "")).strip()
-            if executor_type not in SHELL_EXECUTORS:
+            if isinstance(value, dict) and "config" in value:
+                executor_config = (value["config"], (*kpath, "config"))
+            if executor_type not in SHELL_EXECUTORS | DOCKER_EXECUTORS:
                 cx.problems.unsupported(kpath, f"the {executor_type!r} executor",
-                                        hint="flowport runs shell steps today; docker, mail and http come next")
+                                        hint="flowport runs shell and docker steps today; mail and http come next")
+    for key in ("config", "with"):
+        if key in f:
+            executor_config = f[key]
+            if executor_type not in DOCKER_EXECUTORS:
+                cx.problems.unsupported(f[key][1], f"`{key}:` for the {executor_type or 'command'!r} executor", key=True)
 
     shell = _shell(cx, *f["shell"]) if "shell" in f else ()
     action = None
@@ -615,7 +631,9 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
             action = Shell(script="\n".join(cx.str_list(value, rpath)) + "\n", shell=shell)
         else:
             action = _command_action(cx, value, rpath, shell)
-    if action is None:
+    if executor_type in DOCKER_EXECUTORS or "container" in f:
+        action = _container_action(cx, f, action, shell, executor_config, executor_type in DOCKER_EXECUTORS)
+    elif action is None:
         action = Shell(command="true")  # Dagu: a step with nothing to run succeeds
     name = cx.string(*f["name"]) if "name" in f else (sid or f"{kind}_{n}")
     if handler:
@@ -679,6 +697,45 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
         where=cx.where(path),
     )
     return step, explicit_depends
+
+
+def _container_action(cx: _Ctx, f: dict, action: Shell | None, shell: tuple[str, ...],
+                      executor_config: tuple[Any, Path_] | None, is_executor: bool) -> Container | None:
+    """The step runs in a container: its command (if any) becomes the container Cmd."""
+    if is_executor and "container" in f:
+        cx.problems.error(f["container"][1], "use either the docker executor or `container:`, not both", key=True)
+        return None
+    own_shell: tuple[str, ...] = ()
+    if is_executor:
+        if executor_config is None:
+            cx.problems.error(f.get("executor", f.get("type"))[1], "the docker executor needs `config:` (V1) or `with:` (V2) with an `image`")
+            return None
+        spec = executor_container(cx, *executor_config, None)
+    else:
+        spec, own_shell = container_field(cx, *f["container"], dag_level=False)
+    if spec is None:
+        return None
+    cmd = _container_cmd(action, shell or own_shell)
+    return replace(spec, cmd=cmd if cmd is not None else spec.cmd)
+
+
+def _in_dag_container(step: Step, dag: Container, shell: tuple[str, ...]) -> Step:
+    """Dagu runs every shell step of a DAG with a `container:` by `docker exec` in it."""
+    if not isinstance(step.action, Shell):
+        return step
+    spec = Container(image=dag.image, cmd=_container_cmd(step.action, shell), workdir=dag.workdir,
+                     user=dag.user, exec_in=DAG_CONTAINER)
+    return replace(step, action=spec)
+
+
+def _container_cmd(action: Shell | None, shell: tuple[str, ...]) -> tuple[str, ...] | None:
+    if action is None:
+        return None
+    if action.argv is not None:
+        return action.argv
+    if action.script is not None:
+        return (*(action.shell or shell or ("sh",)), "-c", action.script)
+    return command_argv(action.command or "", action.shell or shell)
 
 
 def _command_action(cx: _Ctx, value: Any, path: Path_, shell: tuple[str, ...] | None) -> Shell:
