@@ -545,7 +545,8 @@ def _compose(text: str) -> tuple[list[Any], BaseException | None]:
         _compose_into(text, loader, out, failure)
     elif bound > _THREAD_DEPTH or not _compose_on_big_stack(text, loader, bound, out, failure):
         _compose_into(text, _DepthLimitedLoader, out, failure)
-    if failure and isinstance(failure[0], RecursionError):
+    if failure and (isinstance(failure[0], RecursionError) or "nesting depth" in str(failure[0])):
+        # RecursionError: the pure-Python composer; "nesting depth": libyaml's own limit (≥ 0.2.6)
         return out, ComposerError(None, None, f"nesting is deeper than {MAX_DEPTH} levels", None)
     return out, failure[0] if failure else None
 
