@@ -1,0 +1,310 @@
+"""Real local servers for notification tests and benchmarks, all on 127.0.0.1 and free ports.
+
+- SmtpServer: aiosmtpd in plain, STARTTLS or implicit-TLS mode, optionally with AUTH
+  (LOGIN and/or PLAIN, user SMTP_USER / password SMTP_PASSWORD); records every message.
+- HttpReceiver: records every HTTP request (Apprise json://, form://, …); answers `status`.
+- SilentServer: accepts TCP connections and never says a word (client timeouts).
+- self_signed_cert(): a throw-away certificate for 127.0.0.1/localhost.
+
+Each keeps the perf_counter() time of arrival so benchmarks can measure delivery latency.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import email
+import email.policy
+import http.server
+import json
+import logging
+import shutil
+import socket
+import ssl
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
+
+# aiosmtpd 1.4 logs a warning about its own use of Session.login_data on every AUTH.
+logging.getLogger("mail.log").addFilter(
+    lambda record: "login_data is deprecated" not in record.getMessage())
+
+HOST = "127.0.0.1"
+SMTP_USER = "flowport"
+SMTP_PASSWORD = "Corr3ct-horse-battery"
+
+
+def free_port() -> int:
+    """A port nobody listens on right now (also good as a 'server down' address)."""
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def self_signed_cert(directory: str | Path) -> tuple[Path, Path]:
+    """(cert.pem, key.pem) for CN=localhost, SAN localhost + 127.0.0.1, valid one day."""
+    directory = Path(directory)
+    cert, key = directory / "cert.pem", directory / "key.pem"
+    try:
+        _cert_with_cryptography(cert, key)
+    except ImportError:
+        if not shutil.which("openssl"):
+            raise RuntimeError("need the cryptography package or the openssl CLI") from None
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+             "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+             "-keyout", str(key), "-out", str(cert)],
+            check=True, capture_output=True,
+        )
+    return cert, key
+
+
+def _cert_with_cryptography(cert_path: Path, key_path: Path) -> None:
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName(
+            [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address(HOST))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+
+
+def _server_context(cert: Path, key: Path) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    return context
+
+
+def _wait(items: list, count: int, timeout: float, condition: threading.Condition,
+          what: str) -> list:
+    with condition:
+        if not condition.wait_for(lambda: len(items) >= count, timeout):
+            raise TimeoutError(f"{what}: {len(items)} of {count} arrived within {timeout} s")
+        return list(items)
+
+
+# ------------------------------------------------------------------------------ SMTP
+
+
+@dataclass
+class ReceivedMail:
+    mail_from: str
+    rcpt_tos: list[str]
+    data: bytes
+    received_at: float  # time.perf_counter()
+    user: str | None  # authenticated login, if any
+    tls: bool
+    message: EmailMessage = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.message = email.message_from_bytes(self.data, policy=email.policy.default)
+
+
+class SmtpServer:
+    """mode: "plain" | "starttls" (offers STARTTLS) | "ssl" (implicit TLS from the first
+    byte). auth: mechanisms to offer, e.g. ("LOGIN", "PLAIN"); () = no AUTH."""
+
+    def __init__(self, mode: str = "plain", *, auth: tuple[str, ...] = (),
+                 cert: tuple[Path, Path] | None = None, require_tls_for_auth: bool = True):
+        if mode not in ("plain", "starttls", "ssl"):
+            raise ValueError(mode)
+        if mode != "plain" and cert is None:
+            raise ValueError(f"{mode} needs cert=(cert.pem, key.pem)")
+        self.mode, self.host, self.port = mode, HOST, free_port()
+        self.messages: list[ReceivedMail] = []
+        self.auth_attempts: list[tuple[str, str, bool]] = []  # (mechanism, user, ok)
+        self._arrived = threading.Condition()
+        options: dict[str, Any] = {"server_hostname": "localhost"}
+        if mode == "ssl":
+            options["ssl_context"] = _server_context(*cert)
+        if mode == "starttls":
+            options["tls_context"] = _server_context(*cert)
+        if auth:
+            options["authenticator"] = self._authenticate
+            options["auth_exclude_mechanism"] = [m for m in ("LOGIN", "PLAIN")
+                                                 if m not in auth]
+            # aiosmtpd only counts STARTTLS as TLS; implicit TLS is encrypted from the start.
+            options["auth_require_tls"] = require_tls_for_auth and mode == "starttls"
+        self._controller = Controller(_Handler(self), hostname=HOST, port=self.port, **options)
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
+        ok = (isinstance(auth_data, LoginPassword)
+              and auth_data.login.decode() == SMTP_USER
+              and auth_data.password.decode() == SMTP_PASSWORD)
+        login = auth_data.login.decode(errors="replace") if isinstance(
+            auth_data, LoginPassword) else "?"
+        self.auth_attempts.append((mechanism, login, ok))
+        return AuthResult(success=ok, handled=False, auth_data=login if ok else None)
+
+    def _record(self, mail: ReceivedMail) -> None:
+        with self._arrived:
+            self.messages.append(mail)
+            self._arrived.notify_all()
+
+    def wait_for(self, count: int = 1, timeout: float = 5.0) -> list[ReceivedMail]:
+        return _wait(self.messages, count, timeout, self._arrived, "mails")
+
+    def clear(self) -> None:
+        with self._arrived:
+            self.messages.clear()
+            self.auth_attempts.clear()
+
+    def start(self) -> SmtpServer:
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    def __enter__(self) -> SmtpServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+class _Handler:
+    def __init__(self, server: SmtpServer):
+        self.server = server
+
+    async def handle_DATA(self, smtp, session, envelope) -> str:
+        self.server._record(ReceivedMail(
+            mail_from=envelope.mail_from,
+            rcpt_tos=list(envelope.rcpt_tos),
+            data=envelope.original_content or envelope.content,
+            received_at=time.perf_counter(),
+            user=session.auth_data if session.authenticated else None,
+            tls=smtp._tls_protocol is not None or self.server.mode == "ssl",
+        ))
+        return "250 OK: queued"
+
+
+# ------------------------------------------------------------------------------ HTTP
+
+
+@dataclass
+class ReceivedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    received_at: float
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class HttpReceiver:
+    """Records requests; answers every one with `status` (change it to test failures)."""
+
+    def __init__(self, status: int = 200):
+        self.status = status
+        self.requests: list[ReceivedRequest] = []
+        self._arrived = threading.Condition()
+        receiver = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                request = ReceivedRequest(self.command, self.path, dict(self.headers), body,
+                                          time.perf_counter())
+                with receiver._arrived:
+                    receiver.requests.append(request)
+                    receiver._arrived.notify_all()
+                self.send_response(receiver.status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            do_POST = do_PUT = do_GET = do_PATCH = do_DELETE = _handle
+
+            def log_message(self, *args: object) -> None:  # keep test output clean
+                pass
+
+        self._server = http.server.ThreadingHTTPServer((HOST, 0), Handler)
+        self._server.daemon_threads = True
+        self.host, self.port = HOST, self._server.server_port
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    def url(self, scheme: str = "json", path: str = "/hook") -> str:
+        return f"{scheme}://{self.host}:{self.port}{path}"
+
+    def wait_for(self, count: int = 1, timeout: float = 5.0) -> list[ReceivedRequest]:
+        return _wait(self.requests, count, timeout, self._arrived, "requests")
+
+    def clear(self) -> None:
+        with self._arrived:
+            self.requests.clear()
+
+    def start(self) -> HttpReceiver:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> HttpReceiver:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+# ------------------------------------------------------------------------------ silence
+
+
+class SilentServer:
+    """Accepts connections and never answers: a hung SMTP/HTTP server."""
+
+    def __init__(self) -> None:
+        self._sock = socket.create_server((HOST, 0))
+        self.host, self.port = HOST, self._sock.getsockname()[1]
+        self._clients: list[socket.socket] = []
+        self._thread = threading.Thread(target=self._accept, daemon=True)
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self._sock.accept()
+            except OSError:
+                return
+            self._clients.append(client)
+
+    def __enter__(self) -> SilentServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)  # wakes the blocked accept()
+        self._sock.close()
+        for client in self._clients:
+            client.close()
