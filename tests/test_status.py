@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from conftest import phases, read
+from helpers import phases, read
 
 
 def test_failed_dependency_cancels_dependants_but_not_independent_branches(run_dag, tmp_path):

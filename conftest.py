@@ -1,4 +1,4 @@
-"""Shared fixtures: one Prefect embedded server per test session (Prefect's own server app
+"""Fixtures shared by tests/ and integration/: one Prefect embedded server per test session (Prefect's own server app
 on 127.0.0.1), and a helper that runs a DAG text through flowport."""
 
 from __future__ import annotations
@@ -42,10 +42,3 @@ def run_dag(prefect_server, tmp_path):
 
     return _run
 
-
-def phases(report) -> dict[str, str]:
-    return {n.name: n.phase for n in report.nodes}
-
-
-def read(path: Path) -> str:
-    return path.read_text() if path.exists() else ""
