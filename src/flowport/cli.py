@@ -97,12 +97,13 @@ def run(
     logs: Optional[bool] = typer.Option(None, "--logs/--no-logs", help="Stream step logs to the terminal (default: when not a terminal)."),
     image: List[str] = typer.Option([], "--image", help="NAME=MIRROR: run MIRROR wherever the workflow names image NAME; repeatable (also $FLOWPORT_IMAGES and the config file's `images:`)."),
     config: Optional[Path] = typer.Option(None, "--config", envvar="FLOWPORT_CONFIG", help="flowport config file (YAML: `images:`, `notify:`). Default: ~/.flowport/config.yaml if present."),
+    notify: List[str] = typer.Option([], "--notify", help="Alert through Apprise when the run ends: 'URL' or 'URL on=failure,success,cancel' (or on=all; default on=failure); repeatable."),
 ) -> None:
     """Run the workflow now as a Prefect flow run (embedded server unless PREFECT_API_URL is set).
 
     Exit code 0 only when the run succeeded; 1 otherwise; 2 when the file is invalid."""
     wf = _load_or_exit(file)
-    options = _run_options(config, image)
+    options = _run_options(config, image, notify)
     interactive = out.is_terminal
     show_logs = (not interactive) if logs is None else logs
     if not show_logs:
@@ -122,15 +123,21 @@ def run(
     raise typer.Exit(0 if result.ok else 1)
 
 
-def _run_options(config: Optional[Path], images: list[str]):
+def _run_options(config: Optional[Path], images: list[str], notify: list[str] = ()):
     from .adapter.options import RunOptions
     from .adapter.runners.images import load_image_map
+    from .notifiers.policy import NotifyConfig, load_notify_config, parse_notify_option
 
     if config is None:
         default = Path(os.environ.get("FLOWPORT_HOME", "~/.flowport")).expanduser() / "config.yaml"
         config = default if default.is_file() else None
     try:
-        return RunOptions(images=load_image_map(str(config) if config else None, images))
+        alerts = load_notify_config(config) if config else NotifyConfig()
+        rules = alerts.rules + tuple(parse_notify_option(n) for n in notify)
+        return RunOptions(
+            images=load_image_map(str(config) if config else None, images),
+            notify=NotifyConfig(rules=rules, config_files=alerts.config_files) if rules else None,
+        )
     except (OSError, ValueError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(EXIT_INVALID)

@@ -203,14 +203,34 @@ class Param:
 
 
 @dataclass(frozen=True)
-class MailSettings:
-    """Dagu smtp / errorMail / infoMail / mailOn (sent by the notifications issue)."""
+class SmtpConfig:
+    """Dagu `smtp:`; values may hold `${VAR}` references, resolved when a mail is sent."""
 
-    smtp: tuple[tuple[str, str], ...] = ()
+    host: str
+    port: str = "25"
+    username: str | None = None
+    password: str | None = None  # never printed: `Workflow.to_dict` redacts it
+
+
+@dataclass(frozen=True)
+class MailBlock:
+    """Dagu `errorMail` / `infoMail`."""
+
+    sender: str
+    to: tuple[str, ...]
+    prefix: str = ""
+    attach_logs: bool = False
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """Dagu smtp / errorMail / infoMail / mailOn: the run mail, sent after all handlers."""
+
+    smtp: SmtpConfig | None = None
     on_failure: bool = False
     on_success: bool = False
-    error_mail: tuple[tuple[str, Any], ...] = ()
-    info_mail: tuple[tuple[str, Any], ...] = ()
+    error_mail: MailBlock | None = None
+    info_mail: MailBlock | None = None
 
 
 @dataclass(frozen=True)
@@ -238,6 +258,7 @@ class Workflow:
     tags: tuple[str, ...] = ()
     semantics: Semantics = Semantics()
     ignored: tuple[str, ...] = field(default=(), compare=False)  # accepted, no effect here
+    argo: Any = None  # model_argo.ArgoSpec: the template tree of an Argo workflow
 
     def uses_containers(self) -> bool:
         nodes = [*self.steps, *(h for _, h in self.handlers.items())]
@@ -258,6 +279,8 @@ class Workflow:
                 raw["action"] = {"kind": type(step.action).__name__.lower(), **raw["action"]}
 
         tag_actions(data["steps"], self.steps)
+        if self.mail.smtp is not None and self.mail.smtp.password:
+            data["mail"]["smtp"]["password"] = "***"
         for key, step in self.handlers.items():
             data["handlers"][key]["action"] = {
                 "kind": type(step.action).__name__.lower(),

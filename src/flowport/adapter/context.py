@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from ..lang import templating
-from ..model import HANDLER_NODE_NAMES, Step, Workflow
+from ..model import HANDLER_NODE_NAMES, SmtpConfig, Step, Workflow
 from .options import RunOptions
 from .runners.base import StopToken
 from .status import NodeRecord
@@ -89,6 +89,7 @@ class RunContext:
         self.step_refs = {s.name: (s.id or s.name) for s in wf.steps}
         self.status: str | None = None  # final source status once known
         self.message: str | None = None
+        self.notify_errors: list[str] = []  # mails that could not be sent (never the status)
         self.timed_out = False
         self.log_dir = log_root() / safe_name(wf.name) / run_id
         self.log_dir.mkdir(parents=True, exist_ok=True)
@@ -233,6 +234,19 @@ class RunContext:
             if key:  # runtime params win over step env (Dagu precedence)
                 env[key] = value
         return env
+
+    def smtp(self) -> SmtpConfig | None:
+        """The DAG's `smtp:` with `${VAR}` references resolved (credentials often live in env)."""
+        smtp = self.wf.mail.smtp
+        if smtp is None:
+            return None
+        env = self.base_env
+        return SmtpConfig(
+            host=self.expand(smtp.host, env),
+            port=self.expand(smtp.port, env),
+            username=self.expand(smtp.username, env) if smtp.username else None,
+            password=self.expand(smtp.password, env) if smtp.password else None,
+        )
 
     def record_output(self, step: Step, value: str) -> None:
         if step.output:

@@ -20,7 +20,7 @@ from prefect.states import Cancelled, Completed, Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from ..model import Step, Workflow
-from . import lifecycle
+from . import lifecycle, notify
 from .cancel import watch_cancellation
 from .context import RunContext, now
 from .options import RunOptions
@@ -127,6 +127,7 @@ class Engine:
         ctx.in_handlers = False
         ctx.handler_stop_requests = 0
         RUNS[run_id] = ctx
+        notify.preload_in_background(self.options.notify)
         restore = _install_signal_handlers(lambda: self.request_stop(ctx))
         watcher = watch_cancellation(run_id, lambda: self.request_stop(ctx, source="Prefect"))
         try:
@@ -148,6 +149,7 @@ class Engine:
             )
             ctx.status = status
             ctx.finished_at = now()
+            notify.send_run_mail(ctx)
             report = build_report(ctx)
             REPORTS[run_id] = report
             return final_state(report)
@@ -276,6 +278,8 @@ class Engine:
             rec = ctx.nodes[name]
             if rec.phase in ("running", NOT_STARTED):  # the task crashed before recording
                 rec.phase, rec.message = FAILED, rec.message or "task crashed"
+            if rec.phase == FAILED and by_name[name].mail_on_error:
+                notify.send_step_error_mail(ctx, name)
             settle(name)
 
 
@@ -347,6 +351,7 @@ def build_flow(wf: Workflow, options: RunOptions | None = None) -> Flow:
     run.__name__ = "run_workflow"
     return Flow(
         run,
+        **notify.state_hooks(engine.options.notify),
         name=wf.name,
         task_runner=ThreadPoolTaskRunner(),
         persist_result=False,

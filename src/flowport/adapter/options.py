@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..notifiers.policy import NotifyConfig
 from .runners.images import ImageMap, load_image_map
 
 
@@ -11,3 +12,4 @@ from .runners.images import ImageMap, load_image_map
 class RunOptions:
     # image -> mirror, for air-gapped hosts; by default what $FLOWPORT_IMAGES says
     images: ImageMap = field(default_factory=lambda: load_image_map(None))
+    notify: NotifyConfig | None = None  # --notify / config `notify:` alerts (Prefect state hooks)

@@ -10,10 +10,11 @@ from pathlib import Path
 from typing import Callable
 
 from ..lang.templating import match_expected
-from ..model import Container, Precondition, Shell, Step
+from ..model import Container, Mail, Precondition, Shell, Step
 from .containers import run_container_step
 from .context import RunContext, now
 from .runners.base import LineSink, RunResult, StopToken
+from .runners.mail import send_mail_step
 from .runners.shell import run_process, run_shell, shell_argv
 from .status import CANCELED, FAILED, SKIPPED, SUCCEEDED, NodeRecord, failure_continues
 
@@ -198,4 +199,14 @@ def run_action(
             expand=lambda text: ctx.expand(text, env, status=status, step=owner),
             sink=sink, stop=stop, out_file=out_file, err_file=err_file, node_name=node_name,
         )
+    if isinstance(action, Mail):
+        expand = lambda text: ctx.expand(text, env, status=status, step=owner)  # noqa: E731
+        resolved = Mail(
+            to=tuple(expand(t) for t in action.to),
+            sender=expand(action.sender),
+            subject=expand(action.subject),
+            message=expand(action.message),
+            attachments=tuple(str(Path(cwd, expand(a))) for a in action.attachments),
+        )
+        return send_mail_step(resolved, ctx.smtp(), sink)
     return RunResult(exit_code=None, error=f"{type(action).__name__} steps are not supported yet")

@@ -29,6 +29,7 @@ from ..model import (
     DAG_CONTAINER,
 )
 from .dagu_docker import command_argv, container_field, executor_container
+from .dagu_mail import mail_action, mail_settings
 from .source import Document, Problems, format_path, unknown_key_hint
 
 Path_ = tuple  # a key path inside the document
@@ -51,8 +52,8 @@ DAG_KEYS: dict[str, str] = {
     "catchup_window": "ignored", "overlap_policy": "ignored", "max_output_size": "ignored",
     "queue": "ignored", "worker_selector": "ignored", "run_config": "ignored", "otel": "ignored",
     "log_output": "ignored", "artifacts": "unsupported",
-    "mail_on": "unsupported", "smtp": "unsupported", "error_mail": "unsupported",
-    "info_mail": "unsupported", "wait_mail": "unsupported", "container": "ok",
+    "mail_on": "ok", "smtp": "ok", "error_mail": "ok",
+    "info_mail": "ok", "wait_mail": "unsupported", "container": "ok",
     "registry_auths": "unsupported", "ssh": "unsupported", "secrets": "unsupported",
     "s3": "unsupported", "redis": "unsupported", "llm": "unsupported", "defaults": "unsupported",
     "retry_policy": "unsupported", "consts": "unsupported", "webhook": "unsupported",
@@ -68,7 +69,7 @@ STEP_KEYS: dict[str, str] = {
     "stdout": "ok", "stderr": "ok", "run": "ok", "exec": "ok", "executor": "ok", "type": "ok",
     "log_output": "ignored", "worker_selector": "ignored", "shell_packages": "unsupported",
     "call": "unsupported", "params": "unsupported", "parallel": "unsupported",
-    "repeat_policy": "unsupported", "mail_on_error": "unsupported", "container": "ok",
+    "repeat_policy": "unsupported", "mail_on_error": "ok", "container": "ok",
     "config": "ok", "with": "ok", "action": "unsupported",
     "llm": "unsupported", "messages": "unsupported", "agent": "unsupported",
     "approval": "unsupported", "value": "unsupported", "routes": "unsupported",
@@ -76,6 +77,7 @@ STEP_KEYS: dict[str, str] = {
 HANDLER_KEYS = {"success": "success", "failure": "failure", "cancel": "cancel",
                 "abort": "cancel", "exit": "exit", "init": "init", "wait": None}
 SHELL_EXECUTORS = {"", "command", "shell"}
+MAIL_EXECUTORS = {"mail"}
 DOCKER_EXECUTORS = {"docker", "container"}
 # V1 spellings shown in hints, so a camelCase user reads camelCase.
 CAMEL = {"handler_on": "handlerOn", "working_dir": "workingDir", "timeout_sec": "timeoutSec",
@@ -318,6 +320,7 @@ def translate_document(doc: Document, *, source_file: str | None = None) -> tupl
         shell=shell,
         container=container,
         container_shell=container_shell,
+        mail=mail_settings(cx, top),
         schedule=schedule,
         description=cx.string(*top["description"]) if "description" in top else None,
         tags=tags,
@@ -600,13 +603,13 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
             executor_type = (value.get("type", "") if isinstance(value, dict) else str(value or "")).strip()
             if isinstance(value, dict) and "config" in value:
                 executor_config = (value["config"], (*kpath, "config"))
-            if executor_type not in SHELL_EXECUTORS | DOCKER_EXECUTORS:
+            if executor_type not in SHELL_EXECUTORS | DOCKER_EXECUTORS | MAIL_EXECUTORS:
                 cx.problems.unsupported(kpath, f"the {executor_type!r} executor",
-                                        hint="flowport runs shell and docker steps today; mail and http come next")
+                                        hint="flowport runs shell, docker and mail steps")
     for key in ("config", "with"):
         if key in f:
             executor_config = f[key]
-            if executor_type not in DOCKER_EXECUTORS:
+            if executor_type not in DOCKER_EXECUTORS | MAIL_EXECUTORS:
                 cx.problems.unsupported(f[key][1], f"`{key}:` for the {executor_type or 'command'!r} executor", key=True)
 
     shell = _shell(cx, *f["shell"]) if "shell" in f else ()
@@ -631,7 +634,9 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
             action = Shell(script="\n".join(cx.str_list(value, rpath)) + "\n", shell=shell)
         else:
             action = _command_action(cx, value, rpath, shell)
-    if executor_type in DOCKER_EXECUTORS or "container" in f:
+    if executor_type in MAIL_EXECUTORS:
+        action = mail_action(cx, executor_config, f.get("executor", f.get("type"))[1])
+    elif executor_type in DOCKER_EXECUTORS or "container" in f:
         action = _container_action(cx, f, action, shell, executor_config, executor_type in DOCKER_EXECUTORS)
     elif action is None:
         action = Shell(command="true")  # Dagu: a step with nothing to run succeeds
@@ -694,6 +699,7 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
         stdout_path=stdout_path,
         stderr_path=stderr_path,
         signal_on_stop=cx.string(*f["signal_on_stop"]) if "signal_on_stop" in f else None,
+        mail_on_error=cx.boolean(*f["mail_on_error"]) if "mail_on_error" in f else False,
         where=cx.where(path),
     )
     return step, explicit_depends
