@@ -161,6 +161,12 @@ def cleanup(
     out.print(f"{len(removed)} container(s) removed")
 
 
+from .cli_deploy import deploy as _deploy, serve as _serve  # noqa: E402
+
+app.command(name="deploy")(_deploy)
+app.command(name="serve")(_serve)
+
+
 def main() -> None:
     app()
 

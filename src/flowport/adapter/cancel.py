@@ -41,3 +41,42 @@ def watch_cancellation(run_id: str, on_cancel: Callable[[], None], interval: flo
 
     threading.Thread(target=loop, name=f"flowport-cancel-watch-{run_id[:8]}", daemon=True).start()
     return done
+
+
+def signal_source() -> str:
+    """Who sent the SIGTERM/SIGINT being handled: "Prefect" when this flow run is being
+    cancelled through the API (a worker or `serve` delivers the cancel as SIGTERM), else
+    "signal". Asks the server from a helper thread (never blocks the handler for long)."""
+    try:
+        from prefect._internal import control_listener
+
+        if control_listener.get_intent() == "cancel":
+            return "Prefect"
+    except Exception:  # private Prefect API: absent or changed
+        pass
+    try:
+        from prefect.context import FlowRunContext
+
+        flow_ctx = FlowRunContext.get()
+        flow_run = flow_ctx.flow_run if flow_ctx else None
+    except Exception:
+        flow_run = None
+    if flow_run is None or getattr(flow_run, "deployment_id", None) is None:
+        return "signal"
+    found: list[str] = []
+
+    def ask() -> None:
+        from prefect.client.orchestration import get_client
+
+        try:
+            with get_client(sync_client=True) as client:
+                state = client.read_flow_run(flow_run.id).state
+            if state is not None and (state.is_cancelling() or state.is_cancelled()):
+                found.append("Prefect")
+        except Exception:
+            pass
+
+    helper = threading.Thread(target=ask, name="flowport-signal-source", daemon=True)
+    helper.start()
+    helper.join(timeout=3)
+    return found[0] if found else "signal"

@@ -21,7 +21,9 @@ from prefect.task_runners import ThreadPoolTaskRunner
 
 from ..model import Step, Workflow
 from . import lifecycle, notify
-from .cancel import watch_cancellation
+from .artifacts import publish_run_artifacts
+from .cancel import signal_source as _signal_source, watch_cancellation
+from .hooks import claim
 from .context import RunContext, now
 from .options import RunOptions
 from .report import NodeReport, RunReport
@@ -128,7 +130,7 @@ class Engine:
         ctx.handler_stop_requests = 0
         RUNS[run_id] = ctx
         notify.preload_in_background(self.options.notify)
-        restore = _install_signal_handlers(lambda: self.request_stop(ctx))
+        restore = _install_signal_handlers(lambda: self.request_stop(ctx, source=_signal_source()))
         watcher = watch_cancellation(run_id, lambda: self.request_stop(ctx, source="Prefect"))
         try:
             try:
@@ -152,6 +154,7 @@ class Engine:
             notify.send_run_mail(ctx)
             report = build_report(ctx)
             REPORTS[run_id] = report
+            publish_run_artifacts(report)
             return final_state(report)
         finally:
             watcher.set()
@@ -163,6 +166,8 @@ class Engine:
     def request_stop(self, ctx: RunContext, source: str = "signal") -> None:
         """First request: stop gracefully; second: kill. Handlers are not stopped by the
         first request (Dagu lets them finish)."""
+        if source == "Prefect" and (ctx.canceled or ctx.in_handlers):
+            return  # one cancel seen twice (our watcher, the runner's SIGTERM): not a 2nd stop
         if ctx.in_handlers:
             ctx.handler_stop_requests += 1
             if ctx.handler_stop_requests > 1:  # the first lets handlers finish, the next kills
@@ -217,6 +222,8 @@ class Engine:
     def _run_handler(self, ctx: RunContext, key: str, status: str | None = None) -> bool:
         ctx.status = status  # what DAG_RUN_STATUS says in this handler
         rec = ctx.handler_record(key)
+        if not claim(ctx.log_dir, f"handler-{key}"):  # ran already (hooks.py: exactly once)
+            return True
         self.handler_tasks[key](ctx.run_id, rec.name, key, return_state=True)
         return rec.phase in (SUCCEEDED, SKIPPED)
 

@@ -33,11 +33,12 @@ def source_kind(data: object) -> str:
     return "dagu"
 
 
-def check(path: str | Path) -> Checked:
-    """Translate without raising: every problem of the file at once."""
+def check(path: str | Path, *, text: str | None = None) -> Checked:
+    """Translate without raising: every problem of the file at once. With `text`, the YAML
+    is that text and `path` only names it (and anchors relative paths such as `dir:`)."""
     path = str(path)
     try:
-        docs = load_documents(path)
+        docs = load_documents(path, text=text)
     except SourceError as err:
         return Checked(path, None, list(err.problems), texts=dict(err.texts))
     except OSError as err:
@@ -66,6 +67,16 @@ def check(path: str | Path) -> Checked:
 def load(path: str | Path) -> Workflow:
     """The workflow in `path`, or SourceError with every problem found."""
     checked = check(path)
+    if not checked.ok:
+        raise checked.error()
+    assert checked.workflow is not None
+    return checked.workflow
+
+
+def load_text(text: str, name: str = "workflow.yaml") -> Workflow:
+    """The workflow in YAML `text` (named `name` in messages; relative paths of the workflow
+    resolve against `name`'s folder), or SourceError with every problem found."""
+    checked = check(name, text=text)
     if not checked.ok:
         raise checked.error()
     assert checked.workflow is not None

@@ -1,0 +1,395 @@
+"""Workflows as Prefect deployments: `flowport deploy`, `flowport deploy --prefect-yaml`,
+`flowport serve`.
+
+Every deployment runs the static flow `flowport.adapter.entry.run_workflow` (flow name
+"flowport"); the workflow's YAML text travels as the `source` parameter, so nothing ships
+beside the deployment. The deployment is named after the workflow (`flowport/<workflow>`),
+its runs after the workflow and the time, and it carries the tags `flowport`, the source
+(`dagu`/`argo`), the workflow's own tags and `--tag`s.
+
+The parameter schema shown in the Prefect UI: `flowport deploy` and `serve` register a
+per-deployment schema whose `params` object lists the workflow's own parameters (title,
+default, description); `prefect deploy` (prefect.yaml) always derives the schema from the
+flow's signature, so there `params` is a free-form object pre-filled with the defaults.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable
+
+from ..model import Workflow
+from .entry import ENTRYPOINT, FLOW_NAME, declared_params
+
+WORKFLOW_SUFFIXES = (".yaml", ".yml")
+
+
+class DeployError(ValueError):
+    pass
+
+
+# ------------------------------------------------------------------ schedules
+
+
+@dataclass(frozen=True)
+class Cron:
+    cron: str
+    timezone: str | None = None
+    active: bool = True
+
+
+_TZ_PREFIX = re.compile(r"^\s*(?:CRON_TZ|TZ)=(\S+)\s+(.*)$")
+
+
+def local_timezone() -> str:
+    """The IANA name of this machine's time zone (Dagu schedules run in local time)."""
+    tz = os.environ.get("TZ", "").lstrip(":")
+    if tz and "/" in tz:
+        return tz
+    try:
+        name = Path("/etc/timezone").read_text().strip()
+        if name:
+            return name
+    except OSError:
+        pass
+    try:
+        link = os.readlink("/etc/localtime")
+        if "zoneinfo/" in link:
+            return link.split("zoneinfo/", 1)[1]
+    except OSError:
+        pass
+    return "UTC"
+
+
+def _check_cron(expr: str, where: str, timezone: str | None = None) -> str:
+    from prefect.client.schemas.schedules import CronSchedule
+
+    expr = expr.strip()
+    if expr.startswith("@every"):
+        raise DeployError(f"{where}: {expr!r} is an interval, not a cron expression; Prefect "
+                          "cron schedules cannot express it (use a cron such as '*/5 * * * *')")
+    try:
+        CronSchedule(cron=expr, timezone=timezone)  # Prefect's own validation
+    except Exception as exc:
+        raise DeployError(f"{where}: {expr!r} is not a valid cron schedule: {exc}") from None
+    return expr
+
+
+def dagu_schedules(schedule: Iterable[str], timezone: str | None = None) -> list[Cron]:
+    """Dagu `schedule:` (a cron string or a list; `CRON_TZ=Zone ` prefixes allowed) → cron
+    schedules in the machine's time zone, as Dagu's scheduler reads them."""
+    out = []
+    for expr in schedule:
+        tz = timezone
+        m = _TZ_PREFIX.match(expr)
+        if m:
+            tz, expr = m.group(1), m.group(2)
+        tz = tz or local_timezone()
+        out.append(Cron(_check_cron(expr, "schedule", tz), tz))
+    return out
+
+
+def argo_cron_schedules(schedules: Iterable[str] | str, timezone: str | None = None,
+                        suspend: bool = False) -> list[Cron]:
+    """Argo CronWorkflow `spec.schedule` / `spec.schedules`, `spec.timezone` (default: the
+    controller's, UTC here) and `spec.suspend` (the schedules stay, inactive) → cron schedules.
+    For the Argo translator: put the result in `Workflow.schedule` form or pass it to
+    `DeploymentSpec.schedules`."""
+    if isinstance(schedules, str):
+        schedules = [schedules]
+    out = []
+    for expr in schedules:
+        tz = timezone
+        m = _TZ_PREFIX.match(expr)
+        if m:
+            tz, expr = m.group(1), m.group(2)
+        tz = tz or "UTC"
+        out.append(Cron(_check_cron(expr, "spec.schedules", tz), tz, active=not suspend))
+    return out
+
+
+def workflow_schedules(wf: Workflow) -> list[Cron]:
+    """The schedules a workflow declares. Argo CronWorkflows may carry theirs as
+    `Workflow.cron` (a list of Cron) once the Argo translator sets it."""
+    extra = getattr(wf, "cron", None)
+    if extra:
+        return list(extra)
+    if not wf.schedule:
+        return []
+    if wf.dialect.startswith("argo"):
+        return argo_cron_schedules(wf.schedule)
+    return dagu_schedules(wf.schedule)
+
+
+# ------------------------------------------------------------------ one deployment
+
+
+def source_family(wf: Workflow) -> str:
+    return "argo" if wf.dialect.startswith("argo") else "dagu"
+
+
+def params_schema(wf: Workflow) -> dict[str, Any]:
+    """JSON schema of the `params` parameter: one string field per workflow parameter."""
+    props: dict[str, Any] = {}
+    for position, (name, default, description) in enumerate(declared_params(wf)):
+        prop: dict[str, Any] = {"type": "string", "title": name, "position": position}
+        if default is not None:
+            prop["default"] = default
+        prop["description"] = description or (
+            f"positional parameter ${name}" if name.isdigit() else f"workflow parameter {name}")
+        props[name] = prop
+    return {
+        "type": "object",
+        "title": "params",
+        "description": f"Parameters of {wf.name} (empty or default: the workflow's default).",
+        "position": 1,
+        "properties": props,
+        "additionalProperties": {"type": "string"},
+    }
+
+
+def parameter_schema(wf: Workflow) -> dict[str, Any]:
+    """The deployment's parameter_openapi_schema: the static flow's, with `params` spelled
+    out per workflow parameter."""
+    from prefect.utilities.callables import parameter_schema as flow_schema
+
+    from .entry import run_workflow
+
+    schema = flow_schema(run_workflow).model_dump_for_openapi()
+    schema["properties"]["params"] = params_schema(wf)
+    schema["properties"]["source"]["description"] = (
+        f"The YAML text of {wf.name} ({wf.dialect}); edit it to run a changed workflow once.")
+    return schema
+
+
+def default_params(wf: Workflow) -> dict[str, str]:
+    return {name: default for name, default, _ in declared_params(wf) if default is not None}
+
+
+@dataclass
+class DeploymentSpec:
+    """What one workflow file becomes."""
+
+    workflow: Workflow
+    source: str
+    path: str
+    name: str
+    tags: list[str]
+    params: dict[str, str]
+    schedules: list[Cron] = field(default_factory=list)
+
+    @property
+    def parameters(self) -> dict[str, Any]:
+        return {"source": self.source, "path": self.path, "params": dict(self.params)}
+
+    @property
+    def full_name(self) -> str:
+        return f"{FLOW_NAME}/{self.name}"
+
+
+def parse_param_options(values: Iterable[str]) -> dict[str, str]:
+    out = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise DeployError(f"--param {item!r}: expected NAME=VALUE")
+        out[key.strip()] = value
+    return out
+
+
+def spec_for(file: str | Path, *, name: str | None = None, tags: Iterable[str] = (),
+             params: dict[str, str] | None = None) -> DeploymentSpec:
+    """Translate `file` (every problem raised as SourceError) and describe its deployment."""
+    from ..translators import load_text
+
+    path = Path(file).resolve()
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise DeployError(f"{file}: cannot read the file: {exc.strerror or exc}") from None
+    wf = load_text(text, str(path))
+    merged = default_params(wf)
+    merged.update(params or {})
+    all_tags = ["flowport", source_family(wf), *wf.tags, *tags]
+    return DeploymentSpec(
+        workflow=wf,
+        source=text,
+        path=str(path),
+        name=name or wf.name,
+        tags=list(dict.fromkeys(t for t in all_tags if t)),
+        params=merged,
+        schedules=workflow_schedules(wf),
+    )
+
+
+def workflow_files(folder: str | Path) -> list[Path]:
+    """The workflow files of a folder (not recursive), sorted."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise DeployError(f"{folder}: not a folder")
+    return sorted(p for p in root.iterdir() if p.is_file() and p.suffix in WORKFLOW_SUFFIXES)
+
+
+# ------------------------------------------------------------------ register on a server
+
+
+def _schedule_creates(spec: DeploymentSpec) -> list[Any]:
+    from prefect.client.schemas.actions import DeploymentScheduleCreate
+    from prefect.client.schemas.schedules import CronSchedule
+
+    return [
+        DeploymentScheduleCreate(schedule=CronSchedule(cron=c.cron, timezone=c.timezone), active=c.active)
+        for c in spec.schedules
+    ]
+
+
+def register(specs: list[DeploymentSpec], pool: str, *, work_queue: str | None = None,
+             paused: bool = False) -> list[tuple[DeploymentSpec, str]]:
+    """Create or update one deployment per spec on the server in PREFECT_API_URL, in work
+    pool `pool` (which must exist). Returns (spec, deployment id)."""
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
+
+    out = []
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_work_pool(pool)
+        except ObjectNotFound:
+            raise DeployError(
+                f"work pool {pool!r} does not exist; create it with "
+                f"`prefect work-pool create {pool} --type process`") from None
+        flow_id = client.create_flow_from_name(FLOW_NAME)
+        for spec in specs:
+            deployment_id = client.create_deployment(
+                flow_id=flow_id,
+                name=spec.name,
+                entrypoint=ENTRYPOINT,
+                work_pool_name=pool,
+                work_queue_name=work_queue,
+                parameters=spec.parameters,
+                parameter_openapi_schema=parameter_schema(spec.workflow),
+                enforce_parameter_schema=True,
+                description=spec.workflow.description or f"{spec.workflow.dialect} workflow {spec.path}",
+                tags=spec.tags,
+                schedules=_schedule_creates(spec),
+                pull_steps=[],
+                paused=paused,
+            )
+            _replace_schedules(client, deployment_id, spec)
+            out.append((spec, str(deployment_id)))
+    return out
+
+
+def _replace_schedules(client: Any, deployment_id: Any, spec: DeploymentSpec) -> None:
+    """A re-deploy keeps exactly the file's schedules (the upsert may keep old ones)."""
+    wanted = {(c.cron, c.timezone, c.active) for c in spec.schedules}
+    current = client.read_deployment_schedules(deployment_id)
+    have = {(getattr(s.schedule, "cron", None), getattr(s.schedule, "timezone", None), s.active) for s in current}
+    if have == wanted and len(current) == len(wanted):
+        return
+    for s in current:
+        client.delete_deployment_schedule(deployment_id, s.id)
+    if spec.schedules:
+        client.create_deployment_schedules(deployment_id, _schedule_creates(spec))
+
+
+# ------------------------------------------------------------------ prefect.yaml
+
+
+def source_for_prefect_yaml(text: str) -> str:
+    """`prefect deploy` templates `{{ name }}` placeholders in every value (and drops the
+    unknown ones), which would eat Argo's `{{inputs.parameters.x}}`: such texts are written
+    base64-encoded (`base64:` prefix; run_workflow decodes it)."""
+    if "{{" in text:
+        return "base64:" + base64.b64encode(text.encode()).decode()
+    return text
+
+
+def prefect_yaml(specs: list[DeploymentSpec], pool: str, *, work_queue: str | None = None) -> str:
+    import prefect
+    import yaml
+
+    deployments = []
+    for spec in specs:
+        d: dict[str, Any] = {
+            "name": spec.name,
+            "description": spec.workflow.description or f"{spec.workflow.dialect} workflow {spec.path}",
+            "entrypoint": ENTRYPOINT,
+            "tags": spec.tags,
+            "parameters": {
+                "source": source_for_prefect_yaml(spec.source),
+                "path": spec.path,
+                "params": dict(spec.params),
+            },
+            "work_pool": {"name": pool, "work_queue_name": work_queue, "job_variables": {}},
+            "schedules": [
+                {"cron": c.cron, "timezone": c.timezone, "active": c.active} for c in spec.schedules
+            ],
+            "pull": [],
+        }
+        deployments.append(d)
+    doc = {
+        "name": "flowport",
+        "prefect-version": prefect.__version__,
+        "build": None,
+        "push": None,
+        "pull": [],
+        "deployments": deployments,
+    }
+
+    class _Dumper(yaml.SafeDumper):
+        pass
+
+    def _str(dumper: yaml.SafeDumper, data: str) -> yaml.Node:
+        style = "|" if "\n" in data else None
+        return dumper.represent_scalar("tag:yaml.org,2002:str", data, style=style)
+
+    _Dumper.add_representer(str, _str)
+    header = ("# Written by `flowport deploy --prefect-yaml`: one deployment per workflow, all\n"
+              "# running flowport's static flow; the workflow's YAML is the `source` parameter.\n"
+              "# Register with: prefect deploy --all\n")
+    return header + yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
+
+
+# ------------------------------------------------------------------ serve
+
+
+def runner_deployments(specs: list[DeploymentSpec]) -> list[Any]:
+    """RunnerDeployments of the static flow for `prefect.serve` (no work pool)."""
+    from prefect.client.schemas.schedules import CronSchedule
+    from prefect.utilities.callables import ParameterSchema
+
+    from .entry import run_workflow
+
+    out = []
+    for spec in specs:
+        deployment = run_workflow.to_deployment(
+            name=spec.name,
+            parameters=spec.parameters,
+            tags=spec.tags,
+            description=spec.workflow.description or f"{spec.workflow.dialect} workflow {spec.path}",
+            schedules=[
+                _runner_schedule(CronSchedule(cron=c.cron, timezone=c.timezone), c.active)
+                for c in spec.schedules
+            ],
+        )
+        deployment._parameter_openapi_schema = ParameterSchema(**parameter_schema(spec.workflow))
+        out.append(deployment)
+    return out
+
+
+def _runner_schedule(schedule: Any, active: bool) -> Any:
+    from prefect.client.schemas.actions import DeploymentScheduleCreate
+
+    return DeploymentScheduleCreate(schedule=schedule, active=active)
+
+
+def serve(specs: list[DeploymentSpec], *, limit: int | None = None) -> None:
+    """Serve every deployment from this process until Ctrl-C/SIGTERM (prefect.serve)."""
+    from prefect import serve as prefect_serve
+
+    prefect_serve(*runner_deployments(specs), limit=limit, print_starting_message=True)

@@ -1,0 +1,154 @@
+"""The static flow every flowport deployment runs: `flowport.adapter.entry:run_workflow`.
+
+It takes the workflow's YAML text (so nothing has to ship beside a deployment) and its
+parameters, translates the text, and runs it through the same Engine as `flowport run`.
+Being an ordinary module-level flow, `prefect deploy`, `flow.deploy`, `flow.serve`, workers
+and Prefect's hook runner load it like any other flow (a flow built at run time by a factory
+would break Prefect's entrypoint loading).
+
+Prefect entrypoint strings: `flowport.adapter.entry.run_workflow` (module path, what
+`flowport deploy` registers) or `<site-packages>/flowport/adapter/entry.py:run_workflow`.
+
+Absolute imports on purpose: Prefect may load this file by its path, as a script.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from prefect import flow
+from prefect.states import State
+from prefect.task_runners import ThreadPoolTaskRunner
+
+from flowport.adapter import hooks
+from flowport.model import Workflow
+
+ENTRYPOINT = "flowport.adapter.entry.run_workflow"
+FLOW_NAME = "flowport"
+
+
+def decode_source(source: str) -> str:
+    """`base64:<text>` (how prefect.yaml carries texts with `{{…}}`) or the text itself."""
+    if source.startswith("base64:"):
+        import base64
+
+        return base64.b64decode(source[len("base64:"):]).decode("utf-8")
+    return source
+
+
+def workflow_name_of(source: str, path: str | None = None) -> str:
+    """The workflow's name without translating it (for run names): Dagu `name:` / Argo
+    `metadata.name|generateName`, else the file's stem."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(decode_source(source))
+    except Exception:
+        data = None
+    if isinstance(data, dict):
+        meta = data.get("metadata") if isinstance(data.get("metadata"), dict) else {}
+        for value in (data.get("name"), meta.get("name"), meta.get("generateName")):
+            if isinstance(value, str) and value.strip():
+                return value.strip().rstrip("-")
+    return Path(path).stem if path else "workflow"
+
+
+def source_name(path: str | None) -> str:
+    """The name the translator sees: the original path when its folder exists on this
+    machine (relative `dir:`, dotenv files and handler outputs land there, as with
+    `flowport run`), else a bare file name (relative paths resolve in the current folder)."""
+    if path:
+        p = Path(path)
+        if p.is_absolute() and p.parent.is_dir():
+            return str(p)
+        return p.name or "workflow.yaml"
+    return "workflow.yaml"
+
+
+def workflow_from_parameters(parameters: dict[str, Any]) -> Workflow:
+    from flowport.translators import load_text
+
+    return load_text(decode_source(parameters["source"]), source_name(parameters.get("path")))
+
+
+def declared_params(wf: Workflow) -> list[tuple[str, str | None, str | None]]:
+    """(name, default text, description) of the workflow's own parameters, in order.
+    Positional Dagu parameters are named "1", "2", …"""
+    if wf.params_text is not None:
+        from flowport.lang.templating import parse_params
+
+        out, position = [], 0
+        for key, value in parse_params(wf.params_text):
+            if key is None:
+                position += 1
+                key = str(position)
+            out.append((key, value, None))
+        return out
+    return [(p.name, p.default, p.description) for p in wf.params]
+
+
+def params_pairs(wf: Workflow, params: dict[str, Any] | None) -> list[tuple[str, str]]:
+    """The run's parameter overrides as `flowport run -p` would pass them. A value equal to
+    the declared default text is no override: the engine evaluates defaults itself (Dagu
+    backticks and `${…}` in defaults run at run time, not at deploy time)."""
+    if not params:
+        return []
+    defaults = {name: default for name, default, _ in declared_params(wf)}
+    pairs = []
+    for key, value in params.items():
+        if value is None:
+            continue
+        text = value if isinstance(value, str) else _scalar_text(value)
+        if key in defaults and defaults[key] == text:
+            continue
+        pairs.append((str(key), text))
+    return pairs
+
+
+def _scalar_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (dict, list)):
+        import json
+
+        return json.dumps(value)
+    return str(value)
+
+
+def _flow_run_name() -> str:
+    from prefect.runtime import flow_run
+
+    parameters = flow_run.parameters or {}
+    name = workflow_name_of(parameters.get("source") or "", parameters.get("path"))
+    return f"{name}-{flow_run.scheduled_start_time:%Y%m%d-%H%M%S}" if flow_run.scheduled_start_time else name
+
+
+@flow(
+    name=FLOW_NAME,
+    flow_run_name=_flow_run_name,
+    task_runner=ThreadPoolTaskRunner(),
+    persist_result=False,
+    log_prints=False,
+    description="Runs a Dagu DAG or an Argo Workflow given as YAML text, lifecycle handlers included.",
+    on_cancellation=[hooks.on_cancellation],
+    on_crashed=[hooks.on_crashed],
+)
+def run_workflow(
+    source: str,
+    params: dict[str, Any] | None = None,
+    path: str | None = None,
+) -> State:
+    """Run the workflow in `source` (YAML text).
+
+    Args:
+        source: the workflow file's YAML text.
+        params: the workflow's parameters, NAME -> value (positional Dagu parameters are
+            "1", "2", …); absent ones take the workflow's defaults.
+        path: where the YAML came from; when its folder exists on the machine that runs
+            the flow, the workflow runs there (as `flowport run FILE` would).
+    """
+    from flowport.adapter.engine import Engine
+
+    wf = workflow_from_parameters({"source": source, "path": path})
+    return Engine(wf).body(params_pairs(wf, params))
