@@ -41,8 +41,43 @@ def docker_available() -> bool:
         return False
 
 
+class _AnyLoginSmtp:
+    """The corpus's SMTP server: a real aiosmtpd on 127.0.0.1 that takes any login (the DAGs
+    carry placeholder credentials). Started on first use."""
+
+    server = None
+
+    @classmethod
+    def get(cls):
+        if cls.server is None:
+            from aiosmtpd.smtp import AuthResult
+            from servers import SmtpServer
+
+            class AnyLogin(SmtpServer):
+                def _authenticate(self, server, session, envelope, mechanism, auth_data):
+                    return AuthResult(success=True, handled=False)
+
+            cls.server = AnyLogin(auth=("LOGIN", "PLAIN")).start()
+        return cls.server
+
+
+def point_smtp_at(path: Path, server, *, add: bool) -> None:
+    """Rewrite the scratch copy's `smtp:` to the local server (`add`: also when absent)."""
+    docs = list(yaml.safe_load_all(path.read_text()))
+    for doc in docs:
+        if not isinstance(doc, dict):
+            continue
+        key = next((k for k in doc if str(k).lower() == "smtp"), None)
+        if key is None and not add:
+            continue
+        block = doc.get(key) if isinstance(doc.get(key), dict) else {}
+        block.update(host=server.host, port=str(server.port))
+        doc[key or "smtp"] = block
+    path.write_text(yaml.safe_dump_all(docs, sort_keys=False))
+
+
 def available_needs() -> set[str]:
-    needs = set(SUPPORTED_NEEDS)
+    needs = set(SUPPORTED_NEEDS) | {"smtp"}
     if docker_available():
         needs.add("docker")
         os.environ.setdefault("FLOWPORT_IMAGES", ",".join(f"{k}={v}" for k, v in STAND_INS.items()))
@@ -83,7 +118,17 @@ def check_entry(entry: dict, corpus: Path, scratch: Path) -> list[str]:
     from flowport.translators import check
 
     file = scratch / entry["file"]
-    checked = check(file)
+    base = scratch / entry["base_config"] if entry.get("base_config") else None
+    mailbox = None
+    if "smtp" in (entry.get("needs") or []):
+        mailbox = _AnyLoginSmtp.get()
+        mailbox.clear()
+        if base is None:  # the runner supplies the base config Dagu would read the smtp from
+            base = scratch / "_runner_base.yaml"
+            base.write_text("{}\n")
+        point_smtp_at(base, mailbox, add=True)
+        point_smtp_at(file, mailbox, add=False)
+    checked = check(file, base_config=base)
     if entry.get("valid") is False:
         return [] if not checked.ok else ["flowport accepted a file Dagu refuses"]
     if not checked.ok:
@@ -124,6 +169,13 @@ def check_entry(entry: dict, corpus: Path, scratch: Path) -> list[str]:
         for needle in needles:
             if needle not in text:
                 problems.append(f"file {pattern} lacks {needle!r}")
+    for mail in entry.get("mail") or []:
+        want_to = sorted(mail.get("to") or [])
+        found = [m for m in (mailbox.messages if mailbox else [])
+                 if sorted(m.rcpt_tos) == want_to and mail.get("subject_contains", "") in str(m.message["Subject"])]
+        if not found:
+            got = [(sorted(m.rcpt_tos), str(m.message["Subject"])) for m in (mailbox.messages if mailbox else [])]
+            problems.append(f"no mail to {want_to} with subject containing {mail.get('subject_contains')!r} (got {got})")
     if entry.get("log_contains"):
         logs = ""
         if report.log_dir and Path(report.log_dir).is_dir():

@@ -20,6 +20,22 @@ out = Console()
 err = Console(stderr=True)
 
 EXIT_INVALID = 2
+_settings: dict[str, Path | None] = {"base_config": None}
+
+
+@app.callback()
+def _global_options(
+    base_config: Optional[Path] = typer.Option(
+        None, "--base-config", envvar="DAGU_BASE_CONFIG",
+        help="Dagu base config merged under every DAG (default: $DAGU_HOME/base.yaml or ~/.config/dagu/base.yaml if present)."),
+) -> None:
+    _settings["base_config"] = base_config
+
+
+def _base_config() -> Path | None:
+    from .translators.dagu_base import default_base_config
+
+    return _settings["base_config"] or default_base_config()
 
 
 def _parse_params(values: list[str]) -> list[tuple[str, str]]:
@@ -39,7 +55,7 @@ def validate(
     """Check workflow files; print every problem with file:line:col. Exit 2 if any."""
     from .translators import check
 
-    results = [check(f) for f in files]
+    results = [check(f, base_config=_base_config()) for f in files]
     if as_json:
         doc = [
             {
@@ -67,7 +83,7 @@ def validate(
 def _load_or_exit(file: Path):
     from .translators import check
 
-    r = check(file)
+    r = check(file, base_config=_base_config())
     if not r.ok:
         print(r.error().render(color=err.is_terminal), file=sys.stderr)
         raise typer.Exit(EXIT_INVALID)

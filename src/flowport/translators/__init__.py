@@ -33,7 +33,7 @@ def source_kind(data: object) -> str:
     return "dagu"
 
 
-def check(path: str | Path, *, text: str | None = None) -> Checked:
+def check(path: str | Path, *, text: str | None = None, base_config: str | Path | None = None) -> Checked:
     """Translate without raising: every problem of the file at once. With `text`, the YAML
     is that text and `path` only names it (and anchors relative paths such as `dir:`)."""
     path = str(path)
@@ -50,6 +50,13 @@ def check(path: str | Path, *, text: str | None = None) -> Checked:
         return Checked(path, None, [Problem("Argo Workflows files", docs[0].mark(()), kind="unsupported")], texts=texts)
     from . import dagu
 
+    if base_config is not None:  # Dagu's base config, checked on its own, merged under the DAG
+        base = check(base_config)
+        if base.problems:
+            return Checked(path, None, base.problems, base.ignored, base.texts)
+        from .dagu_base import with_base
+
+        docs[0] = with_base(docs[0], load_documents(str(base_config))[0])
     wf, problems, ignored = dagu.translate_document(docs[0], source_file=path)
     found = list(problems)
     if len(docs) > 1:
@@ -64,9 +71,9 @@ def check(path: str | Path, *, text: str | None = None) -> Checked:
     return Checked(path, wf if not found else None, found, ignored, texts)
 
 
-def load(path: str | Path) -> Workflow:
+def load(path: str | Path, *, base_config: str | Path | None = None) -> Workflow:
     """The workflow in `path`, or SourceError with every problem found."""
-    checked = check(path)
+    checked = check(path, base_config=base_config)
     if not checked.ok:
         raise checked.error()
     assert checked.workflow is not None
