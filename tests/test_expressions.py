@@ -740,3 +740,49 @@ def test_render_errors(text, message):
 
 def test_expression_error_is_value_error():
     assert issubclass(ExpressionError, ValueError)
+
+
+# ============================================================================================
+# environment shapes, pipes, evaluate_bool
+
+
+def test_flat_keys_expand_like_argo():
+    # util/expand: a key with more specific siblings is dropped, then the flat map is expanded
+    env = {
+        "inputs.parameters": '[{"name": "x", "value": "1"}]',
+        "inputs.parameters.x": "1",
+        "tasks.A.status": "Succeeded",
+        "tasks.B.status": "Failed",
+        "tasks.B.outputs.result": "out",
+    }
+    assert compile_expr("inputs.parameters").evaluate(env) == {"x": "1"}
+    assert compile_expr("inputs.parameters.x").evaluate(env) == "1"
+    assert compile_expr("tasks").evaluate(env) == {
+        "A": {"status": "Succeeded"},
+        "B": {"status": "Failed", "outputs": {"result": "out"}},
+    }
+    assert compile_expr("get(tasks, name).status").evaluate({**env, "name": "B"}) == "Failed"
+    assert compile_expr("tasks[name].outputs.result").evaluate({**env, "name": "B"}) == "out"
+    assert compile_expr("len(tasks)").evaluate(env) == 2
+
+
+def test_pipes_and_elvis():
+    assert compile_expr("[1, 2, 3] | filter(# > 1) | map(# * 2)").evaluate({}) == [4, 6]
+    assert compile_expr("'a,b' | split(',')").evaluate({}) == ["a", "b"]
+    assert compile_expr("'x' | upper()").evaluate({}) == "X"
+    assert compile_expr("false ?: true").evaluate({}) is True
+    with pytest.raises(ExpressionError, match="non-bool"):
+        compile_expr("'a' ?: 'b'").evaluate({})
+    with pytest.raises(ExpressionError, match="expected a function call"):
+        compile_expr("1 | 2")
+
+
+def test_evaluate_bool():
+    hook = compile_expr('workflow.status == "Running"')
+    assert hook.evaluate_bool({"workflow.status": "Running"}) is True
+    assert hook.evaluate_bool({"workflow.status": "Succeeded"}) is False
+    retry = compile_expr("asInt(lastRetry.exitCode) > 1")
+    assert retry.evaluate_bool({"lastRetry.exitCode": "2"}) is True
+    assert retry.evaluate_bool({"lastRetry.exitCode": "1"}) is False
+    with pytest.raises(ExpressionError, match="unable to cast expression result 'Running' to bool"):
+        compile_expr("workflow.status").evaluate_bool({"workflow.status": "Running"})

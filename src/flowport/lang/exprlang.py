@@ -265,7 +265,8 @@ def _reject_constant(name: str) -> Any:
 
 
 # --------------------------------------------------------------------------------------------
-# JSONPath (Argo's jsonpath(): github.com/oliveagle/jsonpath, simple paths)
+# JSONPath (Argo's jsonpath(): json.Unmarshal then github.com/evilmonkeyinc/jsonpath Query --
+# oliveagle/jsonpath in older releases); simple paths only, no filters or scripts
 
 _JP_TOKEN = re.compile(
     r"""\.\.(?P<deep>[A-Za-z_$][\w$-]*|\*)
@@ -592,6 +593,16 @@ class _Parser:
     def expression(self, min_prec: int):
         node = self.unary()
         while True:
+            if min_prec == 0 and self.is_op("|"):  # a | f(b) == f(a, b)
+                bar = self.tok
+                self.i += 1
+                t = self.tok
+                if t.kind != "ident" or not self.is_op("(", self.toks[self.i + 1]):
+                    raise self.error("expected a function call after '|'", t)
+                self.i += 1
+                call = self.call(("name", t.value, t.pos), t, piped=True)
+                node = ("call", call[1], [node, *call[2]], bar.pos)
+                continue
             found = self.binary_op()
             if found is None or found[1] < min_prec:
                 break
@@ -731,13 +742,13 @@ class _Parser:
                 continue
             return node
 
-    def call(self, callee, name_tok: _Tok):
+    def call(self, callee, name_tok: _Tok, piped: bool = False):
         self.expect("(")
         args = []
         fname = callee[1] if callee[0] == "name" else None
         predicate = fname in _PREDICATE_BUILTINS
         while not self.is_op(")"):
-            if predicate and len(args) == 1:
+            if predicate and len(args) == (0 if piped else 1):
                 self.closure_depth += 1
                 if self.is_op("{"):
                     self.i += 1
@@ -1461,37 +1472,84 @@ def _call_sprig(name: str, args: list) -> Any:
 _MISSING = object()
 
 
-def _lookup_path(env: Mapping[str, Any], root: str, keys: tuple[str, ...]) -> Any:
-    # Longest flat dotted key first (Argo's own variable names), then nested walking.
-    if keys:
-        for k in range(len(keys), 0, -1):
-            flat = root + "." + ".".join(keys[:k])
-            v = env.get(flat, _MISSING)
-            if v is not _MISSING:
-                for key in keys[k:]:
-                    v = _index(v, key)
-                return v
-    v = env.get(root, _MISSING)
-    if v is _MISSING:
-        return None
-    for key in keys:
-        v = _index(v, key)
-    return v
+class _FlatIndex:
+    """Dotted prefixes of an environment's flat keys, built on first need (once per evaluation)."""
+
+    __slots__ = ("env", "prefixes")
+
+    def __init__(self, env: Mapping[str, Any]):
+        self.env = env
+        prefixes: set[str] = set()
+        for key in env:
+            if isinstance(key, str) and "." in key:
+                parts = key.split(".")
+                for i in range(1, len(parts)):
+                    prefixes.add(".".join(parts[:i]))
+        self.prefixes = prefixes
+
+    def nested(self, prefix: str) -> Any:
+        """The map Argo's expand.Expand builds under ``prefix`` from keys ``prefix.<rest>``."""
+        if prefix not in self.prefixes:
+            return _MISSING
+        out: dict[str, Any] = {}
+        start = prefix + "."
+        for key in sorted(k for k in self.env if isinstance(k, str) and k.startswith(start)):
+            parts = key[len(start):].split(".")
+            node = out
+            for part in parts[:-1]:
+                child = node.get(part)
+                if not isinstance(child, dict):
+                    child = node[part] = {}
+                node = child
+            if not isinstance(node.get(parts[-1]), dict):  # a parent never hides its children
+                node[parts[-1]] = self.env[key]
+        return out
+
+
+def _lookup_path(ev: "_Evaluator", root: str, keys: tuple[str, ...]) -> Any:
+    """Resolve ``root.k1.k2...``: the longest flat dotted key present, then nested walking.
+
+    As in Argo (``util/expand``: a key is dropped when more specific keys exist, then the flat
+    map is expanded), a name that is also a prefix of other flat keys -- ``inputs.parameters``
+    next to ``inputs.parameters.x`` -- resolves to the map of its children, and a name that only
+    exists as a prefix (``tasks`` with ``tasks.A.status`` present) is that map too.
+    """
+    env = ev.env
+    full = root + "." + ".".join(keys) if keys else root
+    v = env.get(full, _MISSING)
+    if v is not _MISSING:
+        nested = ev.flat_index().nested(full)
+        return v if nested is _MISSING else nested
+    for k in range(len(keys) - 1, -1, -1):
+        flat = root + "." + ".".join(keys[:k]) if k else root
+        v = env.get(flat, _MISSING)
+        if v is not _MISSING:
+            for key in keys[k:]:
+                v = _index(v, key)
+            return v
+    nested = ev.flat_index().nested(full)
+    return None if nested is _MISSING else nested
 
 
 class _Evaluator:
-    __slots__ = ("env", "ptr")
+    __slots__ = ("env", "ptr", "_flat")
 
     def __init__(self, env: Mapping[str, Any]):
         self.env = env
         self.ptr: list[Any] = []
+        self._flat: _FlatIndex | None = None
+
+    def flat_index(self) -> _FlatIndex:
+        if self._flat is None:
+            self._flat = _FlatIndex(self.env)
+        return self._flat
 
     def run(self, node) -> Any:
         tag = node[0]
         if tag == "lit":
             return node[1]
         if tag == "path":
-            return _lookup_path(self.env, node[1], node[2])
+            return _lookup_path(self, node[1], node[2])
         if tag == "bin":
             return self.binary(node)
         if tag == "member":
@@ -1557,9 +1615,11 @@ class _Evaluator:
         if op == "??":
             left = self.run(node[2])
             return left if left is not None else self.run(node[3])
-        if op == "?:":
+        if op == "?:":  # expr-lang: `a ?: b` is `a ? a : b`, so `a` must be a bool
             left = self.run(node[2])
-            return left if left not in (None, False, 0, "") else self.run(node[3])
+            if not isinstance(left, bool):
+                raise _RuntimeError(f"non-bool expression (type {_type_name(left)}) used as condition")
+            return left if left else self.run(node[3])
         left = self.run(node[2])
         right = self.run(node[3])
         if op == "==":
@@ -1689,6 +1749,16 @@ class Expr:
             if isinstance(exc, ExpressionError):
                 raise
             raise ExpressionError(f"{exc} (evaluating {self.text!r})") from None
+
+    def evaluate_bool(self, env: Mapping[str, Any] | None = None) -> bool:
+        """Argo's ``argoexpr.EvalBool`` (hook ``expression``, ``retryStrategy.expression``):
+        the result must be a bool, else ExpressionError."""
+        result = self.evaluate(env)
+        if not isinstance(result, bool):
+            raise ExpressionError(
+                f"unable to cast expression result '{go_format(result)}' to bool (evaluating {self.text!r})"
+            )
+        return result
 
     def __repr__(self) -> str:
         return f"Expr({self.text!r})"
