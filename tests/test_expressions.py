@@ -151,7 +151,9 @@ WHEN_ERRORS = [
     ("a && true", "cannot be used with the logical operator '&&', it is not a bool"),
     ("a in (a)", "cannot be used with the comparator 'in'"),
     ("x =~ '['", "Unable to compile regexp pattern"),
-    ("!a", "cannot be used with the prefix '!'"),
+    ("!a", "Failed to parse 'when' expression '!a': Cannot transition token types from PREFIX [!] to STRING [a]"),
+    ("-a == b", "Cannot transition token types from PREFIX [-] to STRING [a]"),
+    ("!1 && true", "Value '1' cannot be used with the prefix '!'"),
     ("   ", "Unexpected end of expression"),  # only "" means "no condition"
     ("abc !~ ^b", "Cannot transition token types from COMPARATOR [!~] to MODIFIER [^]"),
     ("'it\\'s' == \"it's\"", "Unclosed string literal"),  # a string ends at either quote

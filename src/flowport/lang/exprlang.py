@@ -938,7 +938,7 @@ def _regex(pattern: str) -> re.Pattern[str]:
     r = _REGEX_CACHE.get(pattern)
     if r is None:
         try:
-            r = re.compile(_go_regex_to_python(pattern))
+            r = re.compile(go_regex_to_python(pattern))
         except re.error as exc:
             raise _RuntimeError(f"error parsing regexp: {exc}: `{pattern}`") from None
         if len(_REGEX_CACHE) < 512:
@@ -946,9 +946,11 @@ def _regex(pattern: str) -> re.Pattern[str]:
     return r
 
 
-def _go_regex_to_python(pattern: str) -> str:
-    # RE2 and Python agree on the common syntax; translate the few RE2-only spellings.
-    return pattern.replace("(?P<", "(?P<").replace("\\z", "\\Z")
+def go_regex_to_python(pattern: str) -> str:
+    """RE2 (Go regexp) and Python agree on the common syntax; translate RE2-only spellings:
+    ``(?<name>...)`` named groups and the ``\\z`` end-of-text anchor."""
+    pattern = re.sub(r"\(\?<(?=[A-Za-z_])", "(?P<", pattern)
+    return pattern.replace("\\z", "\\Z")
 
 
 def _index(obj: Any, key: Any) -> Any:

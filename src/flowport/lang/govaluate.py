@@ -41,7 +41,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from flowport.lang.exprlang import ExpressionError, go_format
+from flowport.lang.exprlang import ExpressionError, go_format, go_regex_to_python
 
 __all__ = ["ExpressionError", "check_when_syntax", "compile_when", "evaluate_when", "WhenExpr"]
 
@@ -156,10 +156,6 @@ class _GovaluateError(Exception):
 
 # --------------------------------------------------------------------------------------------
 # Lexer (parsing.go readToken)
-
-
-def _is_digit(c: str) -> bool:
-    return c.isdecimal()
 
 
 def _is_numeric(c: str) -> bool:
@@ -617,7 +613,7 @@ def _eval(node) -> Any:
 
 def _compile_regex(pattern: str) -> re.Pattern[str]:
     try:
-        return re.compile(pattern)
+        return re.compile(go_regex_to_python(pattern))
     except re.error as exc:
         raise _GovaluateError(f"Unable to compile regexp pattern '{pattern}': {exc}") from None
 
@@ -662,6 +658,9 @@ def compile_when(text: str) -> WhenExpr:
     # Argo: every VARIABLE becomes a STRING; govaluate then precompiles constant regexes.
     tokens = [_Token(STRING, t.value) if t.kind == VARIABLE else t for t in tokens]
     try:
+        # NewEvaluableExpressionFromTokens checks the rewritten stream again: `!foo` / `-foo`
+        # were PREFIX->VARIABLE (legal) and are now PREFIX->STRING (not legal).
+        _check_syntax(tokens)
         for i, tok in enumerate(tokens):
             if tok.kind == COMPARATOR and tok.value in ("=~", "!~") and i + 1 < len(tokens):
                 nxt = tokens[i + 1]
