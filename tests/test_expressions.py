@@ -557,6 +557,7 @@ EXPR_CASES = [
     ("sprig.trimSuffix('.txt', 'a.txt')", {}, "a"),
     ("sprig.trimPrefix('v', 'v1.2')", {}, "1.2"),
     ("sprig.title('hello big world')", {}, "Hello Big World"),
+    ("sprig.title(\"it's a-b_c\")", {}, "It'S A-B_c"),  # Go strings.Title word boundaries
     ("sprig.substr(1, 3, 'hello')", {}, "el"),
     ("sprig.repeat(3, 'ab')", {}, "ababab"),
     ("sprig.toJson({a: 1})", {}, '{"a":1}'),

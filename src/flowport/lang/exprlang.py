@@ -1353,13 +1353,21 @@ def _sprig_strslice(v: Any) -> list[str]:
     return [_sprig_strval(v)]
 
 
+def _go_is_separator(ch: str) -> bool:
+    # strings.Title's isSeparator
+    if ord(ch) <= 0x7F:
+        return not (ch.isascii() and (ch.isalnum() or ch == "_"))
+    if ch.isalpha() or ch.isdecimal():
+        return False
+    return ch.isspace()
+
+
 def _sprig_title(s: str) -> str:
+    """Go ``strings.Title`` (sprig ``title``): upper-case the first letter after a separator."""
     out = []
     prev = " "
     for ch in s:
-        is_sep = not (ch.isalnum() or ch == "_" or ch == "'")
-        prev_sep = not (prev.isalnum() or prev == "_" or prev == "'")
-        out.append(ch.upper() if prev_sep and not is_sep else ch)
+        out.append(ch.upper() if _go_is_separator(prev) and len(ch.upper()) == 1 else ch)
         prev = ch
     return "".join(out)
 
