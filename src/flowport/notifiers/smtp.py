@@ -136,7 +136,7 @@ def _attachment_type(path: Path) -> tuple[str, str]:
     if encoding:  # x.tar.gz is a gzip file to a mail client, not a tar file
         kind = {"gzip": "application/gzip", "bzip2": "application/x-bzip2",
                 "xz": "application/x-xz"}.get(encoding)
-    elif kind is None and path.suffix in (".out", ".err", ".log"):
+    elif kind is None and path.suffix in (".out", ".err"):
         kind = "text/plain"  # step logs: Dagu attaches them as text/plain
     maintype, _, subtype = (kind or "application/octet-stream").partition("/")
     return maintype, subtype
