@@ -148,7 +148,25 @@ def run_workflow(
         path: where the YAML came from; when its folder exists on the machine that runs
             the flow, the workflow runs there (as `flowport run FILE` would).
     """
+    wf = workflow_from_parameters({"source": source, "path": path})
+    if wf.dialect == "argo":
+        return _run_argo(wf, params_pairs(wf, params))
     from flowport.adapter.engine import Engine
 
-    wf = workflow_from_parameters({"source": source, "path": path})
     return Engine(wf).body(params_pairs(wf, params))
+
+
+def _run_argo(wf: Workflow, params: list[tuple[str, str]]) -> State:
+    """Argo workflows run on the Argo engine (adapter/argo); the artifact is published here."""
+    from prefect.context import FlowRunContext
+
+    from flowport.adapter.argo import engine as argo_engine
+    from flowport.adapter.artifacts import publish_run_artifacts
+
+    state = argo_engine.ArgoEngine(wf).body(params)
+    flow_ctx = FlowRunContext.get()
+    run_id = str(flow_ctx.flow_run.id) if flow_ctx and flow_ctx.flow_run else None
+    report = argo_engine.REPORTS.pop(run_id, None) if run_id else None
+    if report is not None:
+        publish_run_artifacts(report)
+    return state

@@ -53,6 +53,55 @@ def claimed(folder: Path, what: str) -> bool:
     return (folder / "claims" / what).exists()
 
 
+def leftover_processes(run_id: str) -> list[int]:
+    """Pids of processes started for the run (steps, handlers: they carry DAG_RUN_ID) that
+    outlived it: steps run in their own sessions, so killing the flow process leaves them.
+    Linux /proc only; elsewhere an empty list."""
+    needle = f"DAG_RUN_ID={run_id}".encode()
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if entry.name == str(os.getpid()):
+                continue
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                found.append(int(entry.name))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def kill_leftovers(run_id: str, logger: Any = None) -> list[int]:
+    """SIGKILL the process groups of the run's leftover processes; returns their pids."""
+    import signal
+
+    pids = leftover_processes(run_id)
+    for pid in pids:
+        try:
+            os.killpg(os.getpgid(pid), signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+    if pids and logger is not None:
+        logger.warning("flowport: killed %d process(es) the run left behind: %s", len(pids), pids)
+    return pids
+
+
+def remove_containers(wf: Workflow, run_id: str, logger: Any) -> None:
+    """The run's containers (found by their flowport.run-id label), when it used any."""
+    if not wf.uses_containers():
+        return
+    try:
+        from .runners.docker import cleanup
+
+        removed = cleanup(run_id)
+        if removed:
+            logger.warning("flowport: removed container(s) the run left behind: %s", removed)
+    except Exception as exc:
+        logger.warning("flowport: could not remove the run's containers: %s", exc)
+
+
 def _workflow(flow_run: Any) -> tuple[Workflow, list[tuple[str, str]]]:
     from .entry import params_pairs, workflow_from_parameters
 
@@ -117,6 +166,8 @@ def on_cancellation(flow: Any, flow_run: Any, state: Any) -> None:
     except Exception as exc:
         logger.error("flowport: cannot load the workflow of this run: %s", exc)
         return
+    kill_leftovers(str(flow_run.id), logger)
+    remove_containers(wf, str(flow_run.id), logger)
     run_missing_handlers(wf, str(flow_run.id), params, CANCELED, logger)
     keep_final_message(flow_run.id, wf.name, logger)
 
@@ -173,6 +224,8 @@ def on_crashed(flow: Any, flow_run: Any, state: Any) -> None:
         logger.error("flowport: cannot load the workflow of this run: %s", exc)
         return
     run_id = str(flow_run.id)
+    kill_leftovers(run_id, logger)
+    remove_containers(wf, run_id, logger)
     folder = run_dir(wf.name, run_id)
     if not claim(folder, "crashed"):
         return

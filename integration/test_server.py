@@ -1,0 +1,340 @@
+"""flowport deployments against a real `prefect server start` (SQLite; PostgreSQL at the end)
+with `process` work-pool workers, all subprocesses on 127.0.0.1.
+
+One server and one worker for the module (starting them is most of the cost); the scale test
+adds a second worker. Handlers write files beside the workflow file: deployments run the
+workflow in its file's folder, like `flowport run`."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import textwrap
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from prefect_services import Postgres, PrefectServer, postgres_bin, run_id_from_cli
+
+POOL = "flowport-test"
+
+OK = """
+name: greet
+params:
+  - WHO: world
+schedule: "30 6 * * 1-5"
+steps:
+  - name: greet
+    command: sh -c 'echo "hello $WHO {{kept}}" > greet.txt'
+  - name: after
+    command: echo after
+    depends: [greet]
+handlerOn:
+  success:
+    command: sh -c 'echo "success:$DAG_RUN_STATUS" >> handlers.txt'
+  failure:
+    command: sh -c 'echo "failure:$DAG_RUN_STATUS" >> handlers.txt'
+  exit:
+    command: sh -c 'echo "exit:$DAG_RUN_STATUS" >> handlers.txt'
+"""
+
+FAILING = """
+name: breaks
+steps:
+  - name: boom
+    command: sh -c 'exit 3'
+handlerOn:
+  success:
+    command: sh -c 'echo "success:$DAG_RUN_STATUS" >> handlers.txt'
+  failure:
+    command: sh -c 'echo "failure:$DAG_RUN_STATUS" >> handlers.txt'
+  exit:
+    command: sh -c 'echo "exit:$DAG_RUN_STATUS" >> handlers.txt'
+"""
+
+LONG = """
+name: {name}
+steps:
+  - name: long
+    command: sh -c 'echo $$ > long.pid; sleep 120'
+  - name: after
+    command: touch after-ran
+    depends: [long]
+handlerOn:
+  success:
+    command: sh -c 'echo "success:$DAG_RUN_STATUS" >> handlers.txt'
+  cancel:
+    command: sh -c 'echo "cancel:$DAG_RUN_STATUS" >> handlers.txt'
+  exit:
+    command: sh -c 'echo "exit:$DAG_RUN_STATUS" >> handlers.txt'
+"""
+
+QUICK = """
+name: quick
+steps:
+  - name: one
+    command: echo one
+"""
+
+ARGO = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: argo-exit-
+spec:
+  entrypoint: main
+  onExit: bye
+  templates:
+    - name: main
+      container:
+        image: busybox
+        command: [sh, -c, "echo main"]
+    - name: bye
+      container:
+        image: busybox
+        command: [sh, -c, "echo bye {{workflow.status}}"]
+"""
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def wait_for(path: Path, timeout: float = 90) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if path.exists() and path.read_text().strip():
+            return path.read_text().strip()
+        time.sleep(0.1)
+    raise AssertionError(f"{path} never appeared")
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:  # a zombie is gone for our purpose
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def flow_process_of(pid: int) -> int:
+    """The Prefect flow-run process above a step's process."""
+    while pid > 1:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        cmd = Path(f"/proc/{ppid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        if "python" in cmd and ("prefect.engine" in cmd or "flow-run" in cmd or "prefect" in cmd):
+            return ppid
+        pid = ppid
+    raise AssertionError("no flow process above the step")
+
+
+def artifacts_of(server: PrefectServer, flow_run_id: str) -> list:
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with server.client() as client:
+        return client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[uuid.UUID(flow_run_id)])))
+
+
+def deploy(server: PrefectServer, *files: Path, pool: str = POOL, extra: tuple[str, ...] = ()) -> str:
+    done = server.flowport("deploy", *map(str, files), "--pool", pool, *extra)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def run_deployment_cli(server: PrefectServer, name: str, *params: str) -> str:
+    args = ["deployment", "run", name]
+    for p in params:
+        args += ["--param", p]
+    return run_id_from_cli(server.cli(*args).stdout)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    server = PrefectServer(tmp_path_factory.mktemp("prefect-home"))
+    try:
+        server.start()
+    except (RuntimeError, OSError) as exc:
+        pytest.skip(f"cannot start `prefect server start`: {exc}")
+    try:
+        server.create_pool(POOL)
+        server.workers = [server.start_worker(POOL, "w1")]
+        yield server
+    finally:
+        server.stop()
+
+
+def test_dagu_deployments_run_with_handlers_schedules_and_artifacts(stack, tmp_path):
+    ok = write(tmp_path / "ok", "greet.yaml", OK)
+    bad = write(tmp_path / "bad", "breaks.yaml", FAILING)
+    out = deploy(stack, ok, bad, extra=("--tag", "team-a"))
+    assert "flowport/greet" in out and "flowport/breaks" in out
+
+    with stack.client() as client:
+        dep = client.read_deployment_by_name("flowport/greet")
+    assert dep.entrypoint == "flowport.adapter.entry.run_workflow"
+    assert dep.parameters["source"] == ok.read_text()  # the YAML travels as a parameter
+    assert {"flowport", "dagu", "team-a"} <= set(dep.tags)
+    assert [(s.schedule.cron, s.active) for s in dep.schedules] == [("30 6 * * 1-5", True)]
+    params_schema = dep.parameter_openapi_schema["properties"]["params"]
+    assert params_schema["properties"]["WHO"]["default"] == "world"  # the UI shows the DAG's params
+
+    ok_id = run_deployment_cli(stack, "flowport/greet", 'params={"WHO": "prefect"}')
+    bad_id = run_deployment_cli(stack, "flowport/breaks")
+    ok_run, bad_run = stack.wait_final(ok_id), stack.wait_final(bad_id)
+
+    assert ok_run.state.is_completed() and ok_run.state.name == "Succeeded", ok_run.state
+    assert ok_run.state.message == "greet: succeeded"
+    assert ok_run.name.startswith("greet-")
+    assert (ok.parent / "greet.txt").read_text() == "hello prefect {{kept}}\n"
+    assert (ok.parent / "handlers.txt").read_text().split() == ["success:succeeded", "exit:succeeded"]
+
+    assert bad_run.state.is_failed(), bad_run.state
+    assert bad_run.state.message.startswith("breaks: failed")
+    assert (bad.parent / "handlers.txt").read_text().split() == ["failure:failed", "exit:failed"]
+
+    arts = artifacts_of(stack, ok_id)
+    assert [a.key for a in arts] == ["flowport-greet"]
+    md = arts[0].data
+    assert "| greet | step | succeeded | 0 |" in md and "| onExit | handler | succeeded |" in md
+    report = json.loads(md.split("```json", 1)[1].split("```", 1)[0])
+    assert report["status"] == "succeeded" and report["params"] == {"WHO": "prefect"}
+    assert [n["phase"] for n in report["nodes"]] == ["succeeded"] * 4
+
+
+def test_prefect_yaml_is_deployable_with_prefect_deploy(stack, tmp_path):
+    flow_file = write(tmp_path / "y", "yamlflow.yaml", OK.replace("name: greet", "name: from-yaml", 1))
+    out_file = tmp_path / "prefect.yaml"
+    done = stack.flowport("deploy", str(flow_file), "--pool", POOL, "--prefect-yaml", "-o", str(out_file))
+    assert done.returncode == 0, done.stderr
+    stack.cli("--no-prompt", "deploy", "--all", "--prefect-file", str(out_file), cwd=tmp_path)
+    run_id = run_deployment_cli(stack, "flowport/from-yaml")
+    run = stack.wait_final(run_id)
+    assert run.state.is_completed(), run.state
+    # `prefect deploy` templates {{ }} in values: the text travelled base64-encoded, intact
+    assert (flow_file.parent / "greet.txt").read_text() == "hello world {{kept}}\n"
+
+
+def test_cancel_through_the_api_runs_cancel_and_exit_handlers_once(stack, tmp_path):
+    wf = write(tmp_path / "c", "stoppable.yaml", LONG.format(name="stoppable"))
+    deploy(stack, wf)
+    run_id = run_deployment_cli(stack, "flowport/stoppable")
+    pid = int(wait_for(wf.parent / "long.pid"))
+    stack.cli("flow-run", "cancel", run_id)
+    run = stack.wait_final(run_id, timeout=90)
+    time.sleep(3)  # the runner finalizes after its hooks; the message must survive that
+    with stack.client() as client:
+        run = client.read_flow_run(uuid.UUID(run_id))
+    assert run.state.is_cancelled(), run.state
+    assert run.state.message == "stoppable: canceled (stopped by Prefect)"
+    handlers = (wf.parent / "handlers.txt").read_text().split()
+    assert handlers == ["cancel:canceled", "exit:canceled"], handlers  # each exactly once
+    assert not (wf.parent / "after-ran").exists()
+    assert not alive(pid), "the step's process survived the cancel"
+    folder = Path(stack.home, "flowport-logs", "stoppable", run_id)
+    assert sorted(p.name for p in (folder / "claims").iterdir()) == ["handler-cancel", "handler-exit"]
+    report = json.loads(artifacts_of(stack, run_id)[0].data.split("```json", 1)[1].split("```", 1)[0])
+    assert {n["name"]: n["phase"] for n in report["nodes"]} == {
+        "long": "canceled", "after": "not_started", "onCancel": "succeeded", "onExit": "succeeded"}
+
+
+def test_flow_process_killed_hard_ends_crashed_and_on_crashed_cleans_up(stack, tmp_path):
+    wf = write(tmp_path / "k", "killed.yaml", LONG.format(name="killed"))
+    deploy(stack, wf)
+    run_id = run_deployment_cli(stack, "flowport/killed")
+    step_pid = int(wait_for(wf.parent / "long.pid"))
+    os.kill(flow_process_of(step_pid), signal.SIGKILL)
+    run = stack.wait_final(run_id, timeout=90)
+    assert run.state.is_crashed(), run.state
+    folder = Path(stack.home, "flowport-logs", "killed", run_id)
+    deadline = time.monotonic() + 30
+    while not (folder / "claims" / "crashed").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert (folder / "claims" / "crashed").exists(), "on_crashed did not run"
+    deadline = time.monotonic() + 10
+    while alive(step_pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not alive(step_pid), "the step outlived the crashed flow process"
+    assert not (wf.parent / "handlers.txt").exists()  # Dagu runs no handler for a killed run
+
+
+def test_argo_workflow_deployment(stack, tmp_path, request):
+    from flowport.translators import check
+
+    checked = check(str(tmp_path / "argo.yaml"), text=textwrap.dedent(ARGO))
+    if not checked.ok:
+        pytest.skip("the Argo translator has not landed: " + "; ".join(p.message for p in checked.problems)[:200])
+    request.getfixturevalue("docker_engine")  # Argo steps are containers: skips without Docker
+    wf = write(tmp_path / "a", "argo.yaml", ARGO)
+    deploy(stack, wf)
+    run_id = run_deployment_cli(stack, f"flowport/{checked.workflow.name}")
+    run = stack.wait_final(run_id, timeout=180)
+    assert run.state.is_completed(), run.state
+    report = json.loads(artifacts_of(stack, run_id)[0].data.split("```json", 1)[1].split("```", 1)[0])
+    assert report["status"] == "Succeeded"
+
+
+def test_scale_two_workers_twenty_runs(stack, tmp_path):
+    wf = write(tmp_path / "s", "quick.yaml", QUICK)
+    deploy(stack, wf)
+    w1 = stack.workers[0]
+    w2 = stack.start_worker(POOL, "w2")
+    stack.workers.append(w2)
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: stack.url}):
+        ids = [str(run_deployment("flowport/quick", timeout=0).id) for _ in range(20)]
+    runs = [stack.wait_final(i, timeout=240) for i in ids]
+    assert all(r.state.is_completed() for r in runs), [r.state for r in runs if not r.state.is_completed()]
+    by_worker = {}
+    for r in runs:  # each worker labels the runs it submits
+        by_worker.setdefault(r.labels.get("prefect.worker.name"), []).append(str(r.id))
+    assert set(by_worker) == {w1.name, w2.name}, {k: len(v) for k, v in by_worker.items()}
+    assert sorted(sum(by_worker.values(), [])) == sorted(ids)  # nothing lost
+    with stack.client() as client:  # nothing ran twice: one Running state per run
+        for i in ids:
+            states = client.read_flow_run_states(uuid.UUID(i))
+            assert [s.type.value for s in states].count("RUNNING") == 1, states
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    if postgres_bin() is None:
+        pytest.skip("PostgreSQL is not installed (.ci/run installs Debian's postgresql)")
+    pg = Postgres()
+    try:
+        pg.start()
+    except (RuntimeError, OSError) as exc:
+        pg.stop()
+        pytest.skip(f"cannot start PostgreSQL: {exc}")
+    yield pg
+    pg.stop()
+
+
+def test_server_on_postgresql_runs_a_deployment(postgres, tmp_path):
+    with PrefectServer(tmp_path / "pg-home", database_url=postgres.url) as server:
+        server.create_pool("pg-pool")
+        server.start_worker("pg-pool", "pg-w1")
+        wf = write(tmp_path / "pg", "greet.yaml", OK)
+        deploy(server, wf, pool="pg-pool")
+        run = server.wait_final(run_deployment_cli(server, "flowport/greet"))
+        assert run.state.is_completed() and run.state.message == "greet: succeeded", run.state
+        assert (wf.parent / "handlers.txt").read_text().split() == ["success:succeeded", "exit:succeeded"]
+        import subprocess
+
+        rows = subprocess.run(
+            [str(postgres.bin / "psql"), "-h", "127.0.0.1", "-p", str(postgres.port), "-U", postgres.user, "-tA",
+             "-c", "select count(*) from flow_run", postgres.database],
+            env={**os.environ, "PGPASSWORD": postgres.password}, capture_output=True, text=True, timeout=30)
+        assert rows.returncode == 0 and int(rows.stdout.strip()) >= 1, rows.stderr  # it is PostgreSQL's
