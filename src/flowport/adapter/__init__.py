@@ -44,7 +44,10 @@ def flush_logs() -> None:
 
 def run(wf: Workflow, params: list[tuple[str, str]] | None = None, options: RunOptions | None = None) -> RunReport:
     """Run `wf` as a Prefect flow run and return its report (the API must be reachable)."""
-    from .engine import REPORTS, build_flow
+    if wf.dialect == "argo":
+        from .argo.engine import REPORTS, build_flow
+    else:
+        from .engine import REPORTS, build_flow
 
     flow = build_flow(wf, options)
     state = flow(params=params, return_state=True)

@@ -26,6 +26,9 @@ class NodeReport:
     finished_at: str | None
     outputs: dict[str, Any] = field(default_factory=dict)
     message: str | None = None
+    parent: str | None = None  # Argo: the node this one hangs under (tree of `argo get`)
+    template: str | None = None  # Argo: the template the node ran
+    node_type: str | None = None  # Argo: Pod, Steps, StepGroup, DAG, TaskGroup, Retry, Skipped…
 
     @classmethod
     def of(cls, rec: NodeRecord) -> "NodeReport":

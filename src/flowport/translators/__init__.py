@@ -33,7 +33,8 @@ def source_kind(data: object) -> str:
     return "dagu"
 
 
-def check(path: str | Path, *, text: str | None = None, base_config: str | Path | None = None) -> Checked:
+def check(path: str | Path, *, text: str | None = None, templates: tuple[str | Path, ...] | list = (),
+          base_config: str | Path | None = None) -> Checked:
     """Translate without raising: every problem of the file at once. With `text`, the YAML
     is that text and `path` only names it (and anchors relative paths such as `dir:`)."""
     path = str(path)
@@ -47,7 +48,10 @@ def check(path: str | Path, *, text: str | None = None, base_config: str | Path 
     if not docs:
         return Checked(path, None, [Problem("the file holds no YAML document", None)], texts=texts)
     if source_kind(docs[0].data) == "argo":
-        return Checked(path, None, [Problem("Argo Workflows files", docs[0].mark(()), kind="unsupported")], texts=texts)
+        from . import argo  # `templates`: files/folders of WorkflowTemplates for the refs
+
+        wf, found, ignored, texts = argo.translate_file(path, docs, templates)
+        return Checked(path, wf, found, ignored, texts)
     from . import dagu
 
     if base_config is not None:  # Dagu's base config, checked on its own, merged under the DAG

@@ -1,0 +1,233 @@
+"""Leaf nodes — container, script, http, suspend — each run as one Prefect task run named
+like Argo's display name. The task body runs the action and records the node."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import tarfile
+import time
+import zlib
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any, Callable
+
+from prefect.states import Completed, Failed, State
+
+from ...model import Container
+from ...model_argo import Template
+from . import expr
+from .executor import ERROR, FAILED, RUNNING, SUCCEEDED, Executor, Node, _fire, now
+from .variables import Unresolved, substitute
+
+if TYPE_CHECKING:
+    from .engine import ArgoRun
+
+NODE_LABEL = "flowport.node"
+
+
+def run_leaf(ex: Executor, node: Node, tmpl: Template, scope: dict[str, str], exit_ctx: bool,
+             on_running: Callable[[], None] | None) -> None:
+    """Called by the executor (in its thread): resolve, wait for a pod slot, run the task."""
+    run: "ArgoRun" = ex.engine  # type: ignore[attr-defined]
+    from ...translators.argo import parse_duration
+
+    try:
+        if tmpl.kind in ("container", "script"):
+            spec = resolve_container(tmpl.container, scope)
+        elif tmpl.kind == "http":
+            h = tmpl.http
+            spec = replace(h, url=substitute(h.url, scope), method=substitute(h.method, scope),
+                           headers=tuple((k, substitute(v, scope)) for k, v in h.headers),
+                           body=substitute(h.body, scope) if h.body else h.body)
+        else:
+            spec = parse_duration(substitute(tmpl.suspend_duration or "0", scope))
+        limits = [parse_duration(substitute(t, scope)) for t in (tmpl.timeout, tmpl.active_deadline) if t]
+    except Unresolved as exc:
+        _fire(on_running)
+        node.finish(ERROR, str(exc))
+        return
+    timeout = min([t for t in limits if t], default=None)
+    slot = ex.pods
+    if slot is not None:
+        slot.acquire()
+    try:
+        why = ex.blocked(exit_ctx)
+        if why:
+            _fire(on_running)
+            node.finish(FAILED, why)
+            return
+        node.phase, node.started_at = RUNNING, now()
+        _fire(on_running)
+        stop = ex.exit_stop if exit_ctx else ex.main_stop
+        if tmpl.kind in ("container", "script"):
+            work = lambda logger: _container(run, ex, node, tmpl, spec, scope, timeout, stop, exit_ctx, logger)
+        elif tmpl.kind == "http":
+            work = lambda logger: _http(run, node, spec, timeout, logger)
+        else:
+            work = lambda logger: _suspend(ex, node, spec, stop, exit_ctx, logger)
+        run.work[node.id] = work
+        try:
+            run.task(node.display)(run.run_id, node.id, return_state=True)
+        except BaseException as exc:  # noqa: BLE001 - the node must end, whatever happened
+            if not node.done:
+                node.finish(ERROR, f"task run crashed: {exc!r}")
+            if not isinstance(exc, Exception):
+                raise
+        if not node.done:
+            node.finish(ERROR, "task run ended without a result")
+    finally:
+        if slot is not None:
+            slot.release()
+
+
+def resolve_container(c: Container, scope: dict[str, str]) -> Container:
+    def argv(items):
+        return tuple(substitute(a, scope) for a in items) if items is not None else None
+
+    return replace(
+        c,
+        image=substitute(c.image, scope),
+        entrypoint=argv(c.entrypoint),
+        cmd=argv(c.cmd),
+        env=tuple((k, substitute(v, scope)) for k, v in c.env),
+        workdir=substitute(c.workdir, scope) if c.workdir else c.workdir,
+        script=substitute(c.script, scope) if c.script is not None else None,
+    )
+
+
+def node_state(node: Node) -> State:
+    if node.phase == SUCCEEDED:
+        return Completed(name="Succeeded", message=node.message)
+    return Failed(name=node.phase, message=node.message or node.phase)
+
+
+def _sink(logger, out) -> Callable[[str, str], None]:
+    def sink(stream: str, line: str) -> None:
+        (logger.info if stream == "stdout" else logger.warning)(line)
+
+    return sink
+
+
+def _container(run: "ArgoRun", ex: Executor, node: Node, tmpl: Template, spec: Container, scope: dict[str, str],
+               timeout: float | None, stop, exit_ctx: bool, logger) -> State:
+    from ..runners.docker import run_container
+
+    key = f"{zlib.crc32(node.id.encode()) & 0xFFFFFFFF:08x}"
+    labels = {"flowport.run-id": run.run_id, "flowport.step": node.display[:63],
+              "flowport.workflow": run.wf.name[:63], NODE_LABEL: key}
+    paths = [op.path for op in tmpl.outputs if op.path]
+    if paths:
+        spec = replace(spec, keep=True)  # read the output files before removing it
+    out_path, err_path = run.log_paths(node)
+    with open(out_path, "w", encoding="utf-8") as fo, open(err_path, "w", encoding="utf-8") as fe:
+        result = run_container(spec, env={}, sink=_sink(logger, fo), stop=stop, labels=labels,
+                               host_dir=run.wf.workdir, timeout=timeout, grace=run.grace,
+                               stdout_file=fo, stderr_file=fe, images=run.images)
+    files = _fetch(run.run_id, key, paths) if paths else {}
+    stdout = result.stdout[:-1] if result.stdout.endswith("\n") else result.stdout
+    node.exit_code = result.exit_code
+    outputs: dict[str, Any] = {"result": stdout}
+    if result.exit_code is not None:
+        outputs["exitCode"] = str(result.exit_code)
+    if result.stopped:
+        phase, message = FAILED, ex.blocked(exit_ctx) or "stopped"
+    elif result.timed_out:
+        phase, message = FAILED, "Pod was active on the node longer than the specified deadline"
+    elif result.exit_code == 0 and not result.error:
+        phase, message = SUCCEEDED, None
+    elif result.exit_code not in (None, 0):
+        phase, message = FAILED, f"Error (exit code {result.exit_code})"
+    else:
+        phase, message = ERROR, result.error or "the container did not run"
+    params: dict[str, str] = {}
+    for op in tmpl.outputs:
+        if op.path:
+            text = files.get(op.path)
+            if text is not None:
+                params[op.name] = text[:-1] if text.endswith("\n") else text
+            elif op.default is not None:
+                params[op.name] = op.default
+            elif phase == SUCCEEDED:
+                phase, message = ERROR, f"open {op.path}: no such file or directory"
+        elif op.value is not None:
+            try:
+                params[op.name] = substitute(op.value, {**scope, **{f"outputs.result": stdout}})
+            except Unresolved as exc:
+                if phase == SUCCEEDED:
+                    phase, message = ERROR, str(exc)
+        elif op.default is not None:
+            params[op.name] = op.default
+    if params:
+        outputs["parameters"] = params
+    node.outputs = outputs
+    node.finish(phase, message)
+    if result.error and phase != SUCCEEDED:
+        logger.error(result.error)
+    return node_state(node)
+
+
+def _fetch(run_id: str, key: str, paths: list[str]) -> dict[str, str | None]:
+    """Read files out of the (kept) container of a node, then remove it."""
+    from ..runners.docker import shared_client
+
+    out: dict[str, str | None] = {p: None for p in paths}
+    try:
+        api = shared_client().api
+        found = api.containers(all=True, filters={"label": [f"{NODE_LABEL}={key}", f"flowport.run-id={run_id}"]})
+    except Exception:
+        return out
+    for summary in found:
+        cid = summary["Id"]
+        for p in paths:
+            with contextlib.suppress(Exception):
+                stream, _ = api.get_archive(cid, p)
+                data = b"".join(stream)
+                with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+                    member = next((m for m in tar.getmembers() if m.isfile()), None)
+                    if member is not None:
+                        fh = tar.extractfile(member)
+                        out[p] = fh.read().decode("utf-8", "replace") if fh else None
+        with contextlib.suppress(Exception):
+            api.remove_container(cid, v=True, force=True)
+    return out
+
+
+def _http(run: "ArgoRun", node: Node, spec, timeout: float | None, logger) -> State:
+    import requests
+
+    out_path, _ = run.log_paths(node)
+    try:
+        resp = requests.request(spec.method or "GET", spec.url, headers=dict(spec.headers),
+                                data=spec.body.encode() if spec.body else None,
+                                timeout=timeout or spec.timeout or 30)
+    except requests.RequestException as exc:
+        node.finish(FAILED, f"http request failed: {exc}")
+        logger.error(node.message)
+        return node_state(node)
+    body = resp.text
+    with open(out_path, "w", encoding="utf-8") as fo:
+        fo.write(body)
+    logger.info(f"{spec.method} {spec.url} → {resp.status_code}")
+    env = {"request": {"method": spec.method, "url": spec.url, "body": spec.body or "",
+                       "headers": {k: [v] for k, v in spec.headers}},
+           "response": {"statusCode": resp.status_code, "body": body,
+                        "headers": {k: [v] for k, v in resp.headers.items()}}}
+    node.outputs = {"result": body}
+    try:
+        ok = expr.evaluate_bool(spec.success_condition, env) if spec.success_condition else 200 <= resp.status_code < 300
+    except expr.ExpressionError as exc:
+        node.finish(ERROR, f"successCondition: {exc}")
+        return node_state(node)
+    node.finish(SUCCEEDED if ok else FAILED, None if ok else f"received non-successful response code {resp.status_code}")
+    return node_state(node)
+
+
+def _suspend(ex: Executor, node: Node, seconds: float | None, stop, exit_ctx: bool, logger) -> State:
+    node.type = "Suspend"
+    logger.info(f"suspended for {seconds or 0:g}s")
+    if stop.requested.wait(seconds or 0):
+        node.finish(FAILED, ex.blocked(exit_ctx) or "stopped")
+    else:
+        node.finish(SUCCEEDED)
+    return node_state(node)

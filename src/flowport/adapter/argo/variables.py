@@ -1,0 +1,130 @@
+"""`{{…}}` substitution with Argo's rules, loop items, and the global variables.
+
+A scope is a flat dict of Argo variable names (`steps.gen.outputs.result`) to strings, as
+Argo keeps them. Simple tags are looked up there; `{{=…}}` tags are evaluated with expr-lang
+against the same names. One pass over the text: a substituted value is never re-read, so
+values holding `{{` stay literal.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any, Mapping
+
+from . import expr
+
+TAG = re.compile(r"\{\{(.*?)\}\}", re.S)
+STRICT = ("steps.", "tasks.", "inputs.")  # unresolved references there are errors (Argo)
+
+
+class Unresolved(Exception):
+    """A reference that has no value (yet); `key` names it."""
+
+    def __init__(self, key: str, message: str | None = None) -> None:
+        super().__init__(message or f"failed to resolve {{{{{key}}}}}")
+        self.key = key
+
+
+def substitute(text: str, scope: Mapping[str, str], *, strict: tuple[str, ...] = STRICT) -> str:
+    if "{{" not in text:
+        return text
+
+    def one(m: re.Match) -> str:
+        inner = m.group(1)
+        if inner.startswith("="):
+            try:
+                return expr.format_value(expr.evaluate(inner[1:].strip(), scope))
+            except expr.ExpressionError as exc:
+                raise Unresolved(inner, f"failed to evaluate expression {{{{{inner}}}}}: {exc}") from None
+        key = inner.strip()
+        value = scope.get(key)
+        if value is not None:
+            return value
+        if key.startswith(strict):
+            raise Unresolved(key)
+        return m.group(0)
+
+    return TAG.sub(one, text)
+
+
+def pure_reference(text: str) -> str | None:
+    """`{{steps.a.outputs.result}}` alone → its key, else None."""
+    m = TAG.fullmatch(text.strip())
+    return m.group(1).strip() if m and not m.group(1).startswith("=") else None
+
+
+# ---------------------------------------------------------------- loop items
+
+
+def item_text(item: Any) -> str:
+    """`{{item}}`: strings as they are, other values as JSON."""
+    if isinstance(item, str):
+        return item
+    if isinstance(item, bool):
+        return "true" if item else "false"
+    if isinstance(item, float) and item.is_integer():
+        return str(int(item))
+    if isinstance(item, (int, float)):
+        return str(item)
+    return json.dumps(item, separators=(",", ":"))
+
+
+def item_label(item: Any) -> str:
+    """How a loop child's name shows the item: a map as sorted `k:v` pairs (`name(0:a:1,b:2)`)."""
+    if isinstance(item, dict):
+        return ",".join(f"{k}:{item_text(item[k])}" for k in sorted(item))
+    return item_text(item)
+
+
+def item_scope(item: Any) -> dict[str, str]:
+    out = {"item": item_text(item)}
+    if isinstance(item, dict):
+        for k, v in item.items():
+            out[f"item.{k}"] = item_text(v)
+    return out
+
+
+def sequence_items(count: str | None, start: str | None, end: str | None, fmt: str | None) -> list[str]:
+    """`withSequence` (Argo expandSequence): count or start..end (inclusive, down if end<start)."""
+    first = int(start) if start not in (None, "") else 0
+    if count not in (None, ""):
+        n = int(count)
+        numbers = list(range(first, first + n))
+    elif end not in (None, ""):
+        last = int(end)
+        step = 1 if last >= first else -1
+        numbers = list(range(first, last + step, step))
+    else:
+        raise ValueError("withSequence needs count or end")
+    if fmt:
+        return [_printf(fmt, n) for n in numbers]
+    return [str(n) for n in numbers]
+
+
+def _printf(fmt: str, n: int) -> str:
+    try:
+        return re.sub(r"%([-+ 0#]*\d*)([dxXo])", lambda m: ("%" + m.group(1) + m.group(2)) % n, fmt)
+    except (TypeError, ValueError):
+        return fmt
+
+
+# ---------------------------------------------------------------- globals
+
+STRFTIME = {"B": "%B", "b": "%b", "m": "%m", "A": "%A", "a": "%a", "d": "%d", "H": "%H", "I": "%I",
+            "M": "%M", "S": "%S", "Y": "%Y", "y": "%y", "p": "%p", "Z": "%Z", "z": "%z"}
+
+
+def timestamp_vars(prefix: str, t: datetime) -> dict[str, str]:
+    rfc = t.strftime("%Y-%m-%dT%H:%M:%SZ")
+    out = {prefix: rfc, f"{prefix}.RFC3339": rfc, f"{prefix}.s": str(int(t.timestamp())),
+           f"{prefix}.L": f".{t.microsecond // 1000:03d}"}
+    for c, code in STRFTIME.items():
+        out[f"{prefix}.{c}"] = t.strftime(code)
+    return out
+
+
+def go_quote(text: str) -> str:
+    """Go strconv.Quote (for `workflow.failures`, which Argo stores quoted)."""
+    return json.dumps(text, ensure_ascii=False)
