@@ -25,7 +25,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
 
 # What this build of flowport can serve; grows with each issue.
-SUPPORTED_NEEDS: set[str] = set()
+SUPPORTED_NEEDS: set[str] = {"action"}  # Argo: stop/terminate issued during the run
 # Corpus images that the local stand-ins (../shared/tools/container-env.sh) do not tag;
 # passed the way an air-gapped user would: FLOWPORT_IMAGES.
 STAND_INS = {"alpine:3.20": "alpine:latest"}
@@ -128,22 +128,24 @@ def check_entry(entry: dict, corpus: Path, scratch: Path) -> list[str]:
             base.write_text("{}\n")
         point_smtp_at(base, mailbox, add=True)
         point_smtp_at(file, mailbox, add=False)
-    checked = check(file, base_config=base)
+    checked = check(file, base_config=base, templates=[scratch / t for t in entry.get("templates") or []])
     if entry.get("valid") is False:
         return [] if not checked.ok else ["flowport accepted a file Dagu refuses"]
+    if not checked.ok and _refused_like_argo(entry):
+        return []  # Argo fails it with "invalid spec" before any node exists: refusing it is the same
     if not checked.ok:
         first = checked.problems[0]
         return [f"rejected: {first.message} ({first.mark})" + (f" +{len(checked.problems) - 1} more" if len(checked.problems) > 1 else "")]
     if entry.get("status") == "any" and entry.get("valid") is True:
         return []  # a load-only fixture: loading is the check
     params = [(str(k), str(v)) for k, v in (entry.get("params") or {}).items()]
-    with patched_env(entry.get("env") or {}):
+    with patched_env(entry.get("env") or {}), _action(entry.get("action")):
         report = run_workflow(checked.workflow, params)
     problems = []
     want = entry.get("status")
     if want and want != "any" and report.status != want:
         problems.append(f"status {report.status}, expected {want} ({report.message})")
-    phases = {n.name: n.phase for n in report.nodes}
+    phases = _argo_phases(report) if report.dialect == "argo" else {n.name: n.phase for n in report.nodes}
     for node, expected in (entry.get("nodes") or {}).items():
         got = phases.get(str(node))
         if expected == "absent":
@@ -179,11 +181,66 @@ def check_entry(entry: dict, corpus: Path, scratch: Path) -> list[str]:
     if entry.get("log_contains"):
         logs = ""
         if report.log_dir and Path(report.log_dir).is_dir():
-            logs = "".join(p.read_text(errors="replace") for p in Path(report.log_dir).glob("*.out"))
+            logs = "".join(p.read_text(errors="replace") for p in sorted(Path(report.log_dir).glob("*.out"))
+                           + sorted(Path(report.log_dir).glob("*.err")))
         for needle in entry["log_contains"]:
             if needle not in logs:
                 problems.append(f"no node log contains {needle!r}")
     return problems
+
+
+def _refused_like_argo(entry: dict) -> bool:
+    """An Argo entry that fails with "invalid spec" before any node runs (every listed node
+    `absent`): flowport reports the same spec problem at validation time instead."""
+    nodes = entry.get("nodes") or {}
+    return (entry.get("status") == "Failed" and bool(nodes) and all(v == "absent" for v in nodes.values())
+            and "invalid spec" in f"{entry.get('notes', '')} {entry.get('source', '')}")
+
+
+def _argo_phases(report) -> dict[str, str]:
+    """Argo entries name nodes by display name, the root node by its template's name. When
+    a name is shown twice (an exit handler's step named like a main step), a phase other
+    than Succeeded wins, so a failure is not hidden."""
+    phases: dict[str, str] = {}
+    for n in report.nodes:
+        names = [n.display_name]
+        if getattr(n, "parent", None) is None and n.kind == "step":
+            names.append(getattr(n, "template", None) or n.display_name)
+        for name in names:
+            if phases.get(name) in (None, "Succeeded"):
+                phases[name] = n.phase
+    return phases
+
+
+@contextlib.contextmanager
+def _action(action: dict | None):
+    """Argo `action: {type: stop|terminate, when_running: NODE}`: `argo stop` / `argo
+    terminate` as soon as NODE runs."""
+    if not action:
+        yield
+        return
+    import threading
+    import time
+
+    from flowport.adapter.argo.engine import ARGO_RUNS, RUNS
+
+    done = threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            for run_id, ex in list(RUNS.items()):
+                if any(n.display == action["when_running"] and n.phase == "Running" for n in ex.records()):
+                    time.sleep(0.5)
+                    strategy = "Terminate" if action["type"] == "terminate" else "Stop"
+                    ARGO_RUNS[run_id].engine.request_stop(ex, "conformance", strategy=strategy)
+                    return
+            time.sleep(0.1)
+
+    threading.Thread(target=watch, daemon=True).start()
+    try:
+        yield
+    finally:
+        done.set()
 
 
 def main(argv: list[str] | None = None) -> int:

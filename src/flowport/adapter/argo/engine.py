@@ -65,8 +65,8 @@ class ArgoRun:
         return self.engine.task(name)
 
     def log_paths(self, node: Node) -> tuple[Path, Path]:
-        base = self.log_dir / safe_name(node.id)[-150:]
-        return base.with_suffix(".out"), base.with_suffix(".err")
+        base = str(self.log_dir / safe_name(node.id)[-150:])  # node ids hold dots: no with_suffix
+        return Path(base + ".out"), Path(base + ".err")
 
 
 class ArgoEngine:

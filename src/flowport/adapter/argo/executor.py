@@ -499,12 +499,16 @@ class Executor:
                     continue
                 for label, iscope in children:
                     jobs.append((call, f"{gnode.id}.{call.name}{label}", f"{call.name}{label}", {**local, **iscope}))
+            done: dict[str, Node] = {}
             self._run_parallel(
                 jobs, tmpl, exit_ctx,
-                lambda job: results[job[0].name].append(
-                    self.run_call(job[0], node_id=job[1], display=job[2], parent=gnode.id, scope=job[3],
-                                  prefix="steps", exit_ctx=exit_ctx)),
+                lambda job: done.__setitem__(job[1], self.run_call(
+                    job[0], node_id=job[1], display=job[2], parent=gnode.id, scope=job[3], prefix="steps",
+                    exit_ctx=exit_ctx)),
             )
+            for job in jobs:  # loop-index order (outputs aggregate in that order)
+                if job[1] in done:
+                    results[job[0].name].append(done[job[1]])
             for call in group:
                 local.update(aggregate_vars("steps", call.name, results[call.name], looped=call.loop is not None))
                 for child in results[call.name]:
@@ -695,30 +699,18 @@ class Executor:
     def _depends_met(self, call: Call, tasks: dict[str, Call], state: dict[str, Node]) -> bool:
         if not call.depends:
             return True
-
-        def result_of(task: str, result: str | None) -> bool:
-            n = state[task]
-            phase = n.phase
-            if result is None:
-                ok = phase in (SUCCEEDED, SKIPPED)
-                dep = tasks[task]
-                if dep.continue_failed and phase == FAILED:
-                    ok = True
-                if dep.continue_error and phase == ERROR:
-                    ok = True
-                return ok
-            if result == "Errored":
-                return phase == ERROR
-            if result in ("AnySucceeded", "AllFailed"):
-                kids = [self.nodes[c] for c in n.children] if n.type == "TaskGroup" else [n]
-                if result == "AnySucceeded":
-                    return any(k.phase == SUCCEEDED for k in kids)
-                return bool(kids) and all(k.phase in (FAILED, ERROR) for k in kids)
-            if result == "Daemoned":
-                return False
-            return phase == result
-
-        return expr.evaluate_depends(call.depends, result_of)
+        cont = {}
+        results = {}
+        for name, dep in tasks.items():
+            if name not in state:
+                continue
+            n = state[name]
+            kinds = tuple(k for k, on in (("failed", dep.continue_failed), ("error", dep.continue_error)) if on)
+            if kinds:
+                cont[name] = kinds
+            kids = tuple(self.nodes[c].phase for c in n.children if c in self.nodes) if n.type == "TaskGroup" else ()
+            results[name] = expr.TaskResult(n.phase, children=kids)
+        return expr.compile_depends(call.depends, cont).evaluate(results)
 
     # ------------------------------------------------------------------ the workflow
 

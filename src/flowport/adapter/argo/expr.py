@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import re
 from functools import lru_cache
 from typing import Any, Mapping
 
-from ...lang import exprlang, govaluate
+from ...lang import expressions, exprlang, govaluate
 
 ExpressionError = (exprlang.ExpressionError, govaluate.ExpressionError)
 
@@ -35,52 +33,24 @@ def evaluate_when(text: str) -> bool:
 
 
 def format_value(value: Any) -> str:
-    """How Argo inserts an expression result: strings raw, everything else as JSON."""
+    """How Argo inserts an expression result: Go's %v (strings raw; use toJson for JSON)."""
     if isinstance(value, str):
         return value
-    if value is None:
-        return "null"
-    try:
-        return exprlang.go_json(value)
-    except Exception:  # pragma: no cover - go_json handles every JSON-like value
-        return json.dumps(value, separators=(",", ":"))
-
-
-# ---------------------------------------------------------------- depends
-
-_TOKEN = re.compile(r"\s*(\(|\)|&&|\|\||!|[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z]+)?)")
-RESULTS = ("Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned", "AnySucceeded", "AllFailed")
+    return exprlang.go_format(value)
 
 
 def depends_operands(text: str) -> list[tuple[str, str | None]]:
-    out, pos = [], 0
-    while pos < len(text) and text[pos:].strip():
-        m = _TOKEN.match(text, pos)
-        if not m:
-            raise exprlang.ExpressionError(f"invalid depends {text!r} at {text[pos:].strip()[:10]!r}")
-        pos = m.end()
-        tok = m.group(1)
-        if tok not in ("(", ")", "&&", "||", "!"):
-            task, _, result = tok.partition(".")
-            out.append((task, result or None))
-    return out
+    """Task names a `depends` text refers to (each with result None; kept for callers)."""
+    return [(name, None) for name in compile_depends(text).names]
 
 
-def evaluate_depends(text: str, result_of) -> bool:
-    """`result_of(task, result)` → bool for an explicit result; a bare `T` means
-    `T.Succeeded || T.Skipped || T.Daemoned` (+ Failed/Errored with continueOn), which the
-    caller answers for result None. Rewritten to booleans and evaluated with expr-lang, as
-    Argo does."""
-    parts, pos = [], 0
-    while pos < len(text) and text[pos:].strip():
-        m = _TOKEN.match(text, pos)
-        if not m:
-            raise exprlang.ExpressionError(f"invalid depends {text!r}")
-        pos = m.end()
-        tok = m.group(1)
-        if tok in ("(", ")", "&&", "||", "!"):
-            parts.append(tok)
-        else:
-            task, _, result = tok.partition(".")
-            parts.append("true" if result_of(task, result or None) else "false")
-    return evaluate_bool(" ".join(parts), {})
+@lru_cache(maxsize=4096)
+def _depends(text: str, continue_on: tuple[tuple[str, tuple[str, ...]], ...]):
+    return expressions.compile_depends(text, continue_on=dict(continue_on))
+
+
+def compile_depends(text: str, continue_on: dict[str, tuple[str, ...]] | None = None):
+    return _depends(text, tuple(sorted((continue_on or {}).items())))
+
+
+TaskResult = expressions.TaskResult

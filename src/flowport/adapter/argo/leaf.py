@@ -104,7 +104,7 @@ def node_state(node: Node) -> State:
 
 def _sink(logger, out) -> Callable[[str, str], None]:
     def sink(stream: str, line: str) -> None:
-        (logger.info if stream == "stdout" else logger.warning)(line)
+        logger.info(line)  # both streams, as `argo logs` shows them
 
     return sink
 
