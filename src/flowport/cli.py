@@ -21,6 +21,7 @@ err = Console(stderr=True)
 
 EXIT_INVALID = 2
 _settings: dict[str, Path | None] = {"base_config": None}
+_templates: list[Path] = []  # Argo: WorkflowTemplate files/folders for workflowTemplateRef/templateRef
 
 
 @app.callback()
@@ -28,8 +29,12 @@ def _global_options(
     base_config: Optional[Path] = typer.Option(
         None, "--base-config", envvar="DAGU_BASE_CONFIG",
         help="Dagu base config merged under every DAG (default: $DAGU_HOME/base.yaml or ~/.config/dagu/base.yaml if present)."),
+    templates: List[Path] = typer.Option(
+        [], "--templates", envvar="FLOWPORT_TEMPLATES",
+        help="Argo: a WorkflowTemplate file or folder that workflowTemplateRef/templateRef may name; repeatable."),
 ) -> None:
     _settings["base_config"] = base_config
+    _templates[:] = templates
 
 
 def _base_config() -> Path | None:
@@ -55,7 +60,7 @@ def validate(
     """Check workflow files; print every problem with file:line:col. Exit 2 if any."""
     from .translators import check
 
-    results = [check(f, base_config=_base_config()) for f in files]
+    results = [check(f, base_config=_base_config(), templates=_templates) for f in files]
     if as_json:
         doc = [
             {
@@ -71,7 +76,11 @@ def validate(
         print(json.dumps(doc, indent=2))
     else:
         for r in results:
-            if r.ok:
+            if r.ok and r.workflow.argo is not None:
+                from .views_argo import describe
+
+                out.print(f"[green]ok[/]  {r.file}: {describe(r.workflow)}")
+            elif r.ok:
                 wf = r.workflow
                 out.print(f"[green]ok[/]  {r.file}: {wf.dialect}, {len(wf.steps)} steps, "
                           f"{len(wf.handlers.items())} handlers")
@@ -83,7 +92,7 @@ def validate(
 def _load_or_exit(file: Path):
     from .translators import check
 
-    r = check(file, base_config=_base_config())
+    r = check(file, base_config=_base_config(), templates=_templates)
     if not r.ok:
         print(r.error().render(color=err.is_terminal), file=sys.stderr)
         raise typer.Exit(EXIT_INVALID)
@@ -114,12 +123,20 @@ def run(
     image: List[str] = typer.Option([], "--image", help="NAME=MIRROR: run MIRROR wherever the workflow names image NAME; repeatable (also $FLOWPORT_IMAGES and the config file's `images:`)."),
     config: Optional[Path] = typer.Option(None, "--config", envvar="FLOWPORT_CONFIG", help="flowport config file (YAML: `images:`, `notify:`). Default: ~/.flowport/config.yaml if present."),
     notify: List[str] = typer.Option([], "--notify", help="Alert through Apprise when the run ends: 'URL' or 'URL on=failure,success,cancel' (or on=all; default on=failure); repeatable."),
+    on_cancel: str = typer.Option("stop", "--on-cancel", help="Argo: what the first Ctrl-C/SIGTERM/Prefect cancel does: 'stop' (kill the steps, still run exit handlers) or 'terminate' (exit handlers do not run)."),
 ) -> None:
     """Run the workflow now as a Prefect flow run (embedded server unless PREFECT_API_URL is set).
 
     Exit code 0 only when the run succeeded; 1 otherwise; 2 when the file is invalid."""
     wf = _load_or_exit(file)
     options = _run_options(config, image, notify)
+    if on_cancel not in ("stop", "terminate"):
+        err.print(f"[red]error:[/red] --on-cancel must be 'stop' or 'terminate', got {on_cancel!r}")
+        raise typer.Exit(EXIT_INVALID)
+    if on_cancel != "stop":
+        import dataclasses
+
+        options = dataclasses.replace(options, on_cancel=on_cancel)
     interactive = out.is_terminal
     show_logs = (not interactive) if logs is None else logs
     if not show_logs:

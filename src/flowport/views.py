@@ -57,6 +57,10 @@ def levels(wf: Workflow) -> dict[str, int]:
 
 
 def render_plan(console: Console, wf: Workflow) -> None:
+    if wf.argo is not None:
+        from .views_argo import render_argo_plan
+
+        return render_argo_plan(console, wf)
     console.print(f"[bold]{wf.name}[/]  ({wf.dialect}, {wf.source_file})")
     console.print(f"working dir: {wf.workdir}")
     extras = []
@@ -117,7 +121,9 @@ def live_progress(console: Console, wf: Workflow, *, enabled: bool) -> Iterator[
     started = time.monotonic()
 
     def view():
-        ctx = next(iter(RUNS.values()), None)
+        from .adapter.argo.engine import RUNS as ARGO_RUNS
+
+        ctx = next(iter(RUNS.values()), None) or next(iter(ARGO_RUNS.values()), None)
         table = Table(title=f"{wf.name} — {time.monotonic() - started:.0f}s", expand=False)
         table.add_column("node")
         table.add_column("phase")
@@ -134,6 +140,10 @@ def live_progress(console: Console, wf: Workflow, *, enabled: bool) -> Iterator[
 
 
 def render_summary(console: Console, report) -> None:
+    if report.dialect == "argo":
+        from .views_argo import render_argo_summary
+
+        return render_argo_summary(console, report)
     table = Table(title=f"{report.workflow}: {report.status}", title_style=PHASE_STYLE.get(report.status, ""))
     for col in ("node", "kind", "phase", "exit", "message"):
         table.add_column(col)

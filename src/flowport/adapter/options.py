@@ -13,3 +13,4 @@ class RunOptions:
     # image -> mirror, for air-gapped hosts; by default what $FLOWPORT_IMAGES says
     images: ImageMap = field(default_factory=lambda: load_image_map(None))
     notify: NotifyConfig | None = None  # --notify / config `notify:` alerts (Prefect state hooks)
+    on_cancel: str = "stop"  # Argo: first cancel request = `argo stop` ("stop") or `argo terminate`
