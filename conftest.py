@@ -1,11 +1,10 @@
-"""Fixtures shared by tests/ and integration/: one Prefect embedded server per test session (Prefect's own server app
-on 127.0.0.1), and a helper that runs a DAG text through flowport."""
+"""Fixtures shared by tests/ and integration/: one Prefect embedded server per test session
+(Prefect's own server app on 127.0.0.1), and a helper that runs a DAG text through flowport."""
 
 from __future__ import annotations
 
 import os
 import textwrap
-from pathlib import Path
 
 import pytest
 
