@@ -4,6 +4,7 @@ carries the source status (DESIGN.md §4)."""
 
 from __future__ import annotations
 
+import logging
 import queue
 import signal
 import threading
@@ -30,6 +31,18 @@ from .report import NodeReport, RunReport
 from .runners.base import StopToken
 from .status import CANCELED, FAILED, NOT_STARTED, SKIPPED, SUCCEEDED, NodeRecord, readiness, run_status
 from .steps import check_preconditions, execute_node
+
+class _NoEmptyTraceback(logging.Filter):
+    """Prefect logs a failed task state with exc_info even when no exception was raised (a
+    step that exited non-zero); that prints a stray "NoneType: None" after the message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[0] is None:
+            record.exc_info = None
+        return True
+
+
+logging.getLogger("prefect.task_runs").addFilter(_NoEmptyTraceback())
 
 # Runs in this process, by run id: tasks find their RunContext here (task parameters stay
 # two short strings, so Prefect has nothing heavy to record or hash).
