@@ -138,6 +138,21 @@ def flow_process_of(pid: int) -> int:
     raise AssertionError("no flow process above the step")
 
 
+def settled_cancel(server: PrefectServer, run_id: str, message: str, timeout: float = 20) -> object:
+    """The cancelled run once the runner has finalized it (it rewrites the state after its
+    hooks; the on_cancellation hook puts the source status back): waits for `message`."""
+    server.wait_final(run_id, timeout=90)
+    deadline = time.monotonic() + timeout
+    with server.client() as client:
+        while True:
+            run = client.read_flow_run(uuid.UUID(run_id))
+            states = client.read_flow_run_states(uuid.UUID(run_id))
+            finalized = any((s.message or "").startswith("Flow run was cancelled") for s in states)
+            if (finalized and run.state.message == message) or time.monotonic() > deadline:
+                return run
+            time.sleep(0.2)
+
+
 def artifacts_of(server: PrefectServer, flow_run_id: str) -> list:
     from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
 
@@ -231,10 +246,7 @@ def test_cancel_through_the_api_runs_cancel_and_exit_handlers_once(stack, tmp_pa
     run_id = run_deployment_cli(stack, "flowport/stoppable")
     pid = int(wait_for(wf.parent / "long.pid"))
     stack.cli("flow-run", "cancel", run_id)
-    run = stack.wait_final(run_id, timeout=90)
-    time.sleep(3)  # the runner finalizes after its hooks; the message must survive that
-    with stack.client() as client:
-        run = client.read_flow_run(uuid.UUID(run_id))
+    run = settled_cancel(stack, run_id, "stoppable: canceled (stopped by Prefect)")
     assert run.state.is_cancelled(), run.state
     assert run.state.message == "stoppable: canceled (stopped by Prefect)"
     handlers = (wf.parent / "handlers.txt").read_text().split()
@@ -306,6 +318,48 @@ def test_scale_two_workers_twenty_runs(stack, tmp_path):
         for i in ids:
             states = client.read_flow_run_states(uuid.UUID(i))
             assert [s.type.value for s in states].count("RUNNING") == 1, states
+
+
+def test_serve_a_folder_runs_and_cancels(stack, tmp_path):
+    import subprocess
+    import sys
+
+    from prefect_services import stop_group
+
+    folder = tmp_path / "served"
+    write(folder, "greet.yaml", OK.replace("name: greet", "name: served-greet", 1))
+    stoppable = write(folder, "stop.yml", LONG.format(name="served-stop"))
+    (folder / "notes.txt").write_text("not a workflow")
+    log = tmp_path / "serve.log"
+    proc = subprocess.Popen([sys.executable, "-m", "flowport.cli", "serve", str(folder)], env=stack.env(),
+                            stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while "flowport/served-stop" not in log.read_text(errors="replace") or proc.poll() is not None:
+            assert proc.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")
+            time.sleep(0.2)
+        with stack.client() as client:  # registered as served deployments (no work pool)
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    dep = client.read_deployment_by_name("flowport/served-stop")
+                    break
+                except Exception:
+                    assert time.monotonic() < deadline
+                    time.sleep(0.3)
+        assert dep.work_pool_name is None
+        ok_id = run_deployment_cli(stack, "flowport/served-greet")
+        stop_id = run_deployment_cli(stack, "flowport/served-stop")
+        assert stack.wait_final(ok_id).state.message == "served-greet: succeeded"
+        pid = int(wait_for(folder / "long.pid"))
+        stack.cli("flow-run", "cancel", stop_id)
+        run = settled_cancel(stack, stop_id, "served-stop: canceled (stopped by Prefect)")
+        assert run.state.is_cancelled() and run.state.message == "served-stop: canceled (stopped by Prefect)"
+        assert (folder / "handlers.txt").read_text().split() == [
+            "success:succeeded", "exit:succeeded", "cancel:canceled", "exit:canceled"]
+        assert not alive(pid)
+    finally:
+        stop_group(proc)
 
 
 @pytest.fixture(scope="module")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import os
+import uuid
 from pathlib import Path
 from typing import Any, Callable
 
@@ -175,13 +176,13 @@ def on_cancellation(flow: Any, flow_run: Any, state: Any) -> None:
 def keep_final_message(flow_run_id: Any, workflow: str, logger: Any, wait: float = 30.0) -> None:
     """A Prefect runner finalizes a cancelled run with its own message ("Flow run was
     cancelled successfully.", set with force) right after this hook returns, over the
-    Cancelled state the flow body set with the source status. Put ours back once that
-    happened (from a daemon thread: the runner must not wait for it)."""
-    import threading
-    import time
+    Cancelled state the flow body set with the source status. A small detached process
+    puts ours back once that happened (a thread would not do: under a worker the hook runs
+    in a `prefect flow-run execute` supervisor that exits right after finalizing)."""
+    import subprocess
+    import sys
 
     from prefect.client.orchestration import get_client
-    from prefect.states import Cancelled
 
     prefix = f"{workflow}: "
     try:
@@ -193,26 +194,36 @@ def keep_final_message(flow_run_id: Any, workflow: str, logger: Any, wait: float
         ours = state.message
     else:  # the body never set its final state (killed): say what happened ourselves
         ours = f"{prefix}{CANCELED} (stopped by Prefect; the flow process was stopped)"
+    try:
+        subprocess.Popen(
+            [sys.executable, "-m", "flowport.adapter.hooks", "restore-message", str(flow_run_id), prefix, ours,
+             str(wait)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            start_new_session=True, close_fds=True,
+        )
+    except OSError as exc:
+        logger.warning("flowport: could not keep the run's final message: %s", exc)
 
-    def restore() -> None:
-        deadline = time.monotonic() + wait
-        try:
-            with get_client(sync_client=True) as client:
-                while time.monotonic() < deadline:
-                    time.sleep(0.25)
-                    state = client.read_flow_run(flow_run_id).state
-                    if state is None:
-                        continue
-                    if state.is_cancelled() and state.message != ours and not (
-                            state.message or "").startswith(prefix):
-                        client.set_flow_run_state(flow_run_id, Cancelled(name="Cancelled", message=ours), force=True)
-                        return
-                    if state.is_final() and not state.is_cancelled():
-                        return
-        except Exception as exc:
-            logger.warning("flowport: could not restore the run's final message: %s", exc)
 
-    threading.Thread(target=restore, name="flowport-final-message", daemon=True).start()
+def restore_message(flow_run_id: str, prefix: str, ours: str, wait: float) -> None:
+    """Wait for the runner's final Cancelled state, then set ours (same type, our message)."""
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.states import Cancelled
+
+    run_uuid = uuid.UUID(flow_run_id)
+    deadline = time.monotonic() + wait
+    with get_client(sync_client=True) as client:
+        while time.monotonic() < deadline:
+            state = client.read_flow_run(run_uuid).state
+            if state is not None:
+                if state.is_cancelled() and not (state.message or "").startswith(prefix):
+                    client.set_flow_run_state(run_uuid, Cancelled(name="Cancelled", message=ours), force=True)
+                    return
+                if state.is_final() and not state.is_cancelled():
+                    return
+            time.sleep(0.1)
 
 
 def on_crashed(flow: Any, flow_run: Any, state: Any) -> None:
@@ -255,3 +266,10 @@ def _flow_run_url(run_id: str) -> str | None:
         return f"{base.rstrip('/')}/runs/flow-run/{run_id}" if base else None
     except Exception:
         return None
+
+
+if __name__ == "__main__":  # python -m flowport.adapter.hooks restore-message RUN PREFIX MESSAGE WAIT
+    import sys
+
+    if len(sys.argv) == 6 and sys.argv[1] == "restore-message":
+        restore_message(sys.argv[2], sys.argv[3], sys.argv[4], float(sys.argv[5]))
