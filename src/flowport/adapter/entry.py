@@ -75,6 +75,10 @@ def workflow_from_parameters(parameters: dict[str, Any]) -> Workflow:
 def declared_params(wf: Workflow) -> list[tuple[str, str | None, str | None]]:
     """(name, default text, description) of the workflow's own parameters, in order.
     Positional Dagu parameters are named "1", "2", …"""
+    argo = getattr(wf, "argo", None)
+    if argo is not None:  # Argo `spec.arguments.parameters` (value, else default; enum ignored)
+        return [(p.name, p.value if p.value is not None else p.default, None)
+                for p in getattr(argo, "arguments", ())]
     if wf.params_text is not None:
         from flowport.lang.templating import parse_params
 
