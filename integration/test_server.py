@@ -226,6 +226,14 @@ def test_dagu_deployments_run_with_handlers_schedules_and_artifacts(stack, tmp_p
     assert report["status"] == "succeeded" and report["params"] == {"WHO": "prefect"}
     assert [n["phase"] for n in report["nodes"]] == ["succeeded"] * 4
 
+    # re-deploying the changed file updates the deployment: schedules replaced, not added
+    ok.write_text(ok.read_text().replace('schedule: "30 6 * * 1-5"', 'schedule: ["0 1 * * *", "0 2 * * 0"]'))
+    deploy(stack, ok)
+    with stack.client() as client:
+        dep = client.read_deployment_by_name("flowport/greet")
+    assert sorted(s.schedule.cron for s in dep.schedules) == ["0 1 * * *", "0 2 * * 0"]
+    assert "0 1 * * *" in dep.parameters["source"]
+
 
 def test_prefect_yaml_is_deployable_with_prefect_deploy(stack, tmp_path):
     flow_file = write(tmp_path / "y", "yamlflow.yaml", OK.replace("name: greet", "name: from-yaml", 1))

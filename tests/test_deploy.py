@@ -133,3 +133,35 @@ def test_artifact_markdown():
     assert artifact_key("My DAG") == "flowport-my-dag"
     assert "| a | step | failed | 3 | 2026-01-01T00:00:00+00:00 | 1.5 s | exit 3 |" in md
     assert "step(s) failed: a\\|b" in md and '"status": "failed"' in md
+
+
+def test_hook_runs_only_the_handlers_nobody_ran(tmp_path, monkeypatch):
+    """The on_cancellation path when the flow process died mid-way: the body had claimed
+    (and run) onCancel; the hook runs onExit only, once."""
+    import logging
+
+    from flowport.adapter.hooks import run_dir, run_missing_handlers
+
+    monkeypatch.setenv("FLOWPORT_LOG_DIR", str(tmp_path / "logs"))
+    dag = tmp_path / "d.yaml"
+    dag.write_text(textwrap.dedent("""
+        name: halfway
+        steps:
+          - name: s
+            command: "true"
+        handlerOn:
+          cancel:
+            command: sh -c 'echo "cancel:$DAG_RUN_STATUS" >> handlers.txt'
+          exit:
+            command: sh -c 'echo "exit:$DAG_RUN_STATUS" >> handlers.txt'
+    """))
+    wf = load(dag)
+    log = logging.getLogger("test")
+    assert run_missing_handlers(wf, "run-1", [], "canceled", log) == []  # never started
+    folder = run_dir(wf.name, "run-1")
+    folder.mkdir(parents=True)
+    (folder / "run.log").write_text("started\n")
+    assert claim(folder, "handler-cancel")  # what the engine does before running onCancel
+    assert run_missing_handlers(wf, "run-1", [], "canceled", log) == ["onExit"]
+    assert run_missing_handlers(wf, "run-1", [], "canceled", log) == []  # a second hook: nothing
+    assert (tmp_path / "handlers.txt").read_text().split() == ["exit:canceled"]
