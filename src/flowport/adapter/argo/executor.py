@@ -739,6 +739,10 @@ class Executor:
             if exit_node is not None and self.status == SUCCEEDED and exit_node.phase in (FAILED, ERROR):
                 self.status = exit_node.phase
                 self.message = exit_node.message
+        if self.shutdown and self.message != f"Stopped with strategy '{self.shutdown}'":
+            # terminated while the exit handler ran (a second Ctrl-C)
+            self.status = ERROR if self.status == ERROR else FAILED
+            self.message = f"Stopped with strategy '{self.shutdown}'"
 
 
 # ---------------------------------------------------------------- hooks

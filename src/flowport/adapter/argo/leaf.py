@@ -120,11 +120,12 @@ def _container(run: "ArgoRun", ex: Executor, node: Node, tmpl: Template, spec: C
     if paths:
         spec = replace(spec, keep=True)  # read the output files before removing it
     out_path, err_path = run.log_paths(node)
-    with open(out_path, "w", encoding="utf-8") as fo, open(err_path, "w", encoding="utf-8") as fe:
-        result = run_container(spec, env={}, sink=_sink(logger, fo), stop=stop, labels=labels,
-                               host_dir=run.wf.workdir, timeout=timeout, grace=run.grace,
-                               stdout_file=fo, stderr_file=fe, images=run.images)
-    files = _fetch(run.run_id, key, paths) if paths else {}
+    with _script_file(spec) as spec:
+        with open(out_path, "w", encoding="utf-8") as fo, open(err_path, "w", encoding="utf-8") as fe:
+            result = run_container(spec, env={}, sink=_sink(logger, fo), stop=stop, labels=labels,
+                                   host_dir=run.wf.workdir, timeout=timeout, grace=run.grace,
+                                   stdout_file=fo, stderr_file=fe, images=run.images)
+        files = _fetch(run.run_id, key, paths) if paths else {}
     stdout = result.stdout[:-1] if result.stdout.endswith("\n") else result.stdout
     node.exit_code = result.exit_code
     outputs: dict[str, Any] = {"result": stdout}
@@ -165,6 +166,32 @@ def _container(run: "ArgoRun", ex: Executor, node: Node, tmpl: Template, spec: C
     if result.error and phase != SUCCEEDED:
         logger.error(result.error)
     return node_state(node)
+
+
+@contextlib.contextmanager
+def _script_file(spec: Container):
+    """Argo's script.source at /argo/staging/script, its path appended to the arguments. The
+    file lives until the node's output files have been read (Docker mounts it again then)."""
+    if spec.script is None:
+        yield spec
+        return
+    import os
+    import shutil
+    import tempfile
+
+    from ..runners.docker import SCRIPT_PATH
+
+    folder = tempfile.mkdtemp(prefix="flowport-argo-script-")
+    try:
+        path = os.path.join(folder, "script")
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(spec.script)
+        os.chmod(path, 0o755)
+        os.chmod(folder, 0o755)
+        yield replace(spec, script=None, cmd=(*(spec.cmd or ()), SCRIPT_PATH),
+                      volumes=(*spec.volumes, f"{path}:{SCRIPT_PATH}:ro"))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _fetch(run_id: str, key: str, paths: list[str]) -> dict[str, str | None]:

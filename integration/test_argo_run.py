@@ -1,0 +1,483 @@
+"""Argo workflows end to end on a real Docker Engine (local stand-in images, nothing pulled),
+under Prefect: every row of the Argo lifecycle table of DESIGN.md §4, hooks, loops,
+outputs, when/depends, retries, stop and terminate."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.usefixtures("docker_engine")
+
+HEAD = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: t-
+spec:
+"""
+
+LEAVES = """
+  - name: ok
+    container: {image: busybox, command: [sh, -c], args: ["echo ok"]}
+  - name: fail
+    container: {image: busybox, command: [sh, -c], args: ["echo failing; exit 3"]}
+  - name: say
+    inputs: {parameters: [{name: msg}]}
+    container: {image: busybox, command: [echo], args: ["{{inputs.parameters.msg}}"]}
+  - name: sleep
+    container: {image: busybox, command: [sleep], args: ["30"]}
+"""
+
+
+def argo(spec: str, leaves: bool = True) -> str:
+    body = textwrap.indent(textwrap.dedent(spec).strip("\n"), "  ")
+    return HEAD + body + "\n" + (LEAVES if leaves else "")
+
+
+def by_display(report) -> dict:
+    out = {}
+    for n in report.nodes:
+        out.setdefault(n.display_name, n)
+    return out
+
+
+def t(iso: str) -> datetime:
+    return datetime.fromisoformat(iso)
+
+
+def log_text(report) -> str:
+    return "".join(p.read_text() for p in sorted(Path(report.log_dir).glob("*.out")))
+
+
+# ------------------------------------------------------------------ workflow exit handler
+
+
+def test_entry_succeeded_exit_handler_runs_and_workflow_succeeds(run_dag):
+    r = run_dag(argo("""
+        entrypoint: ok
+        onExit: report
+        templates:
+        - name: report
+          container: {image: busybox, command: [sh, -c], args: ["echo status={{workflow.status}} failures={{workflow.failures}}"]}
+        """))
+    n = by_display(r)
+    assert r.status == "Succeeded" and r.message is None
+    assert n["onExit"].phase == "Succeeded" and n["onExit"].kind == "handler"
+    assert "status=Succeeded failures=null" in log_text(r)
+    assert t(n["onExit"].started_at) >= t(r.nodes[0].finished_at)
+
+
+def test_failing_exit_handler_turns_success_into_failed(run_dag):
+    r = run_dag(argo("""
+        entrypoint: ok
+        onExit: fail
+        templates:
+        """))
+    assert r.status == "Failed" and by_display(r)["onExit"].phase == "Failed"
+    assert r.message == "Error (exit code 3)"
+    assert by_display(r)[r.workflow].phase == "Succeeded"  # the entry node keeps its phase
+
+
+def test_erroring_exit_handler_turns_success_into_error(run_dag):
+    r = run_dag(argo("""
+        entrypoint: ok
+        hooks:
+          exit: {template: broken}
+        templates:
+        - name: broken
+          container: {image: "flowport-no-such-image:1", imagePullPolicy: Never}
+        """))
+    assert r.status == "Error" and by_display(r)["onExit"].phase == "Error"
+
+
+def test_entry_failed_exit_handler_runs_result_does_not_matter(run_dag):
+    r = run_dag(argo("""
+        entrypoint: fail
+        onExit: exit-steps
+        templates:
+        - name: exit-steps
+          steps:
+          - - {name: cry, template: say, when: "{{workflow.status}} != Succeeded", arguments: {parameters: [{name: msg, value: "boohoo {{workflow.status}}"}]}}
+            - {name: celebrate, template: ok, when: "{{workflow.status}} == Succeeded"}
+          - - {name: also-fails, template: fail}
+        """))
+    n = by_display(r)
+    assert r.status == "Failed" and r.message == "Error (exit code 3)"
+    assert n["cry"].phase == "Succeeded" and n["celebrate"].phase == "Skipped"
+    assert n["onExit"].phase == "Failed"  # ... and it changes nothing
+    assert "boohoo Failed" in log_text(r)
+
+
+def test_skipped_entry_counts_as_succeeded(run_dag):
+    r = run_dag(argo("""
+        entrypoint: main
+        onExit: ok
+        templates:
+        - name: main
+          steps:
+          - - {name: never, template: fail, when: "1 == 2"}
+        """))
+    assert r.status == "Succeeded" and by_display(r)["never"].phase == "Skipped"
+    assert by_display(r)["onExit"].phase == "Succeeded"
+
+
+def test_active_deadline_fails_the_workflow_but_exit_handler_runs(run_dag):
+    started = time.monotonic()
+    r = run_dag(argo("""
+        entrypoint: main
+        activeDeadlineSeconds: 2
+        onExit: slow-exit
+        templates:
+        - name: main
+          steps:
+          - - {name: long, template: sleep}
+        - name: slow-exit
+          container: {image: busybox, command: [sh, -c], args: ["sleep 3; echo exit handler done"]}
+        """))
+    n = by_display(r)
+    assert r.status == "Failed" and n["long"].phase == "Failed"
+    assert n["onExit"].phase == "Succeeded"  # ignores the workflow deadline
+    assert "exit handler done" in log_text(r)
+    assert time.monotonic() - started < 25
+
+
+# ------------------------------------------------------------------ step and task exit hooks
+
+
+def test_step_exit_hook_sees_outputs_blocks_next_group_and_keeps_phase(run_dag):
+    r = run_dag(argo("""
+        entrypoint: main
+        templates:
+        - name: main
+          steps:
+          - - name: a
+              template: produce
+              hooks:
+                exit:
+                  template: hook
+                  arguments: {parameters: [{name: v, value: "{{steps.a.outputs.parameters.p}}/{{steps.a.status}}/{{steps.a.exitCode}}"}]}
+            - {name: skipped, template: ok, when: "a == b", onExit: hook-plain}
+          - - {name: b, template: ok, onExit: fail}
+          - - {name: c, template: ok}
+        - name: produce
+          container: {image: busybox, command: [sh, -c], args: ["printf val > /tmp/p; exit 1"]}
+          outputs: {parameters: [{name: p, valueFrom: {path: /tmp/p}}]}
+        - name: hook
+          inputs: {parameters: [{name: v}]}
+          container: {image: busybox, command: [sh, -c], args: ["sleep 1; echo hook got {{inputs.parameters.v}}"]}
+        - name: hook-plain
+          container: {image: busybox}
+        """))
+    n = by_display(r)
+    # a failed, so the group failed and later groups never ran; its exit hook still ran
+    assert n["a"].phase == "Failed" and n["a.onExit"].phase == "Succeeded"
+    assert "hook got val/Failed/1" in log_text(r)
+    assert n["skipped"].phase == "Skipped" and "skipped.onExit" not in n
+    assert "b" not in n and r.status == "Failed"
+
+
+def test_exit_hook_failure_does_not_change_step_and_blocks_next_group(run_dag):
+    r = run_dag(argo("""
+        entrypoint: main
+        templates:
+        - name: main
+          steps:
+          - - {name: a, template: ok, onExit: slow-fail}
+          - - {name: b, template: ok}
+        - name: slow-fail
+          container: {image: busybox, command: [sh, -c], args: ["sleep 1; exit 1"]}
+        """))
+    n = by_display(r)
+    assert n["a"].phase == "Succeeded" and n["a.onExit"].phase == "Failed"
+    assert n["b"].phase == "Succeeded" and r.status == "Succeeded"
+    assert t(n["b"].started_at) >= t(n["a.onExit"].finished_at)
+
+
+def test_dag_dependants_wait_for_exit_hooks(run_dag):
+    r = run_dag(argo("""
+        entrypoint: main
+        templates:
+        - name: main
+          dag:
+            tasks:
+            - {name: A, template: ok, hooks: {exit: {template: slow}}}
+            - {name: B, template: ok, depends: A}
+        - name: slow
+          container: {image: busybox, command: [sh, -c], args: ["sleep 2"]}
+        """))
+    n = by_display(r)
+    assert r.status == "Succeeded" and n["A.onExit"].phase == "Succeeded"
+    assert t(n["B"].started_at) >= t(n["A.onExit"].finished_at)
+
+
+# ------------------------------------------------------------------ named hooks
+
+
+def test_workflow_hooks_fire_once_and_finish_before_exit_handler(run_dag):
+    r = run_dag(argo("""
+        entrypoint: main
+        onExit: ok
+        hooks:
+          running: {expression: workflow.status == "Running", template: say, arguments: {parameters: [{name: msg, value: "run hook"}]}}
+          done: {expression: workflow.status == "Succeeded", template: slow}
+          failed: {expression: workflow.status == "Failed", template: ok}
+        templates:
+        - name: main
+          steps:
+          - - {name: s, template: ok}
+        - name: slow
+          container: {image: busybox, command: [sh, -c], args: ["sleep 1"]}
+        """))
+    n = by_display(r)
+    names = [x.display_name for x in r.nodes]
+    assert names.count("hooks.running") == 1 and names.count("hooks.done") == 1
+    assert "hooks.failed" not in n  # never true: no node
+    assert n["hooks.done"].kind == "hook" and n["hooks.done"].phase == "Succeeded"
+    assert t(n["onExit"].started_at) >= t(n["hooks.done"].finished_at)
+    assert r.status == "Succeeded"
+
+
+def test_step_named_hooks_running_and_result(run_dag):
+    r = run_dag(argo("""
+        entrypoint: main
+        templates:
+        - name: main
+          dag:
+            tasks:
+            - name: job
+              template: failing-slowly
+              hooks:
+                running: {expression: 'tasks["job"].status == "Running"', template: ok}
+                failed: {expression: 'tasks.job.status == "Failed"', template: ok}
+                succeeded: {expression: 'tasks.job.status == "Succeeded"', template: ok}
+        - name: failing-slowly
+          container: {image: busybox, command: [sh, -c], args: ["sleep 1; exit 1"]}
+        """))
+    n = by_display(r)
+    assert n["job"].phase == "Failed" and r.status == "Failed"
+    assert n["job.hooks.running"].phase == "Succeeded" and n["job.hooks.failed"].phase == "Succeeded"
+    assert "job.hooks.succeeded" not in n
+
+
+# ------------------------------------------------------------------ control flow and outputs
+
+
+def test_loops_outputs_and_aggregation(run_dag):
+    r = run_dag(argo("""
+        entrypoint: main
+        templates:
+        - name: main
+          steps:
+          - - name: gen
+              template: num
+              arguments: {parameters: [{name: n, value: "{{item.n}}"}]}
+              withItems: [{n: 1}, {n: 2}, {n: 3}]
+          - - name: even
+              template: say
+              arguments: {parameters: [{name: msg, value: "{{item}}"}]}
+              withParam: "{{steps.gen.outputs.result}}"
+              when: "{{item}} != 1"
+            - name: seq
+              template: say
+              arguments: {parameters: [{name: msg, value: "{{item}}"}]}
+              withSequence: {count: "2", format: "u%02d"}
+            - name: all-params
+              template: say
+              arguments: {parameters: [{name: msg, value: "{{steps.gen.outputs.parameters.sq}}"}]}
+        - name: num
+          inputs: {parameters: [{name: n}]}
+          script:
+            image: python:3
+            command: [python]
+            source: |
+              n = {{inputs.parameters.n}}
+              open("/tmp/sq", "w").write(str(n * n))
+              print(n)
+          outputs: {parameters: [{name: sq, valueFrom: {path: /tmp/sq}, globalName: last-square}]}
+        """))
+    n = by_display(r)
+    assert r.status == "Succeeded"
+    assert [n[f"gen({i}:n:{i + 1})"].phase for i in range(3)] == ["Succeeded"] * 3
+    assert n["gen(1:n:2)"].outputs == {"result": "2", "exitCode": "0", "parameters": {"sq": "4"}}
+    assert n["even(0:1)"].phase == "Skipped" and n["even(2:3)"].phase == "Succeeded"
+    assert n["seq(0:u00)"].phase == "Succeeded" and n["seq(1:u01)"].phase == "Succeeded"
+    assert n["all-params"].outputs["result"] == '["1","4","9"]'
+    assert r.outputs["last-square"] in ("1", "4", "9")
+
+
+def test_depends_when_and_dag_phase(run_dag):
+    r = run_dag(argo("""
+        entrypoint: main
+        templates:
+        - name: main
+          dag:
+            tasks:
+            - {name: A, template: ok}
+            - {name: B, template: fail, depends: A}
+            - {name: C, template: ok, depends: "B.Failed"}
+            - {name: D, template: ok, depends: "B"}
+            - {name: E, template: ok, depends: "A", when: "{{tasks.A.outputs.result}} == nope"}
+            - {name: F, template: ok, depends: "C && E"}
+        """))
+    n = by_display(r)
+    assert n["C"].phase == "Succeeded" and n["D"].phase == "Omitted"
+    assert n["E"].phase == "Skipped" and n["F"].phase == "Succeeded"
+    assert n["D"].message == "omitted: depends condition not met"
+    # the leaves D (Omitted, after failed B) and F decide: B's failure reaches D's branch
+    assert r.status == "Failed"
+
+
+def test_exit_code_and_continue_on(run_dag):
+    r = run_dag(argo("""
+        entrypoint: main
+        templates:
+        - name: main
+          steps:
+          - - {name: f, template: fail, continueOn: {failed: true}}
+          - - {name: show, template: say, arguments: {parameters: [{name: msg, value: "code={{steps.f.exitCode}} {{steps.f.status}}"}]}}
+        """))
+    assert r.status == "Succeeded" and by_display(r)["f"].phase == "Failed"
+    assert "code=3 Failed" in log_text(r)
+
+
+def test_retry_attempts_and_retries_variable(run_dag):
+    r = run_dag(argo("""
+        entrypoint: main
+        templates:
+        - name: main
+          retryStrategy: {limit: 2}
+          container: {image: busybox, command: [sh, -c], args: ["echo attempt {{retries}}; exit 1"]}
+        """, leaves=False))
+    n = by_display(r)
+    root = r.nodes[0]
+    assert r.status == "Failed" and root.node_type == "Retry" and root.message == "No more retries left"
+    assert [n[f"{root.display_name}({i})"].phase for i in range(3)] == ["Failed"] * 3
+    assert "attempt 2" in log_text(r)
+
+
+def test_prefect_final_state_carries_the_phase(run_dag, prefect_server):
+    from prefect.client.orchestration import get_client
+
+    r = run_dag(argo("""
+        entrypoint: fail
+        templates:
+        """))
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(r.run_id).state
+        tasks = client.read_task_runs()
+    assert state.type.value == "FAILED" and state.name == "Failed"
+    assert any(tr.name == r.workflow for tr in tasks)  # the leaf ran as a task run named like Argo's node
+
+
+# ------------------------------------------------------------------ stop and terminate
+
+
+STOPPABLE = """
+    entrypoint: main
+    onExit: exit
+    templates:
+    - name: main
+      dag:
+        tasks:
+        - {name: A, template: sleep, onExit: ok}
+        - {name: B, template: ok, depends: A}
+    - name: exit
+      container: {image: busybox, command: [sh, -c], args: ["echo exit saw {{workflow.status}}"]}
+    """
+
+
+def _stop_when_running(node: str, strategy: str | None):
+    from flowport.adapter.argo.engine import ARGO_RUNS, RUNS
+
+    def watch():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            for run_id, ex in list(RUNS.items()):
+                if any(n.display == node and n.phase == "Running" for n in ex.records()):
+                    time.sleep(0.5)
+                    ARGO_RUNS[run_id].engine.request_stop(ex, "test", strategy=strategy)
+                    return
+            time.sleep(0.05)
+
+    th = threading.Thread(target=watch, daemon=True)
+    th.start()
+    return th
+
+
+def test_stop_kills_running_steps_and_still_runs_exit_handlers(run_dag):
+    _stop_when_running("A", "Stop")
+    started = time.monotonic()
+    r = run_dag(argo(STOPPABLE))
+    n = by_display(r)
+    assert r.status == "Failed" and r.message == "Stopped with strategy 'Stop'"
+    assert n["A"].phase == "Failed" and n["A"].message == "workflow shutdown with strategy: Stop"
+    assert n["A.onExit"].phase == "Succeeded" and n["onExit"].phase == "Succeeded"
+    assert "B" not in n
+    assert "exit saw Failed" in log_text(r)
+    assert time.monotonic() - started < 25
+
+
+def test_terminate_skips_exit_handlers(run_dag):
+    _stop_when_running("A", "Terminate")
+    r = run_dag(argo(STOPPABLE))
+    n = by_display(r)
+    assert r.status == "Failed" and r.message == "Stopped with strategy 'Terminate'"
+    assert n["A"].phase == "Failed" and "A.onExit" not in n and "onExit" not in n
+
+
+def _containers_of(workflow_label: str) -> list[dict]:
+    from flowport.adapter.runners.docker import shared_client
+
+    return shared_client().api.containers(all=True, filters={"label": [f"flowport.workflow={workflow_label}"]})
+
+
+@pytest.mark.parametrize("on_cancel,second", [("stop", False), ("terminate", False), ("stop", True)])
+def test_ctrl_c_on_flowport_run(tmp_path, prefect_server, on_cancel, second):
+    """`flowport run`: the first Ctrl-C stops (exit handlers run) unless --on-cancel
+    terminate; a second Ctrl-C terminates (the exit handler is killed)."""
+    name = f"ctrlc-{on_cancel}-{int(second)}"
+    wf = tmp_path / "wf.yaml"
+    wf.write_text(argo(STOPPABLE.replace("generateName", "name")).replace("generateName: t-", f"name: {name}")
+                  .replace('args: ["echo exit saw {{workflow.status}}"]', 'args: ["sleep 20"]' if second else 'args: ["echo exit saw {{workflow.status}}"]'))
+    report = tmp_path / "report.json"
+    env = {**os.environ, "PREFECT_API_URL": prefect_server, "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    proc = subprocess.Popen([sys.executable, "-m", "flowport.cli", "run", str(wf), "--no-logs", "--report", str(report),
+                             "--on-cancel", on_cancel], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+
+    def running(step: str) -> bool:
+        return any(c["State"] == "running" and c["Labels"].get("flowport.step") == step for c in _containers_of(name))
+
+    while not running("A") and time.monotonic() < deadline:
+        time.sleep(0.1)
+    proc.send_signal(signal.SIGINT)
+    if second:
+        while not running("onExit") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=90)
+    data = json.loads(report.read_text())
+    nodes = {n["display_name"]: n for n in data["nodes"]}
+    assert proc.returncode == 1, out.decode()
+    assert data["status"] == "Failed"
+    if on_cancel == "terminate":
+        assert data["message"] == "Stopped with strategy 'Terminate'" and "onExit" not in nodes
+    elif second:
+        assert data["message"] == "Stopped with strategy 'Terminate'"
+        assert nodes["onExit"]["phase"] == "Failed"
+    else:
+        assert data["message"] == "Stopped with strategy 'Stop'"
+        assert nodes["onExit"]["phase"] == "Succeeded" and nodes["A.onExit"]["phase"] == "Succeeded"
+    assert b"STEP" in out  # the argo-get-like tree
+    assert not [c for c in _containers_of(name) if c["State"] == "running"]
