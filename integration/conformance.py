@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "WARNING")
+os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")  # one line per entry is the output
 
 # What this build of flowport can serve; grows with each issue.
 SUPPORTED_NEEDS: set[str] = {"action"}  # Argo: stop/terminate issued during the run
