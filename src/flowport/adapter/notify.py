@@ -93,9 +93,7 @@ def state_hooks(config: NotifyConfig | None) -> dict[str, list]:
         return {}
 
     def hook(flow, flow_run, state) -> None:  # noqa: ARG001
-        from .engine import REPORTS
-
-        report = REPORTS.get(str(flow_run.id))
+        report = finished_report(str(flow_run.id))
         status = report.status if report else state.type.value.lower()  # e.g. crashed
         failed = [n.name for n in report.nodes if n.phase in ("failed", "Failed", "Error")] if report else []
         duration = None
@@ -114,6 +112,14 @@ def state_hooks(config: NotifyConfig | None) -> dict[str, list]:
                 log.warning("alert to %s failed: %s", result.target, result.error)
 
     return {"on_completion": [hook], "on_failure": [hook], "on_cancellation": [hook], "on_crashed": [hook]}
+
+
+def finished_report(run_id: str):
+    """The run's report, whichever engine (Dagu or Argo) ran it; None if it crashed first."""
+    from .argo.engine import REPORTS as ARGO_REPORTS
+    from .engine import REPORTS
+
+    return REPORTS.get(run_id) or ARGO_REPORTS.get(run_id)
 
 
 def flow_run_url(run_id: str) -> str | None:

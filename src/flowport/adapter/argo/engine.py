@@ -29,6 +29,7 @@ from prefect.states import Completed, Failed, State
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from ...model import Workflow
+from .. import notify
 from ..cancel import watch_cancellation
 from ..context import log_root, now, safe_name
 from ..options import RunOptions
@@ -201,5 +202,6 @@ def build_flow(wf: Workflow, options: RunOptions | None = None) -> Flow:
         return engine.body(params)
 
     run.__name__ = "run_argo_workflow"
-    return Flow(run, name=wf.name, task_runner=ThreadPoolTaskRunner(), persist_result=False,
+    return Flow(run, **notify.state_hooks(engine.options.notify),
+                name=wf.name, task_runner=ThreadPoolTaskRunner(), persist_result=False,
                 validate_parameters=False, log_prints=False, description=wf.description)

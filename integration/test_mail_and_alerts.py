@@ -1,4 +1,4 @@
-"""Dagu mail and `--notify` alerts end to end: flowport runs the DAG under Prefect and a real
+"""Dagu mail and `--notify` alerts (Dagu and Argo) end to end: flowport runs the workflow under
 SMTP server (aiosmtpd) and a real HTTP receiver on 127.0.0.1 get what Dagu / Apprise send."""
 
 from __future__ import annotations
@@ -209,3 +209,31 @@ def test_notify_from_the_cli(prefect_server, tmp_path, receiver):
     assert done.returncode == 1, done.stdout + done.stderr
     [request] = receiver.wait_for(1, timeout=15)
     assert request.json()["title"] == "dag: failed"
+
+
+ARGO_FAILING = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: argo-alert-
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      container:
+        image: busybox
+        command: [sh, -c, "exit 2"]
+"""
+
+
+def test_notify_works_for_an_argo_workflow_in_argo_words(prefect_server, tmp_path, receiver, docker_engine):
+    (tmp_path / "wf.yaml").write_text(ARGO_FAILING)
+    done = subprocess.run(
+        [sys.executable, "-m", "flowport.cli", "run", "wf.yaml", "--no-logs", "--notify", receiver.url()],
+        cwd=tmp_path, capture_output=True, text=True, timeout=180,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    [request] = receiver.wait_for(1, timeout=15)
+    payload = request.json()
+    assert payload["title"].startswith("argo-alert-") and payload["title"].endswith(": Failed")
+    assert "Status: Failed" in payload["message"]
