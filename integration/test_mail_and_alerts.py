@@ -1,5 +1,6 @@
-"""Dagu mail and `--notify` alerts (Dagu and Argo) end to end: flowport runs the workflow under
-SMTP server (aiosmtpd) and a real HTTP receiver on 127.0.0.1 get what Dagu / Apprise send."""
+"""Dagu mail and `--notify` alerts (Dagu and Argo) end to end: flowport runs the workflow
+under Prefect, and a real SMTP server (aiosmtpd) and a real HTTP receiver on 127.0.0.1 get
+what Dagu / Apprise send."""
 
 from __future__ import annotations
 
