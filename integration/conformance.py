@@ -25,7 +25,7 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")  # one line per entry is the output
 
 # What this build of flowport can serve; grows with each issue.
-SUPPORTED_NEEDS: set[str] = {"action"}  # Argo: stop/terminate issued during the run
+SUPPORTED_NEEDS: set[str] = {"action", "random"}  # Argo: stop/terminate during the run; random outcomes (status any)
 # Corpus images that the local stand-ins (../shared/tools/container-env.sh) do not tag;
 # passed the way an air-gapped user would: FLOWPORT_IMAGES.
 STAND_INS = {"alpine:3.20": "alpine:latest"}
