@@ -481,3 +481,55 @@ def test_ctrl_c_on_flowport_run(tmp_path, prefect_server, on_cancel, second):
         assert nodes["onExit"]["phase"] == "Succeeded" and nodes["A.onExit"]["phase"] == "Succeeded"
     assert b"STEP" in out  # the argo-get-like tree
     assert not [c for c in _containers_of(name) if c["State"] == "running"]
+
+
+# ------------------------------------------------------------------ http and suspend
+
+
+def test_http_template_and_suspend_duration(run_dag):
+    import http.server
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            code = 200 if self.path == "/ok" else 503
+            body = b'{"ready": true}' if code == 200 else b"down"
+            self.send_response(code)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    try:
+        r = run_dag(argo(f"""
+            entrypoint: main
+            hooks:
+              exit: {{template: down}}
+            templates:
+            - name: main
+              steps:
+              - - {{name: pause, template: pause}}
+              - - {{name: get, template: up}}
+              - - {{name: show, template: say, arguments: {{parameters: [{{name: msg, value: "got {{{{steps.get.outputs.result}}}}"}}]}}}}
+            - name: pause
+              suspend: {{duration: "1s"}}
+            - name: up
+              http:
+                url: {base}/ok
+                successCondition: response.statusCode == 200 && response.body contains "ready"
+            - name: down
+              http: {{url: {base}/down}}
+            """))
+    finally:
+        server.shutdown()
+    n = by_display(r)
+    assert n["pause"].phase == "Succeeded" and n["pause"].node_type == "Suspend"
+    assert (t(n["pause"].finished_at) - t(n["pause"].started_at)).total_seconds() >= 1
+    assert n["get"].phase == "Succeeded" and n["get"].outputs["result"] == '{"ready": true}'
+    assert 'got {"ready": true}' in log_text(r)
+    # a non-2xx answer fails the http exit handler, which turns the workflow Failed
+    assert n["onExit"].phase == "Failed" and r.status == "Failed"
