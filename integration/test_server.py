@@ -183,7 +183,7 @@ def stack(tmp_path_factory):
         pytest.skip(f"cannot start `prefect server start`: {exc}")
     try:
         server.create_pool(POOL)
-        server.workers = [server.start_worker(POOL, "w1")]
+        server.workers = [server.start_worker(POOL, "w1", limit=10)]
         yield server
     finally:
         server.stop()
@@ -308,7 +308,7 @@ def test_scale_two_workers_twenty_runs(stack, tmp_path):
     wf = write(tmp_path / "s", "quick.yaml", QUICK)
     deploy(stack, wf)
     w1 = stack.workers[0]
-    w2 = stack.start_worker(POOL, "w2")
+    w2 = stack.start_worker(POOL, "w2", limit=10)  # w1 alone cannot hold the 20 runs at once
     stack.workers.append(w2)
     from prefect.deployments import run_deployment
     from prefect.settings import PREFECT_API_URL, temporary_settings
