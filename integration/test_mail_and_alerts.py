@@ -238,3 +238,19 @@ def test_notify_works_for_an_argo_workflow_in_argo_words(prefect_server, tmp_pat
     payload = request.json()
     assert payload["title"].startswith("argo-alert-") and payload["title"].endswith(": Failed")
     assert "Status: Failed" in payload["message"]
+
+
+def test_deployed_flow_alerts_from_the_hosts_config_file(prefect_server, tmp_path, receiver, monkeypatch):
+    # what a worker runs: the static flow, the YAML as a parameter, alerts from the
+    # flowport config file of the host that runs it
+    from flowport.adapter.entry import run_workflow
+
+    config = tmp_path / "config.yaml"
+    config.write_text(f"notify:\n  rules:\n    - url: {receiver.url()}\n      on: [failure]\n")
+    monkeypatch.setenv("FLOWPORT_CONFIG", str(config))
+    state = run_workflow(source="name: deployed\nsteps:\n  - name: bad\n    command: 'false'\n",
+                         path=str(tmp_path / "deployed.yaml"), return_state=True)
+    assert state.is_failed()
+    [request] = receiver.wait_for(1, timeout=15)
+    assert request.json()["title"] == "deployed: failed"
+    assert "Failed nodes: bad" in request.json()["message"]

@@ -121,7 +121,7 @@ def run(
     report: Optional[Path] = typer.Option(None, "--report", help="Write the run report as JSON here."),
     logs: Optional[bool] = typer.Option(None, "--logs/--no-logs", help="Stream step logs to the terminal (default: when not a terminal)."),
     image: List[str] = typer.Option([], "--image", help="NAME=MIRROR: run MIRROR wherever the workflow names image NAME; repeatable (also $FLOWPORT_IMAGES and the config file's `images:`)."),
-    config: Optional[Path] = typer.Option(None, "--config", envvar="FLOWPORT_CONFIG", help="flowport config file (YAML: `images:`, `notify:`). Default: ~/.flowport/config.yaml if present."),
+    config: Optional[Path] = typer.Option(None, "--config", help="flowport config file (YAML: `images:`, `notify:`). Default: $FLOWPORT_CONFIG, else ~/.flowport/config.yaml if present."),
     notify: List[str] = typer.Option([], "--notify", help="Alert through Apprise when the run ends: 'URL' or 'URL on=failure,success,cancel' (or on=all; default on=failure); repeatable."),
     on_cancel: str = typer.Option("stop", "--on-cancel", help="Argo: what the first Ctrl-C/SIGTERM/Prefect cancel does: 'stop' (kill the steps, still run exit handlers) or 'terminate' (exit handlers do not run)."),
 ) -> None:
@@ -157,20 +157,10 @@ def run(
 
 
 def _run_options(config: Optional[Path], images: list[str], notify: list[str] = ()):
-    from .adapter.options import RunOptions
-    from .adapter.runners.images import load_image_map
-    from .notifiers.policy import NotifyConfig, load_notify_config, parse_notify_option
+    from .adapter.options import load_run_options
 
-    if config is None:
-        default = Path(os.environ.get("FLOWPORT_HOME", "~/.flowport")).expanduser() / "config.yaml"
-        config = default if default.is_file() else None
     try:
-        alerts = load_notify_config(config) if config else NotifyConfig()
-        rules = alerts.rules + tuple(parse_notify_option(n) for n in notify)
-        return RunOptions(
-            images=load_image_map(str(config) if config else None, images),
-            notify=NotifyConfig(rules=rules, config_files=alerts.config_files) if rules else None,
-        )
+        return load_run_options(config, images, notify)
     except (OSError, ValueError) as exc:
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(EXIT_INVALID)

@@ -14,6 +14,7 @@ Absolute imports on purpose: Prefect may load this file by its path, as a script
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -21,8 +22,11 @@ from prefect import flow
 from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flowport.adapter import hooks
+from flowport.adapter import hooks, notify
+from flowport.adapter.options import RunOptions, load_run_options
 from flowport.model import Workflow
+
+hooks.CRASH_NOTIFIERS.append(notify.crash_alert)  # a killed run still alerts (config `notify:`)
 
 ENTRYPOINT = "flowport.adapter.entry.run_workflow"
 FLOW_NAME = "flowport"
@@ -135,7 +139,9 @@ def _flow_run_name() -> str:
     persist_result=False,
     log_prints=False,
     description="Runs a Dagu DAG or an Argo Workflow given as YAML text, lifecycle handlers included.",
-    on_cancellation=[hooks.on_cancellation],
+    on_completion=[notify.deployed_alert],
+    on_failure=[notify.deployed_alert],
+    on_cancellation=[hooks.on_cancellation, notify.deployed_alert],
     on_crashed=[hooks.on_crashed],
 )
 def run_workflow(
@@ -153,24 +159,26 @@ def run_workflow(
             the flow, the workflow runs there (as `flowport run FILE` would).
     """
     wf = workflow_from_parameters({"source": source, "path": path})
+    options = load_run_options()  # the config file of the host running the flow (images)
+    options = dataclasses.replace(options, notify=None)  # alerts: this flow's own state hooks
     if wf.dialect == "argo":
-        return _run_argo(wf, params_pairs(wf, params))
+        return _run_argo(wf, params_pairs(wf, params), options)
     from flowport.adapter.engine import Engine
 
-    return Engine(wf).body(params_pairs(wf, params))
+    return Engine(wf, options).body(params_pairs(wf, params))
 
 
-def _run_argo(wf: Workflow, params: list[tuple[str, str]]) -> State:
+def _run_argo(wf: Workflow, params: list[tuple[str, str]], options: RunOptions) -> State:
     """Argo workflows run on the Argo engine (adapter/argo); the artifact is published here."""
     from prefect.context import FlowRunContext
 
     from flowport.adapter.argo import engine as argo_engine
     from flowport.adapter.artifacts import publish_run_artifacts
 
-    state = argo_engine.ArgoEngine(wf).body(params)
+    state = argo_engine.ArgoEngine(wf, options).body(params)
     flow_ctx = FlowRunContext.get()
     run_id = str(flow_ctx.flow_run.id) if flow_ctx and flow_ctx.flow_run else None
-    report = argo_engine.REPORTS.pop(run_id, None) if run_id else None
+    report = argo_engine.REPORTS.get(run_id) if run_id else None  # the alert hook reads it too
     if report is not None:
         publish_run_artifacts(report)
     return state

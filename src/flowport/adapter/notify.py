@@ -8,12 +8,16 @@ import logging
 import threading
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 from ..model import MailBlock
-from ..notifiers.policy import NotifyConfig, dagu_mail_kind, dagu_report_body, dispatch
 from ..notifiers.smtp import MailError, MailMessage, dagu_subject, send_mail
 from .context import RunContext, now
 from .runners.mail import smtp_settings
 from .status import FAILED
+
+if TYPE_CHECKING:  # the policy module loads Apprise: imported only when a run needs it
+    from ..notifiers.policy import NotifyConfig
 
 log = logging.getLogger("flowport.notify")
 
@@ -34,6 +38,8 @@ def _send(ctx: RunContext, block: MailBlock, status: str, what: str) -> None:
     smtp = ctx.smtp()
     if smtp is None:  # Dagu: no smtp block, no mail (a silent no-op sender)
         return
+    from ..notifiers.policy import dagu_report_body
+
     env = ctx.base_env
     attachments = []
     if block.attach_logs:
@@ -64,6 +70,10 @@ def _non_empty(path: str) -> bool:
 def send_run_mail(ctx: RunContext) -> None:
     """After all handlers, with the final status (research/dagu.md §3.5)."""
     mail = ctx.wf.mail
+    if not (mail.on_failure or mail.on_success):
+        return
+    from ..notifiers.policy import dagu_mail_kind
+
     kind = dagu_mail_kind(ctx.status or "", on_failure=mail.on_failure, on_success=mail.on_success)
     block = {"error": mail.error_mail, "info": mail.info_mail}.get(kind or "")
     if block is not None:
@@ -92,26 +102,58 @@ def state_hooks(config: NotifyConfig | None) -> dict[str, list]:
     if not config or not config.rules:
         return {}
 
-    def hook(flow, flow_run, state) -> None:  # noqa: ARG001
-        report = finished_report(str(flow_run.id))
-        status = report.status if report else state.type.value.lower()  # e.g. crashed
-        failed = [n.name for n in report.nodes if n.phase in ("failed", "Failed", "Error")] if report else []
-        duration = None
-        if flow_run.start_time and flow_run.end_time:
-            duration = (flow_run.end_time - flow_run.start_time).total_seconds()
-        results = dispatch(config, {
-            "workflow": report.workflow if report else flow.name,
-            "status": status,
-            "duration_seconds": duration if duration is not None else flow_run.total_run_time.total_seconds(),
-            "failed_nodes": failed,
-            "flow_run_url": flow_run_url(str(flow_run.id)),
-            "message": (report.message if report else state.message) or None,
-        })
-        for result in results:
+    def hook(flow, flow_run, state) -> None:
+        send_alerts(config, flow, flow_run, state)
+
+    return {"on_completion": [hook], "on_failure": [hook], "on_cancellation": [hook], "on_crashed": [hook]}
+
+
+def deployed_alert(flow, flow_run, state) -> None:
+    """State hook of the static deployment flow: the alerts of the flowport config file on
+    the host that runs the flow (`$FLOWPORT_CONFIG` or ~/.flowport/config.yaml)."""
+    from .options import load_run_options
+
+    try:
+        config = load_run_options().notify
+    except (OSError, ValueError) as exc:
+        log.warning("flowport config unreadable, no alerts sent: %s", exc)
+        return
+    if config is not None:
+        send_alerts(config, flow, flow_run, state)
+
+
+def crash_alert(wf, summary: dict[str, Any]) -> None:
+    """`hooks.CRASH_NOTIFIERS` entry: a killed flow process gets the failure path's alerts."""
+    from ..notifiers.policy import dispatch
+    from .options import load_run_options
+
+    config = load_run_options().notify
+    if config is not None:
+        for result in dispatch(config, summary):
             if not result.ok:
                 log.warning("alert to %s failed: %s", result.target, result.error)
 
-    return {"on_completion": [hook], "on_failure": [hook], "on_cancellation": [hook], "on_crashed": [hook]}
+
+def send_alerts(config: NotifyConfig, flow, flow_run, state) -> None:
+    from ..notifiers.policy import dispatch
+
+    report = finished_report(str(flow_run.id))
+    status = report.status if report else (state.name or state.type.value).lower()
+    failed = [n.name for n in report.nodes if n.phase in ("failed", "Failed", "Error")] if report else []
+    duration = None
+    if flow_run.start_time and flow_run.end_time:
+        duration = (flow_run.end_time - flow_run.start_time).total_seconds()
+    results = dispatch(config, {
+        "workflow": report.workflow if report else flow.name,
+        "status": status,
+        "duration_seconds": duration if duration is not None else flow_run.total_run_time.total_seconds(),
+        "failed_nodes": failed,
+        "flow_run_url": flow_run_url(str(flow_run.id)),
+        "message": (report.message if report else state.message) or None,
+    })
+    for result in results:
+        if not result.ok:
+            log.warning("alert to %s failed: %s", result.target, result.error)
 
 
 def finished_report(run_id: str):
