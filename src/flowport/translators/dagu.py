@@ -30,6 +30,7 @@ from ..model import (
 )
 from .dagu_docker import command_argv, container_field, executor_container
 from .dagu_mail import mail_action, mail_settings
+from .graph import find_cycle
 from .source import Document, Problems, format_path, unknown_key_hint
 
 Path_ = tuple  # a key path inside the document
@@ -551,33 +552,10 @@ def _steps(cx: _Ctx, raw_steps: list[tuple[Any, Path_, int | None]], *, chain: b
 
 
 def _check_cycles(cx: _Ctx, steps: list[Step], paths: dict[str, Path_]) -> None:
-    deps = {s.name: s.depends for s in steps}
-    state: dict[str, int] = {}  # 1 visiting, 2 done
-    for start in deps:
-        if state.get(start):
-            continue
-        stack = [(start, iter(deps[start]))]
-        trail = [start]
-        state[start] = 1
-        while stack:
-            node, it = stack[-1]
-            nxt = next(it, None)
-            if nxt is None:
-                state[node] = 2
-                stack.pop()
-                trail.pop()
-                continue
-            if nxt not in deps:
-                continue
-            if state.get(nxt) == 1:
-                cycle = trail[trail.index(nxt):] + [nxt]
-                cx.problems.error((*paths[node], "depends"), "dependency cycle: " + " -> ".join(cycle),
-                                  hint="remove one of these `depends`, or set `type: graph` if the chain order caused it")
-                return
-            if not state.get(nxt):
-                state[nxt] = 1
-                trail.append(nxt)
-                stack.append((nxt, iter(deps[nxt])))
+    cycle = find_cycle({s.name: s.depends for s in steps})
+    if cycle:
+        cx.problems.error((*paths[cycle[-2]], "depends"), "dependency cycle: " + " -> ".join(cycle),
+                          hint="remove one of these `depends`, or set `type: graph` if the chain order caused it")
 
 
 def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str | None = None) -> tuple[Step | None, bool]:
