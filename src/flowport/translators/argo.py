@@ -26,6 +26,7 @@ from ..model_argo import (
     Sequence,
     Template,
 )
+from .graph import find_cycle
 from .source import Document, Problem, Problems, SourceError, format_path, load_documents, unknown_key_hint
 
 Path_ = tuple
@@ -702,7 +703,7 @@ def _dag(d: _Doc, value: Any, path: Path_, refs: list) -> tuple[tuple[Call, ...]
                           hint=unknown_key_hint(result, DEPENDS_RESULTS) or f"one of {', '.join(DEPENDS_RESULTS)}")
             else:
                 deps[c.name].append(task)
-    cycle = _find_cycle(deps)
+    cycle = find_cycle(deps)
     if cycle:
         d.p.error(paths[cycle[0]], "the tasks depend on each other in a cycle: " + " → ".join(cycle))
     target = d.string(*f["target"]) if "target" in f else None
@@ -712,31 +713,6 @@ def _dag(d: _Doc, value: Any, path: Path_, refs: list) -> tuple[tuple[Call, ...]
                 d.p.error(f["target"][1], f"target names unknown task {t!r}", hint=unknown_key_hint(t, list(paths)))
     fail_fast = d.boolean(*f["failFast"]) if "failFast" in f else True
     return tuple(tasks), target, fail_fast
-
-
-def _find_cycle(deps: dict[str, list[str]]) -> list[str] | None:
-    state: dict[str, int] = {}
-    for start in deps:
-        if state.get(start):
-            continue
-        stack = [(start, iter(deps[start]))]
-        trail = [start]
-        state[start] = 1
-        while stack:
-            node, it = stack[-1]
-            nxt = next(it, None)
-            if nxt is None:
-                state[node] = 2
-                stack.pop()
-                trail.pop()
-                continue
-            if state.get(nxt) == 1:
-                return trail[trail.index(nxt):] + [nxt]
-            if not state.get(nxt) and nxt in deps:
-                state[nxt] = 1
-                stack.append((nxt, iter(deps[nxt])))
-                trail.append(nxt)
-    return None
 
 
 def _template(d: _Doc, value: Any, path: Path_, refs: list, defaults: dict | None) -> Template | None:
