@@ -12,13 +12,11 @@ from ..model import DAG_CONTAINER, Container, Step
 from .context import RunContext
 from .runners.base import LineSink, RunResult, StopToken
 
-RUN_ID_LABEL = "flowport.run-id"
-STEP_LABEL = "flowport.step"
-WORKFLOW_LABEL = "flowport.workflow"
-
 
 def labels(ctx: RunContext, step_name: str) -> dict[str, str]:
-    return {RUN_ID_LABEL: ctx.run_id, STEP_LABEL: step_name, WORKFLOW_LABEL: ctx.wf.name}
+    from .runners.docker import run_labels
+
+    return run_labels(ctx.run_id, step_name, ctx.wf.name)
 
 
 def workflow_env(env: dict[str, str]) -> dict[str, str]:

@@ -111,11 +111,10 @@ def _sink(logger, out) -> Callable[[str, str], None]:
 
 def _container(run: "ArgoRun", ex: Executor, node: Node, tmpl: Template, spec: Container, scope: dict[str, str],
                timeout: float | None, stop, exit_ctx: bool, logger) -> State:
-    from ..runners.docker import run_container
+    from ..runners.docker import run_container, run_labels
 
     key = f"{zlib.crc32(node.id.encode()) & 0xFFFFFFFF:08x}"
-    labels = {"flowport.run-id": run.run_id, "flowport.step": node.display[:63],
-              "flowport.workflow": run.wf.name[:63], NODE_LABEL: key}
+    labels = {**run_labels(run.run_id, node.display, run.wf.name), NODE_LABEL: key}
     paths = [op.path for op in tmpl.outputs if op.path]
     if paths:
         spec = replace(spec, keep=True)  # read the output files before removing it

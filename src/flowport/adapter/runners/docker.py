@@ -34,6 +34,12 @@ MANAGED_LABEL = "flowport.managed"
 RUN_ID_LABEL = "flowport.run-id"
 STEP_LABEL = "flowport.step"
 KEEP_LABEL = "flowport.keep"  # stop_run_containers leaves these for the user to inspect
+WORKFLOW_LABEL = "flowport.workflow"
+
+
+def run_labels(run_id: str, step: str, workflow: str) -> dict[str, str]:
+    """The labels that tie a container to its run: cancel, cleanup and tests find it by them."""
+    return {RUN_ID_LABEL: run_id, STEP_LABEL: step[:63], WORKFLOW_LABEL: workflow[:63]}
 SCRIPT_PATH = "/argo/staging/script"  # where Argo puts script.source; scripts may rely on it
 DEFAULT_DOCKER_HOST = "unix:///var/run/docker.sock"
 # PID 1 ignores SIGTERM without a handler; the trap makes `docker stop` immediate.
