@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
-
-from typing import TYPE_CHECKING
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from ..model import MailBlock
 from ..notifiers.smtp import MailError, MailMessage, dagu_subject, send_mail
@@ -61,8 +60,6 @@ def _send(ctx: RunContext, block: MailBlock, status: str, what: str) -> None:
 
 
 def _non_empty(path: str) -> bool:
-    from pathlib import Path
-
     p = Path(path)
     return p.is_file() and p.stat().st_size > 0
 

@@ -61,7 +61,7 @@ def executor_container(cx: Any, config: Any, cpath: Path_, cmd: tuple[str, ...] 
         return None
     keep = True  # Dagu's executor keeps the container unless autoRemove (research/dagu.md §3.1)
     if "auto_remove" in f:
-        keep = not _bool(cx, *f["auto_remove"])
+        keep = not cx.boolean(*f["auto_remove"])
     env: list[tuple[str, str]] = []
     entrypoint = user = workdir = network = None
     image_cmd: tuple[str, ...] | None = None
@@ -77,7 +77,7 @@ def executor_container(cx: Any, config: Any, cpath: Path_, cmd: tuple[str, ...] 
         h = _sub(cx, f["host"], HOST_KEYS, "host config")
         volumes = tuple(cx.str_list(*h["binds"])) if "binds" in h else ()
         network = cx.string(*h["network_mode"]) if "network_mode" in h else None
-        if "auto_remove" in h and _bool(cx, *h["auto_remove"]):
+        if "auto_remove" in h and cx.boolean(*h["auto_remove"]):
             keep = False
     if "exec" in f:
         e = _sub(cx, f["exec"], EXEC_KEYS, "exec options")
@@ -124,7 +124,7 @@ def container_field(cx: Any, value: Any, path: Path_, *, dag_level: bool) -> tup
         if key in f:
             workdir = cx.string(*f[key])
     shell = tuple(_argv(cx, *f["shell"])) if "shell" in f else ()
-    keep = _bool(cx, *f["keep_container"]) if "keep_container" in f else False
+    keep = cx.boolean(*f["keep_container"]) if "keep_container" in f else False
     return Container(
         image=image or "",
         env=tuple(_env_pairs(cx, *f["env"])) if "env" in f else (),
@@ -157,10 +157,6 @@ def _sub(cx: Any, item: tuple[Any, Path_], table: dict[str, str], what: str) -> 
         cx.problems.error(path, f"{what} must be a mapping")
         return {}
     return cx.fields(value, path, table, _index(table), what)
-
-
-def _bool(cx: Any, value: Any, path: Path_) -> bool:
-    return cx.boolean(value, path)
 
 
 def _pull(cx: Any, value: Any, path: Path_) -> PullPolicy:
