@@ -280,11 +280,11 @@ def test_workflow_template_runs_like_submit_from(tmp_path):
 def test_unsupported_suspend_without_duration_and_kinds(tmp_path):
     r = check(write(tmp_path, "s.yaml", """
         apiVersion: argoproj.io/v1alpha1
-        kind: CronWorkflow
+        kind: WorkflowEventBinding
         metadata: {name: c}
         spec: {}
         """))
-    assert not r.ok and r.problems[0].kind == "unsupported" and "CronWorkflow" in r.problems[0].message
+    assert not r.ok and r.problems[0].kind == "unsupported" and "WorkflowEventBinding" in r.problems[0].message
     r = check(write(tmp_path, "s2.yaml", """
         apiVersion: argoproj.io/v1alpha1
         kind: Workflow
@@ -321,3 +321,45 @@ def test_loop_items():
     assert sequence_items("3", None, None, None) == ["0", "1", "2"]
     assert sequence_items(None, "5", "3", None) == ["5", "4", "3"]
     assert sequence_items("2", "1", None, "user%02d") == ["user01", "user02"]
+
+
+CRON = """
+apiVersion: argoproj.io/v1alpha1
+kind: CronWorkflow
+metadata:
+  name: nightly
+spec:
+  schedules: ["0 2 * * *", "30 14 * * 1"]
+  timezone: Europe/Paris
+  suspend: true
+  concurrencyPolicy: Replace
+  workflowSpec:
+    entrypoint: main
+    templates:
+    - name: main
+      container: {image: busybox, command: [echo, hi]}
+"""
+
+
+def test_cron_workflow_runs_its_workflow_spec_and_keeps_the_schedule(tmp_path):
+    from flowport.adapter.deploy import workflow_schedules
+
+    checked = check(write(tmp_path, "cron.yaml", CRON))
+    assert checked.ok, [p.message for p in checked.problems]
+    wf = checked.workflow
+    assert wf.name == "nightly" and wf.argo.entrypoint == "main"
+    crons = workflow_schedules(wf)
+    assert [(c.cron, c.timezone, c.active) for c in crons] == [
+        ("0 2 * * *", "Europe/Paris", False), ("30 14 * * 1", "Europe/Paris", False)]
+    assert any("concurrencyPolicy" in i for i in checked.ignored)
+
+
+def test_cron_workflow_problems_point_into_the_file_as_written(tmp_path):
+    text = CRON.replace("container: {image: busybox, command: [echo, hi]}",
+                        "container: {image: busybox, comand: [echo, hi]}").replace(
+                        'schedules: ["0 2 * * *", "30 14 * * 1"]', "timezone2: x")
+    checked = check(write(tmp_path, "cron.yaml", text))
+    found = {(p.mark.line, p.message.split(" (")[0]) for p in checked.problems}
+    assert (14, "unknown container key 'comand'") in found
+    assert (6, "a CronWorkflow needs `schedule` or `schedules`") in found
+    assert (6, "unknown CronWorkflow spec key 'timezone2'") in found

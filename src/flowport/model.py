@@ -253,6 +253,7 @@ class Workflow:
     container: Container | None = None  # Dagu DAG-level container: steps are exec'd into it
     container_shell: tuple[str, ...] = ()
     schedule: tuple[str, ...] = ()
+    schedule_paused: bool = False  # Argo CronWorkflow `suspend`: deployed with inactive schedules
     mail: MailSettings = MailSettings()
     description: str | None = None
     tags: tuple[str, ...] = ()

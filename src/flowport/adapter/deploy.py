@@ -121,7 +121,7 @@ def workflow_schedules(wf: Workflow) -> list[Cron]:
     if not wf.schedule:
         return []
     if wf.dialect.startswith("argo"):
-        return argo_cron_schedules(wf.schedule)
+        return argo_cron_schedules(wf.schedule, suspend=wf.schedule_paused)
     return dagu_schedules(wf.schedule)
 
 

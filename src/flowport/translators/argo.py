@@ -102,7 +102,13 @@ UNSUPPORTED_KINDS = {
 }
 RETRY_POLICIES = ("Always", "OnFailure", "OnError", "OnTransientError")
 PULL_POLICIES = {"Always": "always", "IfNotPresent": "missing", "Never": "never"}
-RUNNABLE_KINDS = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate")
+RUNNABLE_KINDS = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
+# CronWorkflow spec keys around `workflowSpec`: the schedule is kept for `flowport deploy`,
+# the rest is Kubernetes CronJob-style bookkeeping that a Prefect deployment does its own way.
+CRON_KEYS = {"schedule": OK, "schedules": OK, "timezone": OK, "suspend": OK, "workflowSpec": OK,
+             "workflowMetadata": IGN, "concurrencyPolicy": IGN, "startingDeadlineSeconds": IGN,
+             "successfulJobsHistoryLimit": IGN, "failedJobsHistoryLimit": IGN, "stopStrategy": IGN,
+             "when": IGN}
 DEPENDS_RESULTS = ("Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned",
                    "AnySucceeded", "AllFailed")
 _DEPENDS_TOKEN = re.compile(r"\s*(\(|\)|&&|\|\||!|[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z]+)?)")
@@ -902,8 +908,19 @@ def translate(docs: list[Document], *, source_file: str, library: Library | None
     kind = data.get("kind")
     if kind not in RUNNABLE_KINDS:
         d.p.unsupported(("kind",), f"Argo kind {kind!r}" if kind else "an Argo document without `kind`",
-                        hint="flowport runs Workflow and WorkflowTemplate documents")
+                        hint="flowport runs Workflow, WorkflowTemplate and CronWorkflow documents")
         return None, cx.problems, []
+    cron: tuple[tuple[str, ...], bool] | None = None
+    if kind == "CronWorkflow":
+        cron = _cron_schedule(d, data)
+        main_doc = _cron_as_workflow(main_doc)
+        found, ignored = list(cx.problems), cx.ignored
+        cx = _Ctx(main_doc, library)
+        for problem in found:  # the schedule's problems, already placed in the file
+            cx.problems.add(problem)
+        cx.ignored += ignored
+        d = _Doc(cx, main_doc)
+        data = main_doc.data
     top, meta, spec = _doc_parts(d, data)
     if "spec" in top and not isinstance(top["spec"][0], dict):
         d.p.error(("spec",), f"spec must be a mapping, got {_kind(top['spec'][0])}")
@@ -1046,8 +1063,48 @@ def translate(docs: list[Document], *, source_file: str, library: Library | None
         argo=spec_ir,
         timeout=deadline,
         max_active_steps=parallelism or 0,
+        schedule=cron[0] if cron else (),
+        schedule_paused=cron[1] if cron else False,
     )
     return wf, cx.problems, cx.ignored
+
+
+def _cron_schedule(d: _Doc, data: dict) -> tuple[tuple[str, ...], bool]:
+    """A CronWorkflow's schedules (`CRON_TZ=<timezone> ` prefixed, the form `flowport
+    deploy` reads) and whether it is suspended."""
+    spec = data.get("spec")
+    if not isinstance(spec, dict):
+        d.p.error(("spec",), "a CronWorkflow needs a `spec` with `schedule(s)` and `workflowSpec`")
+        return (), False
+    f = d.fields(spec, ("spec",), CRON_KEYS, "CronWorkflow spec")
+    if "workflowSpec" not in f:
+        d.p.error(("spec",), "a CronWorkflow needs `spec.workflowSpec`")
+    crons: list[str] = []
+    for key in ("schedule", "schedules"):
+        if key in f:
+            value, path = f[key]
+            crons += [str(v) for v in (value if isinstance(value, list) else [value])]
+    if not crons:
+        d.p.error(("spec",), "a CronWorkflow needs `schedule` or `schedules`")
+    tz = d.string(*f["timezone"]) if "timezone" in f else None
+    suspended = bool(f["suspend"][0]) if "suspend" in f else False
+    return tuple(f"CRON_TZ={tz} {c}" if tz else c for c in crons), suspended
+
+
+def _cron_as_workflow(doc: Document) -> Document:
+    """The CronWorkflow's `spec.workflowSpec` as the spec of a Workflow document; positions
+    move along, so messages still point into the file as written."""
+    def moved(marks: dict) -> dict:
+        out = {p: m for p, m in marks.items() if p[:1] != ("spec",)}
+        for p, m in marks.items():
+            if p[:2] == ("spec", "workflowSpec"):
+                out[("spec", *p[2:])] = m
+        return out
+
+    data = dict(doc.data)
+    data["kind"] = "Workflow"
+    data["spec"] = doc.data["spec"].get("workflowSpec") or {}
+    return Document(doc.file, doc.text, data, doc.index, moved(doc._values), moved(doc._keys))
 
 
 def _mark(where: Where):
