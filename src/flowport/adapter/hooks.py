@@ -159,16 +159,26 @@ def run_missing_handlers(wf: Workflow, run_id: str, params: list[tuple[str, str]
     return ran
 
 
-def on_cancellation(flow: Any, flow_run: Any, state: Any) -> None:
-    """Prefect `on_cancellation` hook of the static flow (see module docstring)."""
+def _clear_leftovers(flow: Any, flow_run: Any):
+    """What both hooks do first: load the run's workflow, then kill the step processes and
+    containers the dead flow process left. None when the workflow cannot be loaded."""
     logger = _logger(flow, flow_run)
     try:
         wf, params = _workflow(flow_run)
     except Exception as exc:
         logger.error("flowport: cannot load the workflow of this run: %s", exc)
-        return
+        return None
     kill_leftovers(str(flow_run.id), logger)
     remove_containers(wf, str(flow_run.id), logger)
+    return wf, params, logger
+
+
+def on_cancellation(flow: Any, flow_run: Any, state: Any) -> None:
+    """Prefect `on_cancellation` hook of the static flow (see module docstring)."""
+    loaded = _clear_leftovers(flow, flow_run)
+    if loaded is None:
+        return
+    wf, params, logger = loaded
     run_missing_handlers(wf, str(flow_run.id), params, CANCELED, logger)
     keep_final_message(flow_run.id, wf.name, logger)
 
@@ -228,15 +238,11 @@ def restore_message(flow_run_id: str, prefix: str, ours: str, wait: float) -> No
 
 def on_crashed(flow: Any, flow_run: Any, state: Any) -> None:
     """Prefect `on_crashed` hook of the static flow: the failure path's notifications, once."""
-    logger = _logger(flow, flow_run)
-    try:
-        wf, _ = _workflow(flow_run)
-    except Exception as exc:
-        logger.error("flowport: cannot load the workflow of this run: %s", exc)
+    loaded = _clear_leftovers(flow, flow_run)
+    if loaded is None:
         return
+    wf, _, logger = loaded
     run_id = str(flow_run.id)
-    kill_leftovers(run_id, logger)
-    remove_containers(wf, run_id, logger)
     folder = run_dir(wf.name, run_id)
     if not claim(folder, "crashed"):
         return
