@@ -121,7 +121,7 @@ def alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     try:  # a zombie is gone for our purpose
-        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return False
 

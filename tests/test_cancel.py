@@ -4,7 +4,6 @@ A real `flowport run` subprocess against the session's Prefect server."""
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -12,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import alive
 
 DAG = """
 name: stoppable
@@ -39,14 +39,6 @@ def wait_for(path: Path, timeout: float = 60) -> str:
             return path.read_text().strip()
         time.sleep(0.1)
     raise AssertionError(f"{path.name} never appeared")
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def start_run(tmp_path: Path) -> subprocess.Popen:
