@@ -136,6 +136,21 @@ class ContinueOn:
 
 
 @dataclass(frozen=True)
+class OutputField:
+    """One entry of Dagu's structured `output:` map, published as `${<id>.output.<key>}`.
+    Either a literal (`value_json`: the YAML value as JSON text, strings in it expanded at
+    run time) or read `source` (stdout|stderr|file at `path`), decoded (text|json|yaml),
+    narrowed by a jq `select` path."""
+
+    key: str
+    value_json: str | None = None
+    source: str | None = None
+    path: str | None = None
+    decode: str = "text"
+    select: str | None = None
+
+
+@dataclass(frozen=True)
 class Step:
     name: str
     action: Action
@@ -148,10 +163,13 @@ class Step:
     continue_on: ContinueOn = ContinueOn()
     output: str | None = None  # variable that receives trimmed stdout
     declared_outputs: tuple[str, ...] = ()  # Dagu V3 `outputs:` written to $DAGU_OUTPUT_FILE
+    structured_output: tuple[OutputField, ...] = ()  # Dagu `output:` given as a map
     env: Pairs = ()
     workdir: str | None = None
     stdout_path: str | None = None
     stderr_path: str | None = None
+    stdout_artifact: str | None = None  # relative path under the run's artifacts folder
+    stderr_artifact: str | None = None
     signal_on_stop: str | None = None
     mail_on_error: bool = False
     where: Where | None = None
@@ -255,6 +273,7 @@ class Workflow:
     schedule: tuple[str, ...] = ()
     schedule_paused: bool = False  # Argo CronWorkflow `suspend`: deployed with inactive schedules
     mail: MailSettings = MailSettings()
+    artifacts_dir: str | None = None  # Dagu `artifacts:`; None = off, "" = flowport's data folder
     description: str | None = None
     tags: tuple[str, ...] = ()
     semantics: Semantics = Semantics()

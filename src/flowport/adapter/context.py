@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import threading
+from collections import ChainMap
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -20,17 +21,23 @@ from .status import NodeRecord
 # OS variables may be overridden by the workflow, but never these (they are the run's own).
 _BUILTIN_PREFIXES = ("DAG_", "DAGU_")
 
+# `expand(step=HANDLER)`: a handler sees every step's `${id.stdout}`-style properties but no
+# V3 `${steps.…}` outputs (Dagu: TestRunner_EventHandlerStepIDAccess, namespace_handler.yaml).
+HANDLER = "\0handler"
+
 
 def now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def data_root() -> Path:
+    data = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
+    return Path(data) / "flowport"
+
+
 def log_root() -> Path:
     base = os.environ.get("FLOWPORT_LOG_DIR")
-    if base:
-        return Path(base)
-    data = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
-    return Path(data) / "flowport" / "logs"
+    return Path(base) if base else data_root() / "logs"
 
 
 def safe_name(name: str) -> str:
@@ -87,6 +94,9 @@ class RunContext:
         self.output_owner: dict[str, str] = {}  # output variable -> step name
         self.step_outputs: dict[str, dict[str, str]] = {}  # V3 `outputs:` by step name
         self.step_refs = {s.name: (s.id or s.name) for s in wf.steps}
+        # `${id.stdout|stderr|exitCode|output|outputs}` of finished steps that have an `id`
+        self.step_properties: dict[str, dict[str, str]] = {}
+        self.artifacts_dir: Path | None = None
         self.status: str | None = None  # final source status once known
         self.message: str | None = None
         self.notify_errors: list[str] = []  # mails that could not be sent (never the status)
@@ -138,6 +148,9 @@ class RunContext:
             DAG_REQUEST_ID=self.run_id,
             DAG_EXECUTION_LOG_PATH=str(self.log_file),
         )
+        if self.wf.artifacts_dir is not None:
+            self.artifacts_dir = self._artifacts_folder(env)
+            env["DAG_RUN_ARTIFACTS_DIR"] = str(self.artifacts_dir)
         for name in self.wf.dotenv:
             path = Path(self.workdir, self.expand(name, env))
             if path.is_file():
@@ -150,6 +163,26 @@ class RunContext:
         named = {k: v for k, v in self.params if not k.isdigit()}
         env["DAGU_PARAMS_JSON"] = env["DAG_PARAMS_JSON"] = json.dumps(named)
         self.base_env = env
+
+    def _artifacts_folder(self, env: dict[str, str]) -> Path:
+        """<dir>/<DAG name>/dag-run_<UTC time>_<run id>, as Dagu lays it out; a relative `dir`
+        is taken from the DAG's working directory, no `dir` means flowport's data folder."""
+        configured = os.path.expanduser(self.expand(self.wf.artifacts_dir or "", env))
+        base = Path(self.workdir, configured) if configured else data_root() / "artifacts"
+        stamp = self.started_at.strftime("%Y%m%d_%H%M%SZ")
+        folder = (base / safe_name(self.wf.name) / f"dag-run_{stamp}_{self.run_id}").resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        return folder
+
+    def artifact_file(self, relative: str) -> Path:
+        """Where a step's `stdout/stderr: {artifact: …}` goes: inside the artifacts folder."""
+        if self.artifacts_dir is None:
+            raise ValueError("DAG_RUN_ARTIFACTS_DIR is not set; enable artifacts for this DAG")
+        target = (self.artifacts_dir / relative).resolve()
+        if not target.is_relative_to(self.artifacts_dir) or target == self.artifacts_dir:
+            raise ValueError(f"artifact path {relative!r} escapes the artifacts folder")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        return target
 
     def _resolve_params(self, env: dict[str, str]) -> list[tuple[str, str]]:
         overrides = [(k or None, v) for k, v in self.cli_params]
@@ -181,6 +214,8 @@ class RunContext:
 
     def namespaces(self, env: dict[str, str], *, status: str | None = None, step: str | None = None) -> dict[str, dict[str, str]]:
         context = {"run.id": self.run_id, "run.name": self.wf.name}
+        if self.artifacts_dir is not None:
+            context["paths.artifacts_dir"] = str(self.artifacts_dir)
         if status:
             context["run.status"] = status
         spaces = {
@@ -188,7 +223,7 @@ class RunContext:
             "env": env,
             "context": context,
         }
-        if step is not None and self.step_outputs:
+        if step is not None and step != HANDLER and self.step_outputs:
             # V3 `${steps.<id>.outputs.<name>}`: upstream steps only; handlers get none
             mine = self.ancestors(step)
             spaces["steps"] = {
@@ -200,14 +235,32 @@ class RunContext:
         return spaces
 
     def expand(self, text: str, env: dict[str, str], *, status: str | None = None, step: str | None = None) -> str:
+        """Dagu's evaluation of `text`. `step`: the step whose upstream outputs and properties
+        are visible (HANDLER: a handler's view); None for DAG-level values."""
         if not text or ("$" not in text and "`" not in text):
             return text
+        properties = self.visible_properties(step) if step is not None else None
         return templating.expand(
             text,
-            env,
+            ChainMap(env, properties) if properties else env,
             backtick=self.backtick(env),
             namespaces=self.namespaces(env, status=status, step=step),
         )
+
+    def visible_properties(self, step: str) -> dict[str, str]:
+        """`${id.stdout}`-style keys of the steps `step` may see: its upstream steps (all steps
+        for a handler), those with an `id` only (Dagu's step map)."""
+        with self.lock:
+            if not self.step_properties:
+                return {}
+            owners = self.step_properties.keys() if step == HANDLER else self.ancestors(step) & self.step_properties.keys()
+            return {f"{self.step_refs[owner]}.{key}": value
+                    for owner in owners for key, value in self.step_properties[owner].items()}
+
+    def record_properties(self, step: Step, properties: dict[str, str]) -> None:
+        if step.id:
+            with self.lock:
+                self.step_properties[step.name] = properties
 
     def step_env(self, step: Step, *, handler: str | None = None, status: str | None = None) -> dict[str, str]:
         """Environment a step (or a handler) runs with, its own `env:` evaluated in order."""

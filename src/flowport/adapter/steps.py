@@ -9,10 +9,11 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Callable
 
-from ..lang.templating import match_expected
+from ..lang.templating import go_json, match_expected
 from ..model import Container, Mail, Precondition, Shell, Step
 from .containers import run_container_step
-from .context import RunContext, now
+from .context import HANDLER, RunContext, now
+from .outputs import OutputError, evaluate_structured
 from .runners.base import LineSink, RunResult, StopToken
 from .runners.mail import send_mail_step
 from .runners.shell import run_process, run_shell, shell_argv
@@ -96,10 +97,11 @@ def execute_node(
             logger.info("skipped: %s", rec.message)
             return None
 
-    if step.stdout_path:
-        out_path = Path(cwd, ctx.expand(step.stdout_path, env, status=status))
-    if step.stderr_path:
-        err_path = Path(cwd, ctx.expand(step.stderr_path, env, status=status))
+    try:
+        out_path = _redirect(ctx, step.stdout_path, step.stdout_artifact, env, cwd, status) or out_path
+        err_path = _redirect(ctx, step.stderr_path, step.stderr_artifact, env, cwd, status) or err_path
+    except ValueError as exc:
+        return _finish(ctx, step, rec, RunResult(None, error=str(exc)), handler=handler)
     keep_log = bool(step.continue_on.output)
     if keep_log:
         rec.log.clear()
@@ -117,22 +119,53 @@ def execute_node(
         outputs_file = ctx.step_log_paths(step.name)[0].with_suffix(".outputs")
         outputs_file.write_text("")
         env["DAGU_OUTPUT_FILE"] = str(outputs_file)
+    viewer = HANDLER if handler else step.name
     with ExitStack() as files:
         out_file = files.enter_context(open(out_path, "w"))
         err_file = files.enter_context(open(err_path, "w"))
-        result = run_action(ctx, step, env, cwd, sink, stop, out_file, err_file, status,
-                            None if handler else step.name, rec.name)
+        result = run_action(ctx, step, env, cwd, sink, stop, out_file, err_file, status, viewer, rec.name)
+    properties = {"stdout": str(out_path), "stderr": str(err_path)}
     if outputs_file is not None:
         values = _read_outputs_file(outputs_file, step.declared_outputs)
         with ctx.lock:
             ctx.step_outputs[step.name] = values
         rec.outputs.update(values)
-
-    rec.exit_code = result.exit_code
-    rec.finished_at = now()
+        properties["outputs"] = go_json(values)
     if step.output:
         ctx.record_output(step, result.stdout.strip())
-        rec.outputs[step.output] = result.stdout.strip()
+        rec.outputs[step.output] = properties["output"] = result.stdout.strip()
+    if step.structured_output and not result.stopped:
+        try:
+            fields, published = evaluate_structured(
+                step.structured_output, stdout=result.stdout, stderr_file=err_path, cwd=cwd,
+                expand=lambda text: ctx.expand(text, env, status=status, step=viewer))
+        except OutputError as exc:
+            if result.ok:  # Dagu: an output that cannot be evaluated fails the step
+                result = RunResult(result.exit_code, result.stdout, str(exc))
+        else:
+            properties["output"] = published
+            rec.outputs.update((k, v if isinstance(v, str) else go_json(v)) for k, v in fields.items())
+    if handler is None:
+        code = result.exit_code if result.exit_code is not None else (0 if result.ok else 1)
+        ctx.record_properties(step, {**properties, "exitCode": str(code), "exit_code": str(code)})
+    return _finish(ctx, step, rec, result, handler=handler)
+
+
+def _redirect(ctx: RunContext, path: str | None, artifact: str | None, env: dict[str, str], cwd: str,
+              status: str | None) -> Path | None:
+    """Where a `stdout:`/`stderr:` redirect sends the stream: a file (relative to the step's
+    directory) or an artifact (inside the run's artifacts folder)."""
+    if artifact:
+        return ctx.artifact_file(ctx.expand(artifact, env, status=status))
+    if path:
+        return Path(cwd, ctx.expand(path, env, status=status))
+    return None
+
+
+def _finish(ctx: RunContext, step: Step, rec: NodeRecord, result: RunResult, *, handler: str | None) -> RunResult:
+    """Record how the node ended: its phase, exit code and message."""
+    rec.exit_code = result.exit_code
+    rec.finished_at = now()
     if result.stopped:
         rec.phase, rec.message = CANCELED, "stopped"
     elif result.ok:
@@ -167,7 +200,7 @@ def run_action(
     out_file,
     err_file,
     status: str | None,
-    owner: str | None = None,  # the step whose upstream V3 outputs are visible; None in handlers
+    owner: str | None = None,  # the step whose upstream outputs are visible; HANDLER in handlers
     node_name: str = "",
 ) -> RunResult:
     action = step.action

@@ -34,7 +34,10 @@ import math
 import re
 from typing import Callable, Mapping, Sequence
 
-__all__ = ["expand", "json_path", "match_expected", "parse_params", "resolve_params"]
+__all__ = [
+    "expand", "go_json", "is_select_path", "json_path", "match_expected", "parse_params",
+    "resolve_params", "select_path",
+]
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _DIGITS = re.compile(r"[0-9]+\Z")
@@ -148,6 +151,9 @@ def _go_json(v: object) -> str:
     if isinstance(v, dict):
         return "{" + ",".join(_go_json_string(k) + ":" + _go_json(v[k]) for k in sorted(v)) + "}"
     return _go_json_string(str(v))
+
+
+go_json = _go_json  # public name: step outputs are published as Go would marshal them
 
 
 def _go_v(v: object) -> str:
@@ -279,22 +285,35 @@ def json_path(value: str, path: str) -> str | None:
     ok, data = _load_json(value)
     if not ok:
         return None
+    ok, data = select_path(data, path)
+    return _render(data) if ok else None
+
+
+def is_select_path(path: str) -> bool:
+    """Whether ``path`` is in the jq subset ``json_path`` and ``select_path`` understand."""
+    return select_path(None, path)[0]
+
+
+def select_path(data: object, path: str) -> tuple[bool, object]:
+    """The value at a jq path inside decoded JSON/YAML ``data``: ``(True, value)``, the value
+    being None (jq ``null``) for a missing key or index; ``(False, None)`` when the path is not
+    in the supported subset or steps into the wrong type. Subset: see ``json_path``."""
     if path and path[0] not in ".[":
         path = "." + path
     if not path or path == ".":
-        return _render(data)
+        return True, data
     pos = 0
     while pos < len(path):
         m = _PATH_STEP.match(path, pos)
         if m is None:
-            return None
+            return False, None
         pos = m.end()
         ident, qkey, index, bkey = m.groups()
         if index is not None:
             if data is None:
                 continue
             if not isinstance(data, list):
-                return None
+                return False, None
             i = int(index)
             if i < 0:
                 i += len(data)
@@ -306,13 +325,13 @@ def json_path(value: str, path: str) -> str | None:
                 try:
                     key = _unescape_json_str(qkey if qkey is not None else bkey)
                 except ValueError:
-                    return None
+                    return False, None
             if data is None:
                 continue
             if not isinstance(data, dict):
-                return None
+                return False, None
             data = data.get(key)
-    return _render(data)
+    return True, data
 
 
 def _render(data: object) -> str:
@@ -398,6 +417,13 @@ def _resolve_dotted(name: str, path: str, variables: Mapping[str, str]) -> str |
     value = _get(variables, name + path)
     if value is not None:
         return value
+    for prop in (".output", ".outputs"):  # ${id.output.key}: a JSON path into a step property
+        if path.startswith((prop + ".", prop + "[")):
+            published = _get(variables, name + prop)
+            if published is not None:
+                value = json_path(published, path[len(prop):])
+                if value is not None:
+                    return value
     base = _get(variables, name)
     if base is None:
         return None
@@ -455,7 +481,8 @@ def expand(
 
     ``variables``: everything visible as ``$NAME`` (DAG env, params with positional ones as
     ``"1"``, ``"2"``…, outputs of upstream steps, built-ins) plus, optionally, step properties as
-    dotted keys (``"build.stdout"``, ``"build.stderr"``, ``"build.exitCode"``, ``"build.exit_code"``).
+    dotted keys (``"build.stdout"``, ``"build.stderr"``, ``"build.exitCode"``, ``"build.exit_code"``,
+    ``"build.output"``, ``"build.outputs"``; ``${build.output.k}`` is a JSON path into ``"build.output"``).
 
     Rules:
 

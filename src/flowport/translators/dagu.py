@@ -30,6 +30,7 @@ from ..model import (
 )
 from .dagu_docker import command_argv, container_field, executor_container
 from .dagu_mail import mail_action, mail_settings
+from .dagu_outputs import artifacts_dir, mentions_artifacts_dir, redirect, structured_output
 from .graph import find_cycle
 from .source import Document, Problems, format_path, unknown_key_hint
 
@@ -52,7 +53,7 @@ DAG_KEYS: dict[str, str] = {
     "max_active_runs": "ignored", "skip_if_successful": "ignored", "restart_wait_sec": "ignored",
     "catchup_window": "ignored", "overlap_policy": "ignored", "max_output_size": "ignored",
     "queue": "ignored", "worker_selector": "ignored", "run_config": "ignored", "otel": "ignored",
-    "log_output": "ignored", "artifacts": "unsupported",
+    "log_output": "ignored", "artifacts": "ok",
     "mail_on": "ok", "smtp": "ok", "error_mail": "ok",
     "info_mail": "ok", "wait_mail": "unsupported", "container": "ok",
     "registry_auths": "unsupported", "ssh": "unsupported", "secrets": "unsupported",
@@ -301,6 +302,9 @@ def translate_document(doc: Document, *, source_file: str | None = None) -> tupl
             items = value.split(",") if isinstance(value, str) else cx.str_list(value, path)
             tags += tuple(t.strip() for t in items if str(t).strip())
 
+    nodes = [*steps, *(h for _, h in handlers.items())]
+    uses_artifacts = any(n.stdout_artifact or n.stderr_artifact for n in nodes) or mentions_artifacts_dir(data)
+    artifacts = artifacts_dir(cx, top, uses_artifacts)
     if cx.problems:
         return None, cx.problems, cx.ignored
     wf = Workflow(
@@ -322,6 +326,7 @@ def translate_document(doc: Document, *, source_file: str | None = None) -> tupl
         container=container,
         container_shell=container_shell,
         mail=mail_settings(cx, top),
+        artifacts_dir=artifacts,
         schedule=schedule,
         description=cx.string(*top["description"]) if "description" in top else None,
         tags=tags,
@@ -623,12 +628,15 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
         name = handler
 
     output = None
+    structured = ()
     if "output" in f:
         value, opath = f["output"]
-        if isinstance(value, str):
-            output = value.lstrip("$")
-        else:
-            cx.problems.unsupported(opath, "structured `output:`", hint="use `output: VAR_NAME`")
+        if isinstance(value, dict):
+            structured = structured_output(cx, value, opath)
+        elif isinstance(value, str):
+            output = value.strip().lstrip("$") or None
+        elif value is not None:
+            cx.problems.error(opath, "`output:` must be a variable name or a mapping of outputs")
     declared: list[str] = []
     if "outputs" in f:
         value, opath = f["outputs"]
@@ -641,16 +649,11 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
             else:
                 cx.problems.unsupported(ipath, "`outputs:` entries other than `{name: …}`")
 
-    stdout_path = stderr_path = None
-    for key in ("stdout", "stderr"):
-        if key in f:
-            value, spath = f[key]
-            if isinstance(value, dict):
-                cx.problems.unsupported(spath, f"`{key}:` artifacts")
-            elif key == "stdout":
-                stdout_path = cx.string(value, spath)
-            else:
-                stderr_path = cx.string(value, spath)
+    stdout_path, stdout_artifact = redirect(cx, "stdout", *f["stdout"]) if "stdout" in f else (None, None)
+    stderr_path, stderr_artifact = redirect(cx, "stderr", *f["stderr"]) if "stderr" in f else (None, None)
+    if stdout_artifact and stdout_artifact == stderr_artifact:
+        cx.problems.error(f["stderr"][1], "`stdout.artifact` and `stderr.artifact` name the same file",
+                          hint="use two files, or `log_output: merged`")
 
     preconditions: tuple[Precondition, ...] = ()
     for key in ("preconditions", "precondition"):
@@ -671,11 +674,14 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
         timeout=(cx.number(*f["timeout_sec"]) or None) if "timeout_sec" in f else None,
         continue_on=_continue_on(cx, *f["continue_on"]) if "continue_on" in f else ContinueOn(),
         output=output,
+        structured_output=structured,
         declared_outputs=tuple(declared),
         env=_env(cx, *f["env"]) if "env" in f else (),
         workdir=workdir,
         stdout_path=stdout_path,
         stderr_path=stderr_path,
+        stdout_artifact=stdout_artifact,
+        stderr_artifact=stderr_artifact,
         signal_on_stop=cx.string(*f["signal_on_stop"]) if "signal_on_stop" in f else None,
         mail_on_error=cx.boolean(*f["mail_on_error"]) if "mail_on_error" in f else False,
         where=cx.where(path),
