@@ -3,6 +3,9 @@ docker-py create/start/wait/remove path, all measured in this run on this Docker
 
     python bench/docker.py [--steps 30] [--reps 3] [--image busybox]
 
+"runner only" calls flowport's container runner directly (no Prefect), which splits
+flowport's overhead into the runner's and the Prefect task run's.
+
 Sequential: a 30-step chain of one-shot `echo` containers; parallel: the same 30 steps with
 no dependencies (`type: graph`). flowport runs against PREFECT_API_URL or Prefect's embedded
 server started here (its start-up is not timed). Reported: median wall times, the ratios,
@@ -64,6 +67,28 @@ def raw_docker_py(n: int, image: str, parallel: bool) -> None:
             one(i)
 
 
+def runner_only(n: int, image: str, parallel: bool) -> None:
+    """flowport's container runner without Prefect: what the runner itself costs."""
+    import io
+
+    from flowport.adapter.runners.docker import run_container
+    from flowport.model import Container
+
+    def one(i: int) -> None:
+        result = run_container(Container(image=image, cmd=("echo", str(i))), env={}, sink=lambda s, l: None,
+                               stop=None, labels={"bench": "flowport"}, host_dir=".",
+                               stdout_file=io.StringIO(), stderr_file=io.StringIO())
+        if not result.ok:
+            raise SystemExit(f"runner failed: {result.error}")
+
+    if parallel:
+        with ThreadPoolExecutor(max_workers=n) as pool:
+            list(pool.map(one, range(n)))
+    else:
+        for i in range(n):
+            one(i)
+
+
 def timed(fn) -> float:
     started = time.perf_counter()
     fn()
@@ -96,7 +121,8 @@ def main() -> int:
         for _ in range(args.reps):  # interleaved, so drift hits every variant alike
             for parallel in (False, True):
                 for label, fn in (("flowport", flowport_run), ("docker run CLI", lambda p: cli_loop(n, args.image, p)),
-                                  ("raw docker-py", lambda p: raw_docker_py(n, args.image, p))):
+                                  ("raw docker-py", lambda p: raw_docker_py(n, args.image, p)),
+                                  ("runner only", lambda p: runner_only(n, args.image, p))):
                     results.setdefault((label, parallel), []).append(timed(lambda: fn(parallel)))
 
     med = {key: statistics.median(times) for key, times in results.items()}
@@ -105,9 +131,11 @@ def main() -> int:
         fp, cli, raw = med[("flowport", parallel)], med[("docker run CLI", parallel)], med[("raw docker-py", parallel)]
         print(f"{mode}: flowport {fp:.2f}s  docker run CLI {cli:.2f}s  raw docker-py {raw:.2f}s  "
               f"flowport/CLI {fp / cli:.3f}  flowport/raw {fp / raw:.3f}")
-    fp, raw = med[("flowport", False)], med[("raw docker-py", False)]
+    fp, raw, runner = med[("flowport", False)], med[("raw docker-py", False)], med[("runner only", False)]
     print(f"per-step overhead over raw docker-py (sequential): {(fp - raw) / n * 1000:.1f} ms "
-          f"({(fp - raw) / raw * 100:.1f}%)")
+          f"({(fp - raw) / raw * 100:.1f}%), of which the container runner "
+          f"{(runner - raw) / n * 1000:.1f} ms ({(runner - raw) / raw * 100:.1f}%) and the Prefect task run "
+          f"{(fp - runner) / n * 1000:.1f} ms")
     print(f"ratio: {med[('flowport', False)] / med[('docker run CLI', False)]:.3f}")
     return 0
 
