@@ -29,6 +29,7 @@ from ..model import (
     DAG_CONTAINER,
 )
 from .dagu_docker import command_argv, container_field, executor_container
+from .dagu_actions import apply_action, exec_argv
 from .dagu_mail import mail_action, mail_settings
 from .dagu_outputs import artifacts_dir, mentions_artifacts_dir, redirect, structured_output
 from .graph import find_cycle
@@ -72,7 +73,7 @@ STEP_KEYS: dict[str, str] = {
     "log_output": "ignored", "worker_selector": "ignored", "shell_packages": "unsupported",
     "call": "unsupported", "params": "unsupported", "parallel": "unsupported",
     "repeat_policy": "unsupported", "mail_on_error": "ok", "container": "ok",
-    "config": "ok", "with": "ok", "action": "unsupported",
+    "config": "ok", "with": "ok", "action": "ok",
     "llm": "unsupported", "messages": "unsupported", "agent": "unsupported",
     "approval": "unsupported", "value": "unsupported", "routes": "unsupported",
 }
@@ -578,7 +579,7 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
         if handler:
             cx.problems.error(f["depends"][1], "handlers run after the steps; `depends` has no meaning here", key=True)
 
-    executor_type = ""
+    executor_type = apply_action(cx, f) if "action" in f else ""
     executor_config: tuple[Any, Path_] | None = None
     for key in ("executor", "type"):
         if key in f:
@@ -608,7 +609,7 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
     elif "command" in f:
         action = _command_action(cx, f["command"][0], f["command"][1], shell)
     elif "exec" in f:
-        action = Shell(argv=tuple(cx.str_list(*f["exec"])))
+        action = Shell(argv=exec_argv(cx, *f["exec"]))
     elif "run" in f:
         value, rpath = f["run"]
         if dialect == "dagu-v1":
@@ -618,7 +619,7 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
         else:
             action = _command_action(cx, value, rpath, shell)
     if executor_type in MAIL_EXECUTORS:
-        action = mail_action(cx, executor_config, f.get("executor", f.get("type"))[1])
+        action = mail_action(cx, executor_config, f.get("executor", f.get("type", f.get("action")))[1])
     elif executor_type in DOCKER_EXECUTORS or "container" in f:
         action = _container_action(cx, f, action, shell, executor_config, executor_type in DOCKER_EXECUTORS)
     elif action is None:
