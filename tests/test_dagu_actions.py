@@ -53,13 +53,13 @@ def test_unknown_actions_and_mixed_forms_are_reported(tmp_path):
     dag.write_text("""
 steps:
   - id: q
-    action: sqlite.query
-    with: {dsn: ":memory:", query: select 1}
+    action: jq.filter
+    with: {filter: .a}
   - id: both
     action: exec
     command: echo hi
     with: {command: echo}
 """)
     rendered = check(dag).error().render()
-    assert "dag.yaml:4:13: not supported yet: the 'sqlite.query' action" in rendered
+    assert "dag.yaml:4:13: not supported yet: the 'jq.filter' action" in rendered
     assert "dag.yaml:8:5: error: `action:` cannot be used together with `command:`" in rendered

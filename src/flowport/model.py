@@ -83,11 +83,28 @@ class Http:
 
 
 @dataclass(frozen=True)
+class Sql:
+    """Dagu's SQLite executor (`type: sqlite`, V3 `action: sqlite.query`): one `query`, or a
+    `script` of `;`-separated statements; rows go to stdout as jsonl, json or csv."""
+
+    dsn: str
+    query: str | None = None
+    script: str | None = None
+    params_json: str | None = None  # a JSON object (named `:name`) or list (positional `?`)
+    output_format: Literal["jsonl", "json", "csv"] = "jsonl"
+    headers: bool = False  # csv header row
+    null_string: str = "null"  # csv rendering of NULL
+    max_rows: int = 0  # 0 = all
+    timeout: float = 60.0
+    transaction: bool = False
+
+
+@dataclass(frozen=True)
 class Noop:
     pass
 
 
-Action = Union[Shell, Container, Mail, Http, Noop]
+Action = Union[Shell, Container, Mail, Http, Sql, Noop]
 
 
 # ---------------------------------------------------------------- step policy

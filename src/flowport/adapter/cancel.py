@@ -6,6 +6,7 @@ Cancelling (DESIGN.md §4), so the run watches its own state and stops itself.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import uuid
 from typing import Callable
@@ -39,7 +40,10 @@ def watch_cancellation(run_id: str, on_cancel: Callable[[], None], interval: flo
         except Exception:
             return
 
-    threading.Thread(target=loop, name=f"flowport-cancel-watch-{run_id[:8]}", daemon=True).start()
+    # The thread runs in this context: Prefect's settings (the API URL of the server this run
+    # uses) live in context variables, and a bare thread would start an ephemeral server.
+    context = contextvars.copy_context()
+    threading.Thread(target=context.run, args=(loop,), name=f"flowport-cancel-watch-{run_id[:8]}", daemon=True).start()
     return done
 
 
@@ -76,7 +80,8 @@ def signal_source() -> str:
         except Exception:
             pass
 
-    helper = threading.Thread(target=ask, name="flowport-signal-source", daemon=True)
+    context = contextvars.copy_context()  # Prefect's settings, as in watch_cancellation
+    helper = threading.Thread(target=context.run, args=(ask,), name="flowport-signal-source", daemon=True)
     helper.start()
     helper.join(timeout=3)
     return found[0] if found else "signal"

@@ -28,10 +28,11 @@ from ..model import (
     Container,
     DAG_CONTAINER,
 )
-from .dagu_docker import command_argv, container_field, executor_container
 from .dagu_actions import apply_action, exec_argv
+from .dagu_docker import command_argv, container_field, executor_container
 from .dagu_mail import mail_action, mail_settings
 from .dagu_outputs import artifacts_dir, mentions_artifacts_dir, redirect, structured_output
+from .dagu_sql import sqlite_action
 from .graph import find_cycle
 from .source import Document, Problems, format_path, unknown_key_hint
 
@@ -82,6 +83,7 @@ HANDLER_KEYS = {"success": "success", "failure": "failure", "cancel": "cancel",
 SHELL_EXECUTORS = {"", "command", "shell"}
 MAIL_EXECUTORS = {"mail"}
 DOCKER_EXECUTORS = {"docker", "container"}
+SQL_EXECUTORS = {"sqlite"}
 # V1 spellings shown in hints, so a camelCase user reads camelCase.
 CAMEL = {"handler_on": "handlerOn", "working_dir": "workingDir", "timeout_sec": "timeoutSec",
          "max_active_steps": "maxActiveSteps", "delay_sec": "delaySec",
@@ -587,13 +589,13 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
             executor_type = (value.get("type", "") if isinstance(value, dict) else str(value or "")).strip()
             if isinstance(value, dict) and "config" in value:
                 executor_config = (value["config"], (*kpath, "config"))
-            if executor_type not in SHELL_EXECUTORS | DOCKER_EXECUTORS | MAIL_EXECUTORS:
+            if executor_type not in SHELL_EXECUTORS | DOCKER_EXECUTORS | MAIL_EXECUTORS | SQL_EXECUTORS:
                 cx.problems.unsupported(kpath, f"the {executor_type!r} executor",
-                                        hint="flowport runs shell, docker and mail steps")
+                                        hint="flowport runs shell, docker, mail and sqlite steps")
     for key in ("config", "with"):
         if key in f:
             executor_config = f[key]
-            if executor_type not in DOCKER_EXECUTORS | MAIL_EXECUTORS:
+            if executor_type not in DOCKER_EXECUTORS | MAIL_EXECUTORS | SQL_EXECUTORS:
                 cx.problems.unsupported(f[key][1], f"`{key}:` for the {executor_type or 'command'!r} executor", key=True)
 
     shell = _shell(cx, *f["shell"]) if "shell" in f else ()
@@ -618,8 +620,11 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
             action = Shell(script="\n".join(cx.str_list(value, rpath)) + "\n", shell=shell)
         else:
             action = _command_action(cx, value, rpath, shell)
+    executor_where = f.get("executor", f.get("type", f.get("action", (None, path))))[1]
     if executor_type in MAIL_EXECUTORS:
-        action = mail_action(cx, executor_config, f.get("executor", f.get("type", f.get("action")))[1])
+        action = mail_action(cx, executor_config, executor_where)
+    elif executor_type in SQL_EXECUTORS:
+        action = sqlite_action(cx, executor_config, executor_where, f.get("command"), f.get("script"))
     elif executor_type in DOCKER_EXECUTORS or "container" in f:
         action = _container_action(cx, f, action, shell, executor_config, executor_type in DOCKER_EXECUTORS)
     elif action is None:

@@ -1,7 +1,8 @@
 """Dagu V3 `action:` + `with:` steps, rewritten into the fields Dagu itself normalizes them to
 (dagucloud/dagu 532c512 `internal/spec/step_v2.go` builtinActionNormalizers), so the rest of
 the translator treats them like V1/V2 steps. Actions flowport runs: `exec`, `noop`,
-`docker.run`, `container.run`, `mail.send`; the others are reported as not supported."""
+`docker.run`, `container.run`, `mail.send`, `sqlite.query`; the others are reported as not
+supported."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ Fields = dict[str, tuple[Any, Path_]]
 
 # fields an action step cannot have (Dagu: "action cannot be used together with …")
 LEGACY_EXECUTION = ("command", "script", "exec", "type", "executor", "run", "config")
-EXECUTORS = {"docker.run": "docker", "container.run": "container", "mail.send": "mail"}
+EXECUTORS = {"docker.run": "docker", "container.run": "container", "mail.send": "mail", "sqlite.query": "sqlite"}
+COMMAND_FIELD = {"docker.run": "command", "container.run": "command", "sqlite.query": "query"}
 
 
 def apply_action(cx: Any, f: Fields) -> str:
@@ -45,14 +47,17 @@ def apply_action(cx: Any, f: Fields) -> str:
         f.pop("with", None)
         return ""  # a step with nothing to run succeeds
     if name in EXECUTORS:
-        if name != "mail.send" and "command" in with_:
-            f["command"] = (with_.pop("command"), (*wpath, "command"))
+        field = COMMAND_FIELD.get(name)
+        if field and field in with_:
+            f["command"] = (with_.pop(field), (*wpath, field))
+        elif name == "sqlite.query":
+            cx.problems.error(wpath, "the sqlite.query action needs `with.query`")
         if with_:
             f["with"] = (with_, wpath)
         else:
             f.pop("with", None)
         return EXECUTORS[name]
-    cx.problems.unsupported(apath, f"the {name!r} action", hint="flowport runs exec, noop, docker.run, container.run and mail.send")
+    cx.problems.unsupported(apath, f"the {name!r} action", hint="flowport runs exec, noop, docker.run, container.run, mail.send and sqlite.query")
     f.pop("with", None)
     return ""
 
