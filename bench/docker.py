@@ -50,7 +50,7 @@ def cli_loop(n: int, image: str, parallel: bool) -> None:
 
 
 def raw_docker_py(n: int, image: str, parallel: bool) -> None:
-    api = docker.from_env().api
+    api = docker.from_env(max_pool_size=max(10, n)).api  # as many connections as flowport may use
 
     def one(i: int) -> None:
         cid = api.create_container(image, command=["echo", str(i)])["Id"]

@@ -12,7 +12,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from .model import HANDLER_NODE_NAMES, Container, Http, Mail, Shell, Step, Workflow
+from .model import HANDLER_NODE_NAMES, Container, Http, Mail, Shell, Sql, Step, Workflow
 
 PHASE_STYLE = {
     "succeeded": "green", "Succeeded": "green", "partially_succeeded": "yellow",
@@ -37,6 +37,9 @@ def _what(step: Step, wf: Workflow) -> str:
         return f"mail to {', '.join(a.to)}"
     if isinstance(a, Http):
         return f"http {a.method} {a.url}"
+    if isinstance(a, Sql):
+        text = (a.query if a.query is not None else a.script or "").strip()
+        return f"sqlite {a.dsn}: {text.splitlines()[0] if text else ''}" + (" …" if "\n" in text else "")
     return type(a).__name__
 
 
