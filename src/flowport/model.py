@@ -140,6 +140,27 @@ class Retry:
 
 
 @dataclass(frozen=True)
+class Repeat:
+    """Dagu `repeatPolicy`: run the step again `while` (or `until`) the condition holds — a
+    precondition-style `condition`, an exit code in `exit_codes`, or else its success; at
+    most `limit` runs in all (0 = no limit); `interval * backoff**runs` apart, capped."""
+
+    mode: Literal["while", "until"]
+    interval: float = 0.0
+    limit: int = 0
+    condition: Precondition | None = None
+    exit_codes: tuple[int, ...] = ()
+    backoff: float = 0.0  # 0 = constant interval
+    max_interval: float | None = None
+
+    def delay(self, runs: int) -> float:
+        if self.backoff <= 0:
+            return self.interval
+        delay = self.interval * (self.backoff**runs)
+        return min(delay, self.max_interval) if self.max_interval else delay
+
+
+@dataclass(frozen=True)
 class ContinueOn:
     failure: bool = False
     skipped: bool = False
@@ -176,6 +197,7 @@ class Step:
     depends: tuple[str, ...] = ()  # names of steps this one waits for
     preconditions: tuple[Precondition, ...] = ()
     retry: Retry | None = None
+    repeat: Repeat | None = None
     timeout: float | None = None  # seconds
     continue_on: ContinueOn = ContinueOn()
     output: str | None = None  # variable that receives trimmed stdout

@@ -87,6 +87,8 @@ def render_plan(console: Console, wf: Workflow) -> None:
         policy = []
         if s.retry:
             policy.append(f"retry {s.retry.limit}×")
+        if s.repeat:
+            policy.append(f"repeat {s.repeat.mode}" + (f" ≤{s.repeat.limit}×" if s.repeat.limit else ""))
         if s.timeout:
             policy.append(f"timeout {s.timeout:g}s")
         if s.continue_on.any:

@@ -28,7 +28,7 @@ from .hooks import claim
 from .context import RunContext, now
 from .options import RunOptions
 from .report import NodeReport, RunReport
-from .runners.base import StopToken
+from .runners.base import ForceOnlyStop, StopToken
 from .status import CANCELED, FAILED, NOT_STARTED, SKIPPED, SUCCEEDED, NodeRecord, readiness, run_status
 from .steps import check_preconditions, execute_node
 
@@ -62,8 +62,22 @@ def _node_task(run_id: str, node: str, handler: str = "") -> State:
     else:
         step = ctx.wf.step(node)
         rec = ctx.nodes[node]
-        result = execute_node(ctx, step, rec, logger=logger, stop=ctx.stop)
+        if step.repeat is not None:
+            result = run_repeating(ctx, step, rec, logger=logger)
+        else:
+            result = execute_node(ctx, step, rec, logger=logger, stop=ctx.stop)
     return _task_state(step, rec, result)
+
+
+def _retryable(step: Step, result) -> bool:
+    return bool(
+        step.retry
+        and result is not None
+        and not result.ok
+        and not result.timed_out  # Dagu never retries a step that hit its timeout
+        and not result.stopped
+        and (not step.retry.exit_codes or result.exit_code in step.retry.exit_codes)
+    )
 
 
 def _task_state(step: Step, rec: NodeRecord, result) -> State:
@@ -73,14 +87,7 @@ def _task_state(step: Step, rec: NodeRecord, result) -> State:
         return Completed(name="Skipped", message=rec.message)
     if rec.phase == CANCELED:
         return Cancelled(message=rec.message or "stopped")
-    retryable = bool(
-        step.retry
-        and result is not None
-        and not result.timed_out  # Dagu never retries a step that hit its timeout
-        and not result.stopped
-        and (not step.retry.exit_codes or result.exit_code in step.retry.exit_codes)
-    )
-    return Failed(message=rec.message or "failed", data={"retryable": retryable})
+    return Failed(message=rec.message or "failed", data={"retryable": _retryable(step, result)})
 
 
 def _retry_condition(task: Any, task_run: Any, state: State) -> bool:
@@ -88,9 +95,52 @@ def _retry_condition(task: Any, task_run: Any, state: State) -> bool:
     return bool(data.get("retryable"))
 
 
+def run_repeating(ctx: RunContext, step: Step, rec: NodeRecord, *, logger) -> Any:
+    """A step with a repeat policy, as Dagu's runner loops it: each run (retried on failure
+    per its retryPolicy, inside this task run) counts once; then the policy decides whether
+    to run again. A stop lets the current run finish (only the forced stop kills it)."""
+    policy = step.repeat
+    stop = ForceOnlyStop(ctx.stop)
+    runs = retries = 0
+    while True:
+        result = execute_node(ctx, step, rec, logger=logger, stop=stop)
+        if _retryable(step, result) and retries < step.retry.limit and not ctx.stop.requested.is_set():
+            delay = step.retry.delays()[retries]
+            retries += 1
+            logger.info("retry %d/%d in %gs", retries, step.retry.limit, delay)
+            if ctx.stop.requested.wait(delay):
+                return result
+            continue
+        if result is None or result.stopped:  # skipped by a precondition, or killed
+            return result
+        runs += 1
+        if not _repeat_again(ctx, step, rec, result, runs) or ctx.stop.requested.is_set():
+            return result
+        delay = policy.delay(runs)
+        logger.info("repeating (run %d done) in %gs", runs, delay)
+        if ctx.stop.requested.wait(delay):
+            return result
+
+
+def _repeat_again(ctx: RunContext, step: Step, rec: NodeRecord, result, runs: int) -> bool:
+    policy = step.repeat
+    if policy.limit > 0 and runs >= policy.limit:
+        return False
+    if policy.condition is not None:
+        env = ctx.step_env(step)
+        if step.output and step.output in rec.outputs:  # the step's own output counts too
+            env[step.output] = rec.outputs[step.output]
+        met = check_preconditions(ctx, (policy.condition,), env, ctx.workdir) is None
+    elif policy.exit_codes:
+        met = result.exit_code in policy.exit_codes
+    else:
+        met = result.ok
+    return met if policy.mode == "while" else not met
+
+
 def _make_task(name: str, step: Step | None) -> Task:
     options: dict[str, Any] = {}
-    if step is not None and step.retry and step.retry.limit > 0:
+    if step is not None and step.retry and step.retry.limit > 0 and step.repeat is None:
         options = dict(
             retries=step.retry.limit,
             retry_delay_seconds=step.retry.delays(),

@@ -19,6 +19,7 @@ from ..model import (
     Handlers,
     Param,
     Precondition,
+    Repeat,
     Retry,
     Semantics,
     Shell,
@@ -73,7 +74,7 @@ STEP_KEYS: dict[str, str] = {
     "stdout": "ok", "stderr": "ok", "run": "ok", "exec": "ok", "executor": "ok", "type": "ok",
     "log_output": "ignored", "worker_selector": "ignored", "shell_packages": "unsupported",
     "call": "unsupported", "params": "unsupported", "parallel": "unsupported",
-    "repeat_policy": "unsupported", "mail_on_error": "ok", "container": "ok",
+    "repeat_policy": "ok", "mail_on_error": "ok", "container": "ok",
     "config": "ok", "with": "ok", "action": "ok",
     "llm": "unsupported", "messages": "unsupported", "agent": "unsupported",
     "approval": "unsupported", "value": "unsupported", "routes": "unsupported",
@@ -445,19 +446,61 @@ def _retry(cx: _Ctx, value: Any, path: Path_) -> Retry | None:
     f = cx.fields(value, path, known, {norm(k): k for k in known}, "retryPolicy")
     limit = cx.number(*f["limit"], integer=True) if "limit" in f else 0
     interval = cx.number(*f["interval_sec"]) if "interval_sec" in f else 0
-    backoff = 1.0
-    if "backoff" in f:
-        b, bpath = f["backoff"]
-        if isinstance(b, bool):
-            backoff = 2.0 if b else 1.0
-        else:
-            n = cx.number(b, bpath)
-            if n is not None and n <= 1:
-                cx.problems.error(bpath, f"backoff must be true or a number greater than 1, got {b}")
-            backoff = n or 1.0
+    backoff = _backoff(cx, *f["backoff"]) or 1.0 if "backoff" in f else 1.0
     max_interval = cx.number(*f["max_interval_sec"]) if "max_interval_sec" in f else None
     codes = cx.int_list(*f["exit_code"]) if "exit_code" in f else ()
     return Retry(int(limit or 0), float(interval or 0), backoff, max_interval, codes)
+
+
+def _backoff(cx: _Ctx, value: Any, path: Path_) -> float:
+    """`backoff: true` = 2.0, a number > 1 = that multiplier; 0 = none."""
+    if isinstance(value, bool):
+        return 2.0 if value else 0.0
+    n = cx.number(value, path)
+    if n is not None and n <= 1:
+        cx.problems.error(path, f"backoff must be true or a number greater than 1, got {value}")
+    return n or 0.0
+
+
+def _repeat(cx: _Ctx, value: Any, path: Path_) -> Repeat | None:
+    """`repeatPolicy` (dagucloud/dagu 532c512 `internal/spec/step.go` buildStepRepeatPolicy)."""
+    if not isinstance(value, dict):
+        cx.problems.error(path, f"repeatPolicy must be a mapping, got {_kind(value)}")
+        return None
+    known = {"repeat": "ok", "interval_sec": "ok", "limit": "ok", "condition": "ok", "expected": "ok",
+             "exit_code": "ok", "backoff": "ok", "max_interval_sec": "ok"}
+    f = cx.fields(value, path, known, {norm(k): k for k in known}, "repeatPolicy")
+    condition = cx.string(*f["condition"]) or "" if "condition" in f else ""
+    expected = cx.string(*f["expected"]) if "expected" in f else None
+    codes = cx.int_list(*f["exit_code"]) if "exit_code" in f else ()
+    mode = None
+    if "repeat" in f:
+        repeat, rpath = f["repeat"]
+        if isinstance(repeat, bool):
+            mode = "while" if repeat else None
+        elif repeat in ("while", "until"):
+            mode = repeat
+            if not condition and not codes:
+                cx.problems.error(rpath, f"repeat mode {repeat!r} needs `condition` or `exitCode`")
+        else:
+            cx.problems.error(rpath, f"repeat must be true, false, 'while' or 'until', got {repeat!r}")
+    if mode is None:
+        # Dagu's inference when `repeat` is unset (or false): condition+expected → until, else while
+        if condition and expected is not None:
+            mode = "until"
+        elif condition or codes:
+            mode = "while"
+    if mode is None:
+        return None
+    return Repeat(
+        mode=mode,
+        interval=cx.number(*f["interval_sec"]) or 0.0 if "interval_sec" in f else 0.0,
+        limit=int(cx.number(*f["limit"], integer=True) or 0) if "limit" in f else 0,
+        condition=Precondition(condition, expected) if condition else None,
+        exit_codes=codes,
+        backoff=_backoff(cx, *f["backoff"]) if "backoff" in f else 0.0,
+        max_interval=cx.number(*f["max_interval_sec"]) or None if "max_interval_sec" in f else None,
+    )
 
 
 def _continue_on(cx: _Ctx, value: Any, path: Path_) -> ContinueOn:
@@ -677,6 +720,7 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
         depends=depends,
         preconditions=preconditions,
         retry=_retry(cx, *f["retry_policy"]) if "retry_policy" in f else None,
+        repeat=_repeat(cx, *f["repeat_policy"]) if "repeat_policy" in f and not handler else None,
         timeout=(cx.number(*f["timeout_sec"]) or None) if "timeout_sec" in f else None,
         continue_on=_continue_on(cx, *f["continue_on"]) if "continue_on" in f else ContinueOn(),
         output=output,

@@ -66,3 +66,21 @@ class StopToken:
             timer = threading.Timer(self.grace, self.stop, kwargs={"force": True})
             timer.daemon = True
             timer.start()
+
+
+class ForceOnlyStop:
+    """A view of a StopToken that only passes on the forced stop: Dagu lets a step with a
+    repeat policy finish its current run when the DAG is stopped, and kills it only when the
+    cleanup time (`maxCleanUpTimeSec`) is over."""
+
+    def __init__(self, token: StopToken) -> None:
+        self._token = token
+        self.grace = token.grace
+        self.requested = token.forced
+        self.forced = token.forced
+
+    def register(self, stopper: Callable[[bool], None]) -> int:
+        return self._token.register(lambda force: stopper(True) if force else None)
+
+    def unregister(self, key: int) -> None:
+        self._token.unregister(key)
