@@ -59,12 +59,7 @@ def raw_docker_py(n: int, image: str, parallel: bool) -> None:
         api.logs(cid)
         api.remove_container(cid)
 
-    if parallel:
-        with ThreadPoolExecutor(max_workers=n) as pool:
-            list(pool.map(one, range(n)))
-    else:
-        for i in range(n):
-            one(i)
+    _call_each(one, n, parallel)
 
 
 def runner_only(n: int, image: str, parallel: bool) -> None:
@@ -81,6 +76,11 @@ def runner_only(n: int, image: str, parallel: bool) -> None:
         if not result.ok:
             raise SystemExit(f"runner failed: {result.error}")
 
+    _call_each(one, n, parallel)
+
+
+def _call_each(one, n: int, parallel: bool) -> None:
+    """one(0) … one(n-1), one after the other or all at once."""
     if parallel:
         with ThreadPoolExecutor(max_workers=n) as pool:
             list(pool.map(one, range(n)))

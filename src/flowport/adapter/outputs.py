@@ -38,7 +38,7 @@ def evaluate_structured(
 
 def _value(f: OutputField, *, stdout: str, stderr_file: Path, cwd: str, expand: Callable[[str], str]) -> Any:
     if f.value_json is not None:
-        return _expand_literal(json.loads(f.value_json), expand)
+        return expand_strings(json.loads(f.value_json), expand)
     if f.source == "stdout":
         raw = stdout
     elif f.source == "stderr":
@@ -59,13 +59,14 @@ def _value(f: OutputField, *, stdout: str, stderr_file: Path, cwd: str, expand: 
     return selected
 
 
-def _expand_literal(value: Any, expand: Callable[[str], str]) -> Any:
+def expand_strings(value: Any, expand: Callable[[str], str]) -> Any:
+    """The strings inside `value` (lists and mappings included), expanded."""
     if isinstance(value, str):
         return expand(value)
     if isinstance(value, list):
-        return [_expand_literal(v, expand) for v in value]
+        return [expand_strings(v, expand) for v in value]
     if isinstance(value, dict):
-        return {k: _expand_literal(v, expand) for k, v in value.items()}
+        return {k: expand_strings(v, expand) for k, v in value.items()}
     return value
 
 

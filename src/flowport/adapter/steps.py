@@ -15,7 +15,7 @@ from ..lang.templating import go_json, match_expected
 from ..model import Container, Mail, Precondition, Shell, Sql, Step
 from .containers import run_container_step
 from .context import HANDLER, RunContext, now
-from .outputs import OutputError, evaluate_structured
+from .outputs import OutputError, evaluate_structured, expand_strings
 from .runners.base import LineSink, RunResult, StopToken
 from .runners.mail import send_mail_step
 from .runners.shell import run_process, run_shell, shell_argv
@@ -183,17 +183,6 @@ def _finish(ctx: RunContext, step: Step, rec: NodeRecord, result: RunResult, *, 
     return result
 
 
-def _expand_values(value, expand: Callable[[str], str]):
-    """Strings inside an executor's config (lists and mappings included), expanded."""
-    if isinstance(value, str):
-        return expand(value)
-    if isinstance(value, list):
-        return [_expand_values(v, expand) for v in value]
-    if isinstance(value, dict):
-        return {k: _expand_values(v, expand) for k, v in value.items()}
-    return value
-
-
 def _read_outputs_file(path: Path, declared: tuple[str, ...]) -> dict[str, str]:
     """KEY=VALUE lines a step wrote to $DAGU_OUTPUT_FILE; only declared names count."""
     values: dict[str, str] = {}
@@ -254,7 +243,7 @@ def run_action(
             dsn=expand(action.dsn),
             query=expand(action.query) if action.query is not None else None,
             script=expand(action.script) if action.script is not None else None,
-            params_json=json.dumps(_expand_values(params, expand)) if params is not None else None,
+            params_json=json.dumps(expand_strings(params, expand)) if params is not None else None,
         )
         return run_sqlite(resolved, cwd=cwd, sink=sink, stop=stop, stdout_file=out_file)
     if isinstance(action, Mail):
