@@ -84,6 +84,12 @@ def test_properties_are_seen_by_downstream_steps_and_handlers_only(run_dag, tmp_
           - id: later
             depends: [first, no_id]
             command: echo '[${first.output}] [${no_id.exitCode}]' > later.txt
+          - id: gated
+            depends: [first]
+            preconditions:
+              - condition: "${first.output}:${first.exitCode}"
+                expected: "one:0"
+            command: touch gated-ran
         handlerOn:
           exit:
             command: echo "[${first.output}] [${later.exitCode}]" > handler.txt
@@ -93,6 +99,7 @@ def test_properties_are_seen_by_downstream_steps_and_handlers_only(run_dag, tmp_
     # steps without an `id` have no properties (Dagu's step map holds ids only)
     assert read(tmp_path / "later.txt").strip() == "[one] [${no_id.exitCode}]"
     assert read(tmp_path / "handler.txt").strip() == "[one] [0]"
+    assert (tmp_path / "gated-ran").exists()  # preconditions see upstream step properties
 
 
 def test_an_output_that_cannot_be_decoded_fails_the_step(run_dag, tmp_path):

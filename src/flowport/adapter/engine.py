@@ -130,7 +130,7 @@ def _repeat_again(ctx: RunContext, step: Step, rec: NodeRecord, result, runs: in
         env = ctx.step_env(step)
         if step.output and step.output in rec.outputs:  # the step's own output counts too
             env[step.output] = rec.outputs[step.output]
-        met = check_preconditions(ctx, (policy.condition,), env, ctx.workdir) is None
+        met = check_preconditions(ctx, (policy.condition,), env, ctx.workdir, viewer=step.name) is None
     elif policy.exit_codes:
         met = result.exit_code in policy.exit_codes
     else:

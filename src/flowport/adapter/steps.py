@@ -31,18 +31,20 @@ def _signal_number(name: str | None) -> int:
 
 
 def check_preconditions(
-    ctx: RunContext, conditions: tuple[Precondition, ...], env: dict[str, str], cwd: str, status: str | None = None
+    ctx: RunContext, conditions: tuple[Precondition, ...], env: dict[str, str], cwd: str, status: str | None = None,
+    viewer: str | None = None,
 ) -> str | None:
     """None when all are met, else a description of the first unmet one. All are evaluated
-    (Dagu does not short-circuit: side effects of every condition happen)."""
+    (Dagu does not short-circuit: side effects of every condition happen). `viewer`: the
+    step (or HANDLER) whose upstream step properties the conditions may use."""
     unmet = None
     for cond in conditions:
         if cond.expected is not None:
-            actual = ctx.expand(cond.condition, env, status=status)
+            actual = ctx.expand(cond.condition, env, status=status, step=viewer)
             met = match_expected(actual, cond.expected)  # Dagu does not expand `expected`
             what = f"{cond.condition!r} is {actual!r}, expected {cond.expected!r}"
         else:
-            command = ctx.expand(cond.condition, env, status=status)
+            command = ctx.expand(cond.condition, env, status=status, step=viewer)
             result = run_process(
                 [*ctx.shell(), "-c", command], env=env, cwd=cwd, sink=lambda s, l: None, stop=None
             )
@@ -90,9 +92,10 @@ def execute_node(
     else:
         out_path, err_path = ctx.step_log_paths(rec.name)
     ctx.log(f"{rec.name}: started (attempt {rec.attempts})")
+    viewer = HANDLER if handler else step.name
 
     if step.preconditions:
-        unmet = check_preconditions(ctx, step.preconditions, env, cwd, status)
+        unmet = check_preconditions(ctx, step.preconditions, env, cwd, status, viewer)
         if unmet is not None:
             rec.phase, rec.message = SKIPPED, f"precondition not met: {unmet}"
             rec.finished_at = now()
@@ -122,7 +125,6 @@ def execute_node(
         outputs_file = ctx.step_log_paths(step.name)[0].with_suffix(".outputs")
         outputs_file.write_text("")
         env["DAGU_OUTPUT_FILE"] = str(outputs_file)
-    viewer = HANDLER if handler else step.name
     with ExitStack() as files:
         out_file = files.enter_context(open(out_path, "w"))
         err_file = files.enter_context(open(err_path, "w"))
