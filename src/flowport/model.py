@@ -74,12 +74,21 @@ class Mail:
 
 @dataclass(frozen=True)
 class Http:
+    """One HTTP request: an Argo http template, or Dagu's http executor (whose response is
+    the step's stdout: status line and headers unless `silent`, then the body; or a JSON
+    document with `json_format`; the body goes to `output_file` when given)."""
+
     url: str
     method: str = "GET"
     headers: Pairs = ()
     body: str | None = None
-    success_condition: str | None = None
+    success_condition: str | None = None  # Argo; Dagu: any 2xx
     timeout: float | None = None
+    query: Pairs = ()
+    silent: bool = False
+    json_format: bool = False
+    output_file: str | None = None
+    skip_tls_verify: bool = False
 
 
 @dataclass(frozen=True)

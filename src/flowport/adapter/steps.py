@@ -12,11 +12,12 @@ from pathlib import Path
 from typing import Callable
 
 from ..lang.templating import go_json, match_expected
-from ..model import Container, Mail, Precondition, Shell, Sql, Step
+from ..model import Container, Http, Mail, Precondition, Shell, Sql, Step
 from .containers import run_container_step
 from .context import HANDLER, RunContext, now
 from .outputs import OutputError, evaluate_structured, expand_strings
 from .runners.base import LineSink, RunResult, StopToken
+from .runners.http import run_http
 from .runners.mail import send_mail_step
 from .runners.shell import run_process, run_shell, shell_argv
 from .runners.sqlite import run_sqlite
@@ -248,6 +249,18 @@ def run_action(
             params_json=json.dumps(expand_strings(params, expand)) if params is not None else None,
         )
         return run_sqlite(resolved, cwd=cwd, sink=sink, stop=stop, stdout_file=out_file)
+    if isinstance(action, Http):
+        expand = lambda text: ctx.expand(text, env, status=status, step=owner)  # noqa: E731
+        resolved = replace(
+            action,
+            url=expand(action.url),
+            headers=tuple((k, expand(v)) for k, v in action.headers),
+            query=tuple((k, expand(v)) for k, v in action.query),
+            body=expand(action.body) if action.body is not None else None,
+            output_file=expand(action.output_file) if action.output_file else None,
+            timeout=action.timeout if action.timeout is not None else step.timeout,
+        )
+        return run_http(resolved, cwd=cwd, sink=sink, stop=stop, stdout_file=out_file)
     if isinstance(action, Mail):
         expand = lambda text: ctx.expand(text, env, status=status, step=owner)  # noqa: E731
         resolved = Mail(

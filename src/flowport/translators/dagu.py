@@ -31,6 +31,7 @@ from ..model import (
 )
 from .dagu_actions import apply_action, exec_argv
 from .dagu_docker import command_argv, container_field, executor_container
+from .dagu_http import http_action
 from .dagu_mail import mail_action, mail_settings
 from .dagu_outputs import artifacts_dir, mentions_artifacts_dir, redirect, structured_output
 from .dagu_sql import sqlite_action
@@ -85,6 +86,8 @@ SHELL_EXECUTORS = {"", "command", "shell"}
 MAIL_EXECUTORS = {"mail"}
 DOCKER_EXECUTORS = {"docker", "container"}
 SQL_EXECUTORS = {"sqlite"}
+HTTP_EXECUTORS = {"http"}
+CONFIGURED = DOCKER_EXECUTORS | MAIL_EXECUTORS | SQL_EXECUTORS | HTTP_EXECUTORS
 # V1 spellings shown in hints, so a camelCase user reads camelCase.
 CAMEL = {"handler_on": "handlerOn", "working_dir": "workingDir", "timeout_sec": "timeoutSec",
          "max_active_steps": "maxActiveSteps", "delay_sec": "delaySec",
@@ -632,13 +635,13 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
             executor_type = (value.get("type", "") if isinstance(value, dict) else str(value or "")).strip()
             if isinstance(value, dict) and "config" in value:
                 executor_config = (value["config"], (*kpath, "config"))
-            if executor_type not in SHELL_EXECUTORS | DOCKER_EXECUTORS | MAIL_EXECUTORS | SQL_EXECUTORS:
+            if executor_type not in SHELL_EXECUTORS | CONFIGURED:
                 cx.problems.unsupported(kpath, f"the {executor_type!r} executor",
-                                        hint="flowport runs shell, docker, mail and sqlite steps")
+                                        hint="flowport runs shell, docker, mail, sqlite and http steps")
     for key in ("config", "with"):
         if key in f:
             executor_config = f[key]
-            if executor_type not in DOCKER_EXECUTORS | MAIL_EXECUTORS | SQL_EXECUTORS:
+            if executor_type not in CONFIGURED:
                 cx.problems.unsupported(f[key][1], f"`{key}:` for the {executor_type or 'command'!r} executor", key=True)
 
     shell = _shell(cx, *f["shell"]) if "shell" in f else ()
@@ -668,6 +671,11 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
         action = mail_action(cx, executor_config, executor_where)
     elif executor_type in SQL_EXECUTORS:
         action = sqlite_action(cx, executor_config, executor_where, f.get("command"), f.get("script"))
+    elif executor_type in HTTP_EXECUTORS:
+        if "script" in f:
+            cx.problems.unsupported(f["script"][1], "the http executor's config given as `script:`",
+                                    hint="give it as `config:` (V1) or `with:`", key=True)
+        action = http_action(cx, executor_config, executor_where, f.get("command"))
     elif executor_type in DOCKER_EXECUTORS or "container" in f:
         action = _container_action(cx, f, action, shell, executor_config, executor_type in DOCKER_EXECUTORS)
     elif action is None:

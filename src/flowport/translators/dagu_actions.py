@@ -1,8 +1,8 @@
 """Dagu V3 `action:` + `with:` steps, rewritten into the fields Dagu itself normalizes them to
 (dagucloud/dagu 532c512 `internal/spec/step_v2.go` builtinActionNormalizers), so the rest of
 the translator treats them like V1/V2 steps. Actions flowport runs: `exec`, `noop`,
-`docker.run`, `container.run`, `mail.send`, `sqlite.query`; the others are reported as not
-supported."""
+`docker.run`, `container.run`, `mail.send`, `sqlite.query`, `http.request`; the others are
+reported as not supported."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ Fields = dict[str, tuple[Any, Path_]]
 
 # fields an action step cannot have (Dagu: "action cannot be used together with …")
 LEGACY_EXECUTION = ("command", "script", "exec", "type", "executor", "run", "config")
-EXECUTORS = {"docker.run": "docker", "container.run": "container", "mail.send": "mail", "sqlite.query": "sqlite"}
+EXECUTORS = {"docker.run": "docker", "container.run": "container", "mail.send": "mail", "sqlite.query": "sqlite",
+             "http.request": "http"}
 COMMAND_FIELD = {"docker.run": "command", "container.run": "command", "sqlite.query": "query"}
 
 
@@ -52,12 +53,16 @@ def apply_action(cx: Any, f: Fields) -> str:
             f["command"] = (with_.pop(field), (*wpath, field))
         elif name == "sqlite.query":
             cx.problems.error(wpath, "the sqlite.query action needs `with.query`")
+        if name == "http.request":
+            for key in ("method", "url"):
+                if not isinstance(with_.get(key), str) or not with_[key].strip():
+                    cx.problems.error(wpath, f"the http.request action needs `with.{key}`")
         if with_:
             f["with"] = (with_, wpath)
         else:
             f.pop("with", None)
         return EXECUTORS[name]
-    cx.problems.unsupported(apath, f"the {name!r} action", hint="flowport runs exec, noop, docker.run, container.run, mail.send and sqlite.query")
+    cx.problems.unsupported(apath, f"the {name!r} action", hint="flowport runs exec, noop, docker.run, container.run, mail.send, sqlite.query and http.request")
     f.pop("with", None)
     return ""
 
