@@ -224,3 +224,26 @@ handlerOn:
     assert report["status"] == "canceled"
     assert (tmp_path / "handlers.txt").read_text() == "cancel:canceled\nexit:canceled\n"
     assert run_containers(run_id) == []
+
+
+def test_v3_docker_run_action_with_structured_output(run_dag, tmp_path):
+    report = run_dag(
+        """
+        type: graph
+        steps:
+          - id: probe
+            action: docker.run
+            with:
+              image: alpine
+              auto_remove: true
+              command: ["sh", "-c", "echo os: alpine-$(cat /etc/alpine-release)"]
+            output:
+              os: {from: stdout, decode: yaml, select: .os}
+          - id: use
+            depends: [probe]
+            run: echo "${probe.output.os}" > os.txt
+        """
+    )
+    assert report.status == "succeeded", report.message
+    assert (tmp_path / "os.txt").read_text().startswith("alpine-")
+    assert run_containers(report.run_id) == []
