@@ -516,3 +516,12 @@ def test_resolve_params_accepts_empty_string_key_as_positional():
 )
 def test_match_expected(actual, expected, want):
     assert match_expected(actual, expected) is want
+
+
+def test_step_property_slices_and_output_paths():
+    props = {"build.stdout": "/logs/build.out", "build.output": '{"a": {"b": "deep"}}', "build.exitCode": "0"}
+    assert expand("${build.stdout:0:5}|${build.stdout:7}|${build.exitCode:0:1}", props) == "/logs|uild.out|0"
+    assert expand("${build.output.a.b}", props) == "deep"
+    # malformed slices stay as written (Dagu logs and leaves them)
+    assert expand("${build.stdout:x} ${build.stdout:} ${build.stdout:1:2:3}", props) == (
+        "${build.stdout:x} ${build.stdout:} ${build.stdout:1:2:3}")

@@ -417,6 +417,10 @@ def _resolve_dotted(name: str, path: str, variables: Mapping[str, str]) -> str |
     value = _get(variables, name + path)
     if value is not None:
         return value
+    prop, colon, spec = path.partition(":")
+    if colon and "." not in prop[1:]:  # ${id.stdout:0:5}: a slice of a step property
+        value = _get(variables, name + prop)
+        return None if value is None else _slice(value, spec)
     for prop in (".output", ".outputs"):  # ${id.output.key}: a JSON path into a step property
         if path.startswith((prop + ".", prop + "[")):
             published = _get(variables, name + prop)
@@ -428,6 +432,18 @@ def _resolve_dotted(name: str, path: str, variables: Mapping[str, str]) -> str |
     if base is None:
         return None
     return json_path(base, path)
+
+
+def _slice(value: str, spec: str) -> str | None:
+    """Dagu's `:start[:length]` on a step property (characters, not bytes); None when the
+    spec is malformed (the reference then stays as written)."""
+    parts = spec.split(":")
+    if len(parts) > 2 or not _DIGITS.match(parts[0]) or (len(parts) == 2 and parts[1] and not _DIGITS.match(parts[1])):
+        return None
+    start = int(parts[0])
+    if len(parts) == 2 and parts[1]:
+        return value[start:start + int(parts[1])]
+    return value[start:]
 
 
 def _valid_var_name(key: str) -> bool:
