@@ -10,7 +10,6 @@ import threading
 from collections import ChainMap
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from ..lang import templating
 from ..model import HANDLER_NODE_NAMES, SmtpConfig, Step, Workflow

@@ -9,7 +9,6 @@ import signal
 from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
-from typing import Callable
 
 from ..lang.templating import go_json, match_expected
 from ..model import Container, Http, Mail, Precondition, Shell, Sql, Step
@@ -211,8 +210,11 @@ def run_action(
 ) -> RunResult:
     action = step.action
     grace = ctx.wf.semantics.stop_grace_seconds
+
+    def expand(text: str) -> str:  # the step's values, evaluated as Dagu evaluates them
+        return ctx.expand(text, env, status=status, step=owner)
+
     if isinstance(action, Shell):
-        expand: Callable[[str], str] = lambda text: ctx.expand(text, env, status=status, step=owner)  # noqa: E731
         resolved = Shell(
             command=expand(action.command) if action.command is not None else None,
             argv=tuple(expand(a) for a in action.argv) if action.argv is not None else None,
@@ -235,11 +237,10 @@ def run_action(
     if isinstance(action, Container):
         return run_container_step(
             ctx, step, action, env,
-            expand=lambda text: ctx.expand(text, env, status=status, step=owner),
+            expand=expand,
             sink=sink, stop=stop, out_file=out_file, err_file=err_file, node_name=node_name,
         )
     if isinstance(action, Sql):
-        expand = lambda text: ctx.expand(text, env, status=status, step=owner)  # noqa: E731
         params = json.loads(action.params_json) if action.params_json else None
         resolved = replace(
             action,
@@ -250,7 +251,6 @@ def run_action(
         )
         return run_sqlite(resolved, cwd=cwd, sink=sink, stop=stop, stdout_file=out_file)
     if isinstance(action, Http):
-        expand = lambda text: ctx.expand(text, env, status=status, step=owner)  # noqa: E731
         resolved = replace(
             action,
             url=expand(action.url),
@@ -262,7 +262,6 @@ def run_action(
         )
         return run_http(resolved, cwd=cwd, sink=sink, stop=stop, stdout_file=out_file)
     if isinstance(action, Mail):
-        expand = lambda text: ctx.expand(text, env, status=status, step=owner)  # noqa: E731
         resolved = Mail(
             to=tuple(expand(t) for t in action.to),
             sender=expand(action.sender),

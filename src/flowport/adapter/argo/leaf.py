@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import tarfile
-import time
 import zlib
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable
@@ -152,7 +150,7 @@ def _container(run: "ArgoRun", ex: Executor, node: Node, tmpl: Template, spec: C
                 phase, message = ERROR, f"open {op.path}: no such file or directory"
         elif op.value is not None:
             try:
-                params[op.name] = substitute(op.value, {**scope, **{f"outputs.result": stdout}})
+                params[op.name] = substitute(op.value, {**scope, "outputs.result": stdout})
             except Unresolved as exc:
                 if phase == SUCCEEDED:
                     phase, message = ERROR, str(exc)
@@ -174,23 +172,10 @@ def _script_file(spec: Container):
     if spec.script is None:
         yield spec
         return
-    import os
-    import shutil
-    import tempfile
+    from ..runners.docker import SCRIPT_PATH, script_mount
 
-    from ..runners.docker import SCRIPT_PATH
-
-    folder = tempfile.mkdtemp(prefix="flowport-argo-script-")
-    try:
-        path = os.path.join(folder, "script")
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(spec.script)
-        os.chmod(path, 0o755)
-        os.chmod(folder, 0o755)
-        yield replace(spec, script=None, cmd=(*(spec.cmd or ()), SCRIPT_PATH),
-                      volumes=(*spec.volumes, f"{path}:{SCRIPT_PATH}:ro"))
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
+    with script_mount(spec.script) as bind:
+        yield replace(spec, script=None, cmd=(*(spec.cmd or ()), SCRIPT_PATH), volumes=(*spec.volumes, bind))
 
 
 def _fetch(run_id: str, key: str, paths: list[str]) -> dict[str, str | None]:

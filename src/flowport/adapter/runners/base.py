@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import IO, Callable, Protocol
 
 TIMEOUT_EXIT_CODE = 124  # what Dagu reports for a step that hit its timeoutSec
 
@@ -25,6 +25,15 @@ class RunResult:
 class LineSink(Protocol):
     def __call__(self, stream: str, line: str) -> None:  # stream: "stdout" | "stderr"
         ...
+
+
+def emit_stdout(text: str, sink: LineSink, stdout_file: IO[str] | None) -> None:
+    """Output an action produced whole (a query result, a response): to the step's stdout
+    file and, line by line, to its log."""
+    if stdout_file is not None:
+        stdout_file.write(text)
+    for line in text.splitlines():
+        sink("stdout", line)
 
 
 class StopToken:

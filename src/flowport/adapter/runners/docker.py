@@ -290,8 +290,8 @@ def _create_args(api, spec: Container, image: str, *, env, labels, host_dir, scr
 
 
 @contextlib.contextmanager
-def _script_mount(script: str | None) -> Iterator[str | None]:
-    """Argo script.source as a read-only file bind; the temp dir goes when the step ends."""
+def script_mount(script: str | None) -> Iterator[str | None]:
+    """Argo script.source as a read-only file bind; the temp dir goes when the block ends."""
     if script is None:
         yield None
         return
@@ -301,6 +301,7 @@ def _script_mount(script: str | None) -> Iterator[str | None]:
         with open(path, "w", encoding="utf-8") as fh:
             fh.write(script)
         os.chmod(path, 0o755)  # readable by any container user, runnable as `command: [path]`
+        os.chmod(folder, 0o755)
         yield f"{path}:{SCRIPT_PATH}:ro"
     finally:
         shutil.rmtree(folder, ignore_errors=True)
@@ -352,7 +353,7 @@ def run_container(
             return _run_exec(api, spec, env=env, sink=sink, stop=stop, timeout=timeout, grace=grace,
                              stdout_file=stdout_file, stderr_file=stderr_file)
         image = _prepare_image(api, spec, images, sink)
-        with _script_mount(spec.script) as script_bind:
+        with script_mount(spec.script) as script_bind:
             args = _create_args(api, spec, image, env=env, labels=labels, host_dir=host_dir,
                                 script_bind=script_bind, stop_signal=stop_signal)
             return _run_new(api, spec, args, sink=sink, stop=stop, timeout=timeout, grace=grace,

@@ -11,7 +11,7 @@ import threading
 from typing import IO
 
 from ...model import Http
-from .base import LineSink, RunResult, StopToken
+from .base import LineSink, RunResult, StopToken, emit_stdout
 
 
 def run_http(spec: Http, *, cwd: str, sink: LineSink, stop: StopToken | None,
@@ -47,10 +47,7 @@ def run_http(spec: Http, *, cwd: str, sink: LineSink, stop: StopToken | None,
         text = _render(spec, outcome, ok, cwd)
     except ValueError as exc:
         return RunResult(None, error=f"http response: {exc}")
-    if stdout_file is not None:
-        stdout_file.write(text)
-    for line in text.splitlines():
-        sink("stdout", line)
+    emit_stdout(text, sink, stdout_file)
     if not ok:
         return RunResult(1, text, f"http status code not 2xx: {outcome.status_code}")
     return RunResult(0, text)

@@ -15,7 +15,7 @@ from typing import IO, Any
 
 from ...lang.templating import go_json
 from ...model import Sql
-from .base import LineSink, RunResult, StopToken
+from .base import LineSink, RunResult, StopToken, emit_stdout
 from .shell import MAX_OUTPUT_BYTES
 
 _NAMED = re.compile(r":([a-zA-Z_][a-zA-Z0-9_]*)")
@@ -34,10 +34,7 @@ def run_sqlite(spec: Sql, *, cwd: str, sink: LineSink, stop: StopToken | None,
 
     def emit(text: str) -> None:
         out.append(text)
-        if stdout_file is not None:
-            stdout_file.write(text)
-        for line in text.splitlines():
-            sink("stdout", line)
+        emit_stdout(text, sink, stdout_file)
 
     try:
         conn = _connect(spec.dsn, cwd)
