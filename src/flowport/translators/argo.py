@@ -1,4 +1,4 @@
-"""Argo Workflows YAML (Workflow / WorkflowTemplate) → IR (`model_argo.ArgoSpec`).
+"""Argo Workflows YAML (Workflow / WorkflowTemplate) → IR (`model.argo.ArgoSpec`).
 
 Keys are case-sensitive, as in Argo (JSON field names). Every key is in one of three
 tables: "ok" (implemented), "ignored" (Kubernetes-only, no effect on a laptop: reported by
@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..model import Container, Http, Semantics, Where, Workflow
-from ..model_argo import (
+from ..model.argo import (
     ArgoSpec,
     Call,
     Hook,

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from ...model_argo import ArgoSpec, Call, Hook, Parameter, Template
+from ...model.argo import ArgoSpec, Call, Hook, Parameter, Template
 from ..runners.base import StopToken
 from . import expr
 from .variables import (

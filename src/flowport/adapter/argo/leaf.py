@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from prefect.states import Completed, Failed, State
 
 from ...model import Container
-from ...model_argo import Template
+from ...model.argo import Template
 from . import expr
 from .executor import ERROR, FAILED, RUNNING, SUCCEEDED, Executor, Node, _fire, now
 from .variables import Unresolved, substitute

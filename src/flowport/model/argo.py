@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .model import Container, Http, Where
+from .common import Container, Http, Where
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,74 @@
+"""The intermediate representation (IR) every translator produces and the adapter runs.
+
+Plain frozen dataclasses: no YAML, no Prefect. Values that a run resolves later (variables,
+expressions) stay text here; the adapter evaluates them with `flowport.lang`.
+Anything that differs between source engines is an explicit field (see `Semantics`),
+so the engine never asks "is this Dagu?".
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from .argo import ArgoSpec
+from .common import Container, Pairs, Param, Semantics
+from .dagu import Handlers, MailSettings, Precondition, Step
+
+
+@dataclass(frozen=True)
+class Workflow:
+    name: str
+    dialect: str  # "dagu-v1", "dagu-v2", "dagu-v3", "argo"
+    source_file: str
+    workdir: str
+    steps: tuple[Step, ...]
+    params: tuple[Param, ...] = ()
+    params_text: str | None = None  # Dagu string params, resolved at run time (backticks)
+    env: Pairs = ()
+    dotenv: tuple[str, ...] = ()
+    handlers: Handlers = Handlers()
+    preconditions: tuple[Precondition, ...] = ()
+    timeout: float | None = None
+    max_active_steps: int = 0  # 0 = unlimited
+    delay: float = 0.0  # seconds between starting steps (Dagu delaySec)
+    shell: tuple[str, ...] = ()
+    container: Container | None = None  # Dagu DAG-level container: steps are exec'd into it
+    container_shell: tuple[str, ...] = ()
+    schedule: tuple[str, ...] = ()
+    schedule_paused: bool = False  # Argo CronWorkflow `suspend`: deployed with inactive schedules
+    mail: MailSettings = MailSettings()
+    artifacts_dir: str | None = None  # Dagu `artifacts:`; None = off, "" = flowport's data folder
+    description: str | None = None
+    tags: tuple[str, ...] = ()
+    semantics: Semantics = Semantics()
+    ignored: tuple[str, ...] = field(default=(), compare=False)  # accepted, no effect here
+    argo: ArgoSpec | None = None  # the template tree of an Argo workflow (Dagu: None)
+
+    def uses_containers(self) -> bool:
+        nodes = [*self.steps, *(h for _, h in self.handlers.items())]
+        return self.container is not None or any(isinstance(n.action, Container) for n in nodes)
+
+    def step(self, name: str) -> Step:
+        for s in self.steps:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (for `plan --json`)."""
+        data = asdict(self)
+
+        def tag_actions(obj: Any, src: Any) -> None:
+            for step, raw in zip(src, obj):
+                raw["action"] = {"kind": type(step.action).__name__.lower(), **raw["action"]}
+
+        tag_actions(data["steps"], self.steps)
+        if self.mail.smtp is not None and self.mail.smtp.password:
+            data["mail"]["smtp"]["password"] = "***"
+        for key, step in self.handlers.items():
+            data["handlers"][key]["action"] = {
+                "kind": type(step.action).__name__.lower(),
+                **data["handlers"][key]["action"],
+            }
+        return data
