@@ -11,9 +11,9 @@ from typing import Any, Callable
 
 import yaml
 
-from ..lang.templating import go_json, select_path
-from ..model import OutputField
-from .runners.shell import MAX_OUTPUT_BYTES
+from ...lang.templating import go_json, select_path
+from ...model import OutputField
+from ..runners.shell import MAX_OUTPUT_BYTES
 
 
 class OutputError(Exception):
