@@ -35,7 +35,7 @@ from .dagu_http import http_action
 from .dagu_mail import mail_action, mail_settings
 from .dagu_outputs import artifacts_dir, mentions_artifacts_dir, redirect, structured_output
 from .dagu_sql import sqlite_action
-from .graph import find_cycle
+from .fields import Reader, dependency_cycle, kind_of
 from .source import Document, Problems, format_path, unknown_key_hint
 
 Path_ = tuple  # a key path inside the document
@@ -98,18 +98,18 @@ CAMEL = {"handler_on": "handlerOn", "working_dir": "workingDir", "timeout_sec": 
          "exit_code": "exitCode", "mark_success": "markSuccess", "interval_sec": "intervalSec",
          "max_interval_sec": "maxIntervalSec", "log_dir": "logDir"}
 
-DAG_INDEX = {norm(k): k for k in DAG_KEYS}
-STEP_INDEX = {norm(k): k for k in STEP_KEYS}
 
 
-class _Ctx:
-    """Translation state for one document."""
+class _Ctx(Reader):
+    """Translation state for one document; reads keys the Dagu way."""
+
+    key_fold = staticmethod(norm)  # Dagu 1.x's mapstructure: case-insensitive, `_`/`-` ignored
+    any_case_bools = True
 
     def __init__(self, doc: Document, dialect: str) -> None:
+        super().__init__(Problems(doc), [])
         self.doc = doc
         self.dialect = dialect
-        self.problems = Problems(doc)
-        self.ignored: list[str] = []
 
     def where(self, path: Path_) -> Where:
         m = self.doc.mark(path)
@@ -117,90 +117,6 @@ class _Ctx:
 
     def spell(self, key: str) -> str:
         return CAMEL.get(key, key) if self.dialect == "dagu-v1" else key
-
-    def fields(self, obj: dict, path: Path_, table: dict[str, str], index: dict[str, str], what: str) -> dict[str, tuple[Any, Path_]]:
-        """Canonical key -> (value, path). Reports unknown, duplicate and unsupported keys."""
-        out: dict[str, tuple[Any, Path_]] = {}
-        for raw, value in obj.items():
-            kpath = (*path, raw)
-            key = index.get(norm(raw))
-            if key is None:
-                hint = unknown_key_hint(str(raw), [self.spell(k) for k, v in table.items() if v != "unsupported"])
-                self.problems.error(kpath, f"unknown {what} key {raw!r}", hint=hint, key=True)
-                continue
-            if key in out:
-                self.problems.error(kpath, f"{raw!r} repeats {format_path(out[key][1])}", key=True)
-                continue
-            state = table[key]
-            if state == "unsupported":
-                self.problems.unsupported(kpath, f"{what} key {raw!r}", key=True)
-                continue
-            if state == "ignored":
-                self.ignored.append(f"{format_path(kpath)}: no effect under Prefect")
-                continue
-            out[key] = (value, kpath)
-        return out
-
-    # ---- typed readers
-    def string(self, value: Any, path: Path_, *, allow_none: bool = False) -> str | None:
-        if value is None and allow_none:
-            return None
-        if isinstance(value, bool) or isinstance(value, (dict, list)) or value is None:
-            self.problems.error(path, f"expected a string, got {_kind(value)}")
-            return None
-        return str(value)
-
-    def number(self, value: Any, path: Path_, *, integer: bool = False, minimum: float = 0) -> float | None:
-        if isinstance(value, str):
-            try:
-                value = float(value) if not integer else int(value)
-            except ValueError:
-                pass
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.problems.error(path, f"expected a {'whole ' if integer else ''}number, got {_kind(value)}")
-            return None
-        if integer and not float(value).is_integer():
-            self.problems.error(path, f"expected a whole number, got {value}")
-            return None
-        if value < minimum:
-            self.problems.error(path, f"must be at least {minimum:g}, got {value}")
-            return None
-        return value
-
-    def boolean(self, value: Any, path: Path_) -> bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "false"):
-            return value.lower() == "true"
-        self.problems.error(path, f"expected true or false, got {_kind(value)}")
-        return False
-
-    def str_list(self, value: Any, path: Path_) -> list[str]:
-        if isinstance(value, list):
-            out = []
-            for i, item in enumerate(value):
-                s = self.string(item, (*path, i))
-                if s is not None:
-                    out.append(s)
-            return out
-        s = self.string(value, path)
-        return [s] if s is not None else []
-
-    def int_list(self, value: Any, path: Path_) -> tuple[int, ...]:
-        items = value if isinstance(value, list) else [value]
-        out = []
-        for i, item in enumerate(items):
-            n = self.number(item, (*path, i) if isinstance(value, list) else path, integer=True, minimum=-(2**31))
-            if n is not None:
-                out.append(int(n))
-        return tuple(out)
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    return {dict: "a mapping", list: "a list", bool: "a boolean", int: "a number", float: "a number",
-            str: "a string"}.get(type(value), type(value).__name__)
 
 
 def detect_dialect(data: dict) -> str:
@@ -237,11 +153,11 @@ def translate_document(doc: Document, *, source_file: str | None = None) -> tupl
     data = doc.data
     if not isinstance(data, dict):
         p = Problems(doc)
-        p.error((), f"a Dagu DAG is a mapping of keys, got {_kind(data)}")
+        p.error((), f"a Dagu DAG is a mapping of keys, got {kind_of(data)}")
         return None, p, []
     dialect = detect_dialect(data)
     cx = _Ctx(doc, dialect)
-    top = cx.fields(data, (), DAG_KEYS, DAG_INDEX, "DAG")
+    top = cx.fields(data, (), DAG_KEYS, "DAG")
     file = source_file or doc.file
     name = Path(file).stem
     if "name" in top:
@@ -260,7 +176,7 @@ def translate_document(doc: Document, *, source_file: str | None = None) -> tupl
 
     params, params_text = _params(cx, *top["params"]) if "params" in top else ((), None)
     env = _env(cx, *top["env"]) if "env" in top else ()
-    dotenv = tuple(cx.str_list(*top["dotenv"])) if "dotenv" in top else ()
+    dotenv = tuple(cx.strings(*top["dotenv"])) if "dotenv" in top else ()
     preconditions = ()
     for key in ("preconditions", "precondition"):
         if key in top:
@@ -301,12 +217,12 @@ def translate_document(doc: Document, *, source_file: str | None = None) -> tupl
         if isinstance(value, dict):
             cx.problems.unsupported(path, "schedule with start/stop/restart")
         else:
-            schedule = tuple(cx.str_list(value, path))
+            schedule = tuple(cx.strings(value, path))
     tags: tuple[str, ...] = ()
     for key in ("tags", "labels"):
         if key in top:
             value, path = top[key]
-            items = value.split(",") if isinstance(value, str) else cx.str_list(value, path)
+            items = value.split(",") if isinstance(value, str) else cx.strings(value, path)
             tags += tuple(t.strip() for t in items if str(t).strip())
 
     nodes = [*steps, *(h for _, h in handlers.items())]
@@ -352,7 +268,7 @@ def translate_document(doc: Document, *, source_file: str | None = None) -> tupl
 
 def _shell(cx: _Ctx, value: Any, path: Path_) -> tuple[str, ...]:
     if isinstance(value, list):
-        return tuple(cx.str_list(value, path))
+        return tuple(cx.strings(value, path))
     s = cx.string(value, path)
     return tuple(shlex.split(s)) if s else ()
 
@@ -370,7 +286,7 @@ def _params(cx: _Ctx, value: Any, path: Path_) -> tuple[tuple[Param, ...], str |
             out.append(Param(str(k), _scalar(v)))
         return tuple(out), None
     if not isinstance(value, list):
-        cx.problems.error(path, f"params must be a string, a mapping or a list, got {_kind(value)}")
+        cx.problems.error(path, f"params must be a string, a mapping or a list, got {kind_of(value)}")
         return (), None
     position = 0
     for i, item in enumerate(value):
@@ -389,7 +305,7 @@ def _params(cx: _Ctx, value: Any, path: Path_) -> tuple[tuple[Param, ...], str |
             position += 1
             out.append(Param(str(position), str(item)))
         else:
-            cx.problems.error(ipath, f"a parameter is a NAME=VALUE string or a mapping, got {_kind(item)}")
+            cx.problems.error(ipath, f"a parameter is a NAME=VALUE string or a mapping, got {kind_of(item)}")
     return tuple(out), None
 
 
@@ -406,7 +322,7 @@ def _env(cx: _Ctx, value: Any, path: Path_) -> tuple[tuple[str, str], ...]:
     if isinstance(value, dict):
         return tuple((str(k), _scalar(v)) for k, v in value.items())
     if not isinstance(value, list):
-        cx.problems.error(path, f"env must be a mapping or a list, got {_kind(value)}")
+        cx.problems.error(path, f"env must be a mapping or a list, got {kind_of(value)}")
         return ()
     for i, item in enumerate(value):
         if isinstance(item, dict):
@@ -428,7 +344,7 @@ def _preconditions(cx: _Ctx, value: Any, path: Path_) -> tuple[Precondition, ...
             out.append(Precondition(condition=item))
         elif isinstance(item, dict):
             known = {"condition": "ok", "expected": "ok", "negate": "ok", "eval": "unsupported"}
-            f = cx.fields(item, ipath, known, {norm(k): k for k in known}, "precondition")
+            f = cx.fields(item, ipath, known, "precondition")
             if "condition" not in f:
                 cx.problems.error(ipath, "a precondition needs `condition`")
                 continue
@@ -437,16 +353,16 @@ def _preconditions(cx: _Ctx, value: Any, path: Path_) -> tuple[Precondition, ...
             negate = cx.boolean(*f["negate"]) if "negate" in f else False
             out.append(Precondition(cond, expected, negate))
         else:
-            cx.problems.error(ipath, f"a precondition is a command string or {{condition, expected}}, got {_kind(item)}")
+            cx.problems.error(ipath, f"a precondition is a command string or {{condition, expected}}, got {kind_of(item)}")
     return tuple(out)
 
 
 def _retry(cx: _Ctx, value: Any, path: Path_) -> Retry | None:
     if not isinstance(value, dict):
-        cx.problems.error(path, f"retryPolicy must be a mapping, got {_kind(value)}")
+        cx.problems.error(path, f"retryPolicy must be a mapping, got {kind_of(value)}")
         return None
     known = {"limit": "ok", "interval_sec": "ok", "exit_code": "ok", "backoff": "ok", "max_interval_sec": "ok"}
-    f = cx.fields(value, path, known, {norm(k): k for k in known}, "retryPolicy")
+    f = cx.fields(value, path, known, "retryPolicy")
     limit = cx.number(*f["limit"], integer=True) if "limit" in f else 0
     interval = cx.number(*f["interval_sec"]) if "interval_sec" in f else 0
     backoff = _backoff(cx, *f["backoff"]) or 1.0 if "backoff" in f else 1.0
@@ -468,11 +384,11 @@ def _backoff(cx: _Ctx, value: Any, path: Path_) -> float:
 def _repeat(cx: _Ctx, value: Any, path: Path_) -> Repeat | None:
     """`repeatPolicy` (dagucloud/dagu 532c512 `internal/spec/step.go` buildStepRepeatPolicy)."""
     if not isinstance(value, dict):
-        cx.problems.error(path, f"repeatPolicy must be a mapping, got {_kind(value)}")
+        cx.problems.error(path, f"repeatPolicy must be a mapping, got {kind_of(value)}")
         return None
     known = {"repeat": "ok", "interval_sec": "ok", "limit": "ok", "condition": "ok", "expected": "ok",
              "exit_code": "ok", "backoff": "ok", "max_interval_sec": "ok"}
-    f = cx.fields(value, path, known, {norm(k): k for k in known}, "repeatPolicy")
+    f = cx.fields(value, path, known, "repeatPolicy")
     condition = cx.string(*f["condition"]) or "" if "condition" in f else ""
     expected = cx.string(*f["expected"]) if "expected" in f else None
     codes = cx.int_list(*f["exit_code"]) if "exit_code" in f else ()
@@ -515,15 +431,15 @@ def _continue_on(cx: _Ctx, value: Any, path: Path_) -> ContinueOn:
         cx.problems.error(path, f"unknown continueOn value {value!r}", hint="use 'failed' or 'skipped', or a mapping")
         return ContinueOn()
     if not isinstance(value, dict):
-        cx.problems.error(path, f"continueOn must be a mapping, got {_kind(value)}")
+        cx.problems.error(path, f"continueOn must be a mapping, got {kind_of(value)}")
         return ContinueOn()
     known = {"failure": "ok", "failed": "ok", "skipped": "ok", "exit_code": "ok", "output": "ok", "mark_success": "ok"}
-    f = cx.fields(value, path, known, {norm(k): k for k in known}, "continueOn")
+    f = cx.fields(value, path, known, "continueOn")
     return ContinueOn(
         failure=any(cx.boolean(*f[k]) for k in ("failure", "failed") if k in f),
         skipped=cx.boolean(*f["skipped"]) if "skipped" in f else False,
         exit_codes=cx.int_list(*f["exit_code"]) if "exit_code" in f else (),
-        output=tuple(cx.str_list(*f["output"])) if "output" in f else (),
+        output=tuple(cx.strings(*f["output"])) if "output" in f else (),
         mark_success=cx.boolean(*f["mark_success"]) if "mark_success" in f else False,
     )
 
@@ -541,7 +457,7 @@ def _flatten_steps(cx: _Ctx, value: Any, path: Path_) -> list[tuple[Any, Path_, 
             out.append((item, (*path, name), None))
         return out
     if not isinstance(value, list):
-        cx.problems.error(path, f"steps must be a list or a mapping, got {_kind(value)}")
+        cx.problems.error(path, f"steps must be a list or a mapping, got {kind_of(value)}")
         return out
     group = 0
     for i, item in enumerate(value):
@@ -606,7 +522,7 @@ def _steps(cx: _Ctx, raw_steps: list[tuple[Any, Path_, int | None]], *, chain: b
 
 
 def _check_cycles(cx: _Ctx, steps: list[Step], paths: dict[str, Path_]) -> None:
-    cycle = find_cycle({s.name: s.depends for s in steps})
+    cycle = dependency_cycle({s.name: s.depends for s in steps})
     if cycle:
         cx.problems.error((*paths[cycle[-2]], "depends"), "dependency cycle: " + " -> ".join(cycle),
                           hint="remove one of these `depends`, or set `type: graph` if the chain order caused it")
@@ -616,14 +532,14 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
     if isinstance(raw, str):
         return Step(name=f"cmd_{n}", action=_command_action(cx, raw, path, None), where=cx.where(path)), False
     if not isinstance(raw, dict):
-        cx.problems.error(path, f"a step is a mapping or a command string, got {_kind(raw)}")
+        cx.problems.error(path, f"a step is a mapping or a command string, got {kind_of(raw)}")
         return None, False
-    f = cx.fields(raw, path, STEP_KEYS, STEP_INDEX, "step")
+    f = cx.fields(raw, path, STEP_KEYS, "step")
     sid = cx.string(*f["id"]) if "id" in f else None
     explicit_depends = "depends" in f
     depends: tuple[str, ...] = ()
     if explicit_depends:
-        depends = tuple(cx.str_list(*f["depends"])) if f["depends"][0] is not None else ()
+        depends = tuple(cx.strings(*f["depends"])) if f["depends"][0] is not None else ()
         if handler:
             cx.problems.error(f["depends"][1], "handlers run after the steps; `depends` has no meaning here", key=True)
 
@@ -663,7 +579,7 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
         if dialect == "dagu-v1":
             cx.problems.unsupported(rpath, "`run:` as a sub-DAG call (Dagu V1)", key=True)
         elif isinstance(value, list):
-            action = Shell(script="\n".join(cx.str_list(value, rpath)) + "\n", shell=shell)
+            action = Shell(script="\n".join(cx.strings(value, rpath)) + "\n", shell=shell)
         else:
             action = _command_action(cx, value, rpath, shell)
     executor_where = f.get("executor", f.get("type", f.get("action", (None, path))))[1]
@@ -788,7 +704,7 @@ def _container_cmd(action: Shell | None, shell: tuple[str, ...]) -> tuple[str, .
 
 def _command_action(cx: _Ctx, value: Any, path: Path_, shell: tuple[str, ...] | None) -> Shell:
     if isinstance(value, list):
-        return Shell(argv=tuple(cx.str_list(value, path)))
+        return Shell(argv=tuple(cx.strings(value, path)))
     text = cx.string(value, path) or ""
     if "\n" in text.strip():  # a multi-line command runs as an inline script
         return Shell(script=text, shell=shell or ())
@@ -799,7 +715,7 @@ def _handlers(cx: _Ctx, value: Any, path: Path_) -> Handlers:
     if value is None:
         return Handlers()
     if not isinstance(value, dict):
-        cx.problems.error(path, f"handlerOn must be a mapping, got {_kind(value)}")
+        cx.problems.error(path, f"handlerOn must be a mapping, got {kind_of(value)}")
         return Handlers()
     found: dict[str, Step] = {}
     seen_key: dict[str, Any] = {}
