@@ -35,7 +35,7 @@ from .dagu_http import http_action
 from .dagu_mail import mail_action, mail_settings
 from .dagu_outputs import artifacts_dir, mentions_artifacts_dir, redirect, structured_output
 from .dagu_sql import sqlite_action
-from .fields import Reader, dependency_cycle, kind_of
+from .fields import Fields, Reader, dependency_cycle, kind_of
 from .source import Document, Problems, format_path, unknown_key_hint
 
 Path_ = tuple  # a key path inside the document
@@ -163,12 +163,7 @@ def translate_document(doc: Document, *, source_file: str | None = None) -> tupl
     if "name" in top:
         name = cx.string(*top["name"]) or name
 
-    workdir = str(Path(file).resolve().parent)
-    if "working_dir" in top:
-        wd = cx.string(*top["working_dir"])
-        if wd:
-            # relative to the DAG file; `${VAR}` / `~` are resolved at run time by the engine
-            workdir = wd if ("$" in wd or wd.startswith("~") or Path(wd).is_absolute()) else str(Path(workdir, wd).resolve())
+    workdir = _workdir(cx, top, file)
 
     shell: tuple[str, ...] = ()
     if "shell" in top:
@@ -182,17 +177,9 @@ def translate_document(doc: Document, *, source_file: str | None = None) -> tupl
         if key in top:
             preconditions += _preconditions(cx, *top[key])
 
-    chain = True
     steps_value, steps_path = top.get("steps", ([], ("steps",)))
     raw_steps = _flatten_steps(cx, steps_value, steps_path)
-    has_depends = any(isinstance(s, dict) and any(norm(k) == "depends" for k in s) for s, _, _ in raw_steps)
-    if "type" in top:
-        kind = cx.string(*top["type"])
-        if kind not in ("chain", "graph", None):
-            cx.problems.error(top["type"][1], f"unknown DAG type {kind!r}", hint="use 'chain' or 'graph'")
-        chain = kind == "chain"
-    else:
-        chain = not has_depends  # research/dagu.md §2.5: any `depends` means the author meant a graph
+    chain = _is_chain(cx, top, raw_steps)
 
     container = None
     container_shell: tuple[str, ...] = ()
@@ -204,27 +191,8 @@ def translate_document(doc: Document, *, source_file: str | None = None) -> tupl
         steps = [_in_dag_container(s, container, container_shell) for s in steps]
         handlers = Handlers(**{k: _in_dag_container(h, container, container_shell) for k, h in handlers.items()})
 
-    def seconds(key: str) -> float | None:
-        return cx.number(*top[key]) if key in top else None
-
-    timeout = seconds("timeout_sec") or None
-    max_active = int(cx.number(*top["max_active_steps"], integer=True) or 0) if "max_active_steps" in top else 0
-    delay = seconds("delay_sec") or 0.0
-    grace = seconds("max_clean_up_time_sec")
-    schedule: tuple[str, ...] = ()
-    if "schedule" in top:
-        value, path = top["schedule"]
-        if isinstance(value, dict):
-            cx.problems.unsupported(path, "schedule with start/stop/restart")
-        else:
-            schedule = tuple(cx.strings(value, path))
-    tags: tuple[str, ...] = ()
-    for key in ("tags", "labels"):
-        if key in top:
-            value, path = top[key]
-            items = value.split(",") if isinstance(value, str) else cx.strings(value, path)
-            tags += tuple(t.strip() for t in items if str(t).strip())
-
+    timeout, max_active, delay, grace = _limits(cx, top)
+    schedule, tags = _schedule_and_tags(cx, top)
     nodes = [*steps, *(h for _, h in handlers.items())]
     uses_artifacts = any(n.stdout_artifact or n.stderr_artifact for n in nodes) or mentions_artifacts_dir(data)
     artifacts = artifacts_dir(cx, top, uses_artifacts)
@@ -261,6 +229,56 @@ def translate_document(doc: Document, *, source_file: str | None = None) -> tupl
         ignored=tuple(cx.ignored),
     )
     return wf, cx.problems, cx.ignored
+
+
+def _workdir(cx: _Ctx, top: Fields, file: str) -> str:
+    workdir = str(Path(file).resolve().parent)
+    if "working_dir" in top:
+        wd = cx.string(*top["working_dir"])
+        if wd:
+            # relative to the DAG file; `${VAR}` / `~` are resolved at run time by the engine
+            workdir = wd if ("$" in wd or wd.startswith("~") or Path(wd).is_absolute()) else str(Path(workdir, wd).resolve())
+    return workdir
+
+
+def _is_chain(cx: _Ctx, top: Fields, raw_steps: list[tuple[Any, Path_, int | None]]) -> bool:
+    """`type: chain` (each step depends on the one before) or `type: graph`."""
+    has_depends = any(isinstance(s, dict) and any(norm(k) == "depends" for k in s) for s, _, _ in raw_steps)
+    if "type" in top:
+        kind = cx.string(*top["type"])
+        if kind not in ("chain", "graph", None):
+            cx.problems.error(top["type"][1], f"unknown DAG type {kind!r}", hint="use 'chain' or 'graph'")
+        return kind == "chain"
+    return not has_depends  # research/dagu.md §2.5: any `depends` means the author meant a graph
+
+
+def _limits(cx: _Ctx, top: Fields) -> tuple[float | None, int, float, float | None]:
+    """timeoutSec, maxActiveSteps, delaySec and maxCleanUpTimeSec."""
+    def seconds(key: str) -> float | None:
+        return cx.number(*top[key]) if key in top else None
+
+    timeout = seconds("timeout_sec") or None
+    max_active = int(cx.number(*top["max_active_steps"], integer=True) or 0) if "max_active_steps" in top else 0
+    delay = seconds("delay_sec") or 0.0
+    grace = seconds("max_clean_up_time_sec")
+    return timeout, max_active, delay, grace
+
+
+def _schedule_and_tags(cx: _Ctx, top: Fields) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    schedule: tuple[str, ...] = ()
+    if "schedule" in top:
+        value, path = top["schedule"]
+        if isinstance(value, dict):
+            cx.problems.unsupported(path, "schedule with start/stop/restart")
+        else:
+            schedule = tuple(cx.strings(value, path))
+    tags: tuple[str, ...] = ()
+    for key in ("tags", "labels"):
+        if key in top:
+            value, path = top[key]
+            items = value.split(",") if isinstance(value, str) else cx.strings(value, path)
+            tags += tuple(t.strip() for t in items if str(t).strip())
+    return schedule, tags
 
 
 # ---------------------------------------------------------------- pieces
@@ -543,84 +561,16 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
         if handler:
             cx.problems.error(f["depends"][1], "handlers run after the steps; `depends` has no meaning here", key=True)
 
-    executor_type = apply_action(cx, f) if "action" in f else ""
-    executor_config: tuple[Any, Path_] | None = None
-    for key in ("executor", "type"):
-        if key in f:
-            value, kpath = f[key]
-            executor_type = (value.get("type", "") if isinstance(value, dict) else str(value or "")).strip()
-            if isinstance(value, dict) and "config" in value:
-                executor_config = (value["config"], (*kpath, "config"))
-            if executor_type not in SHELL_EXECUTORS | CONFIGURED:
-                cx.problems.unsupported(kpath, f"the {executor_type!r} executor",
-                                        hint="flowport runs shell, docker, mail, sqlite and http steps")
-    for key in ("config", "with"):
-        if key in f:
-            executor_config = f[key]
-            if executor_type not in CONFIGURED:
-                cx.problems.unsupported(f[key][1], f"`{key}:` for the {executor_type or 'command'!r} executor", key=True)
+    executor_type, executor_config = _executor(cx, f)
 
     shell = _shell(cx, *f["shell"]) if "shell" in f else ()
-    action = None
-    kind = "cmd"
-    if "script" in f:
-        script = cx.string(*f["script"]) or ""
-        interp = shell
-        if "command" in f:  # command + script: the command is the interpreter
-            interp = tuple(shlex.split(cx.string(*f["command"]) or ""))
-        action = Shell(script=script, shell=interp)
-        kind = "script"
-    elif "command" in f:
-        action = _command_action(cx, f["command"][0], f["command"][1], shell)
-    elif "exec" in f:
-        action = Shell(argv=exec_argv(cx, *f["exec"]))
-    elif "run" in f:
-        value, rpath = f["run"]
-        if dialect == "dagu-v1":
-            cx.problems.unsupported(rpath, "`run:` as a sub-DAG call (Dagu V1)", key=True)
-        elif isinstance(value, list):
-            action = Shell(script="\n".join(cx.strings(value, rpath)) + "\n", shell=shell)
-        else:
-            action = _command_action(cx, value, rpath, shell)
-    executor_where = f.get("executor", f.get("type", f.get("action", (None, path))))[1]
-    if executor_type in MAIL_EXECUTORS:
-        action = mail_action(cx, executor_config, executor_where)
-    elif executor_type in SQL_EXECUTORS:
-        action = sqlite_action(cx, executor_config, executor_where, f.get("command"), f.get("script"))
-    elif executor_type in HTTP_EXECUTORS:
-        if "script" in f:
-            cx.problems.unsupported(f["script"][1], "the http executor's config given as `script:`",
-                                    hint="give it as `config:` (V1) or `with:`", key=True)
-        action = http_action(cx, executor_config, executor_where, f.get("command"))
-    elif executor_type in DOCKER_EXECUTORS or "container" in f:
-        action = _container_action(cx, f, action, shell, executor_config, executor_type in DOCKER_EXECUTORS)
-    elif action is None:
-        action = Shell(command="true")  # Dagu: a step with nothing to run succeeds
+    action, kind = _base_action(cx, f, shell, dialect)
+    action = _executor_action(cx, f, path, action, shell, executor_type, executor_config)
     name = cx.string(*f["name"]) if "name" in f else (sid or f"{kind}_{n}")
     if handler:
         name = handler
 
-    output = None
-    structured = ()
-    if "output" in f:
-        value, opath = f["output"]
-        if isinstance(value, dict):
-            structured = structured_output(cx, value, opath)
-        elif isinstance(value, str):
-            output = value.strip().lstrip("$") or None
-        elif value is not None:
-            cx.problems.error(opath, "`output:` must be a variable name or a mapping of outputs")
-    declared: list[str] = []
-    if "outputs" in f:
-        value, opath = f["outputs"]
-        for i, item in enumerate(value if isinstance(value, list) else [value]):
-            ipath = (*opath, i) if isinstance(value, list) else opath
-            if isinstance(item, dict) and set(item) <= {"name", "description"} and "name" in item:
-                declared.append(str(item["name"]))
-            elif isinstance(item, str):
-                declared.append(item)
-            else:
-                cx.problems.unsupported(ipath, "`outputs:` entries other than `{name: …}`")
+    output, structured, declared = _outputs(cx, f)
 
     stdout_path, stdout_artifact = redirect(cx, "stdout", *f["stdout"]) if "stdout" in f else (None, None)
     stderr_path, stderr_artifact = redirect(cx, "stderr", *f["stderr"]) if "stderr" in f else (None, None)
@@ -661,6 +611,99 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
         where=cx.where(path),
     )
     return step, explicit_depends
+
+
+def _executor(cx: _Ctx, f: Fields) -> tuple[str, tuple[Any, Path_] | None]:
+    """The step's executor type and its config (`executor:`, `type:`, `action:`, `config:`, `with:`)."""
+    executor_type = apply_action(cx, f) if "action" in f else ""
+    executor_config: tuple[Any, Path_] | None = None
+    for key in ("executor", "type"):
+        if key in f:
+            value, kpath = f[key]
+            executor_type = (value.get("type", "") if isinstance(value, dict) else str(value or "")).strip()
+            if isinstance(value, dict) and "config" in value:
+                executor_config = (value["config"], (*kpath, "config"))
+            if executor_type not in SHELL_EXECUTORS | CONFIGURED:
+                cx.problems.unsupported(kpath, f"the {executor_type!r} executor",
+                                        hint="flowport runs shell, docker, mail, sqlite and http steps")
+    for key in ("config", "with"):
+        if key in f:
+            executor_config = f[key]
+            if executor_type not in CONFIGURED:
+                cx.problems.unsupported(f[key][1], f"`{key}:` for the {executor_type or 'command'!r} executor", key=True)
+    return executor_type, executor_config
+
+
+def _base_action(cx: _Ctx, f: Fields, shell: tuple[str, ...], dialect: str) -> tuple[Shell | None, str]:
+    """What a shell step runs (`script`, `command`, `exec`, `run`), and the kind for its default name."""
+    action = None
+    kind = "cmd"
+    if "script" in f:
+        script = cx.string(*f["script"]) or ""
+        interp = shell
+        if "command" in f:  # command + script: the command is the interpreter
+            interp = tuple(shlex.split(cx.string(*f["command"]) or ""))
+        action = Shell(script=script, shell=interp)
+        kind = "script"
+    elif "command" in f:
+        action = _command_action(cx, f["command"][0], f["command"][1], shell)
+    elif "exec" in f:
+        action = Shell(argv=exec_argv(cx, *f["exec"]))
+    elif "run" in f:
+        value, rpath = f["run"]
+        if dialect == "dagu-v1":
+            cx.problems.unsupported(rpath, "`run:` as a sub-DAG call (Dagu V1)", key=True)
+        elif isinstance(value, list):
+            action = Shell(script="\n".join(cx.strings(value, rpath)) + "\n", shell=shell)
+        else:
+            action = _command_action(cx, value, rpath, shell)
+    return action, kind
+
+
+def _executor_action(cx: _Ctx, f: Fields, path: Path_, action: Any, shell: tuple[str, ...],
+                     executor_type: str, executor_config: tuple[Any, Path_] | None) -> Any:
+    """The action for the step's executor; a shell action stays as it is."""
+    executor_where = f.get("executor", f.get("type", f.get("action", (None, path))))[1]
+    if executor_type in MAIL_EXECUTORS:
+        action = mail_action(cx, executor_config, executor_where)
+    elif executor_type in SQL_EXECUTORS:
+        action = sqlite_action(cx, executor_config, executor_where, f.get("command"), f.get("script"))
+    elif executor_type in HTTP_EXECUTORS:
+        if "script" in f:
+            cx.problems.unsupported(f["script"][1], "the http executor's config given as `script:`",
+                                    hint="give it as `config:` (V1) or `with:`", key=True)
+        action = http_action(cx, executor_config, executor_where, f.get("command"))
+    elif executor_type in DOCKER_EXECUTORS or "container" in f:
+        action = _container_action(cx, f, action, shell, executor_config, executor_type in DOCKER_EXECUTORS)
+    elif action is None:
+        action = Shell(command="true")  # Dagu: a step with nothing to run succeeds
+    return action
+
+
+def _outputs(cx: _Ctx, f: Fields) -> tuple[str | None, tuple, list[str]]:
+    """`output:` (a variable name or structured outputs) and the names `outputs:` declares."""
+    output = None
+    structured = ()
+    if "output" in f:
+        value, opath = f["output"]
+        if isinstance(value, dict):
+            structured = structured_output(cx, value, opath)
+        elif isinstance(value, str):
+            output = value.strip().lstrip("$") or None
+        elif value is not None:
+            cx.problems.error(opath, "`output:` must be a variable name or a mapping of outputs")
+    declared: list[str] = []
+    if "outputs" in f:
+        value, opath = f["outputs"]
+        for i, item in enumerate(value if isinstance(value, list) else [value]):
+            ipath = (*opath, i) if isinstance(value, list) else opath
+            if isinstance(item, dict) and set(item) <= {"name", "description"} and "name" in item:
+                declared.append(str(item["name"]))
+            elif isinstance(item, str):
+                declared.append(item)
+            else:
+                cx.problems.unsupported(ipath, "`outputs:` entries other than `{name: …}`")
+    return output, structured, declared
 
 
 def _container_action(cx: _Ctx, f: dict, action: Shell | None, shell: tuple[str, ...],
