@@ -42,7 +42,7 @@ class Translation:
 class DocReader(Reader):
     """One document being read: its problems, and the template namespace it lives in."""
 
-    yaml_text = True  # Kubernetes reads `value: 3` or `value: true` of a string field as text
+    yaml_text = True  # Argo parameter values are AnyString: `value: 3` and `value: true` are text
 
     def __init__(self, cx: Translation, doc: Document, prefix: str = "") -> None:
         p = cx.problems if doc is cx.doc and not prefix else Problems(doc)
