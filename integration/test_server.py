@@ -281,7 +281,7 @@ def test_cancel_through_the_api_runs_cancel_and_exit_handlers_once(stack, tmp_pa
     assert not (wf.parent / "after-ran").exists()
     assert not alive(pid), "the step's process survived the cancel"
     folder = Path(stack.home, "flowport-logs", "stoppable", run_id)
-    assert sorted(p.name for p in (folder / "claims").iterdir()) == ["handler-cancel", "handler-exit"]
+    assert sorted(p.name for p in (folder / "claims").iterdir()) == ["handler-cancel", "handler-exit", "started"]
     report = json.loads(artifacts_of(stack, run_id)[0].data.split("```json", 1)[1].split("```", 1)[0])
     assert {n["name"]: n["phase"] for n in report["nodes"]} == {
         "long": "canceled", "after": "not_started", "onCancel": "succeeded", "onExit": "succeeded"}
