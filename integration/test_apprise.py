@@ -8,7 +8,7 @@ import textwrap
 import time
 
 import pytest
-from servers import HttpReceiver, SilentServer, SmtpServer, free_port
+from testkit.servers import HttpReceiver, SilentServer, SmtpServer, free_port
 
 from flowport.notifiers.apprise import AlertResult, send_alert
 from flowport.notifiers.policy import NotifyRule, dispatch, load_notify_config

@@ -10,7 +10,7 @@ import sys
 import textwrap
 
 import pytest
-from servers import SMTP_PASSWORD, SMTP_USER, HttpReceiver, SmtpServer, free_port
+from testkit.servers import SMTP_PASSWORD, SMTP_USER, HttpReceiver, SmtpServer, free_port
 
 from flowport.adapter.options import RunOptions
 from flowport.notifiers.policy import NotifyConfig, parse_notify_option

@@ -6,7 +6,7 @@ import time
 import traceback
 
 import pytest
-from servers import SMTP_PASSWORD, SMTP_USER, SilentServer, SmtpServer, free_port, self_signed_cert
+from testkit.servers import SMTP_PASSWORD, SMTP_USER, SilentServer, SmtpServer, free_port, self_signed_cert
 
 from flowport.notifiers.policy import dagu_mail_kind, dagu_report_mail, smtp_settings_from_dagu
 from flowport.notifiers.smtp import (
