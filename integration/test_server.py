@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from testkit.procs import alive, wait_for, wait_until
+from testkit.procs import alive, stat_fields, wait_for, wait_until
 
 from prefect_services import Postgres, PrefectServer, postgres_bin, run_id_from_cli
 
@@ -116,8 +116,7 @@ def wait_for_step(server: PrefectServer, path: Path, timeout: float = 90) -> str
 def flow_process_of(pid: int) -> int:
     """The Prefect flow-run process above a step's process."""
     while pid > 1:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        ppid = int(stat_fields(pid)[1])
         cmd = Path(f"/proc/{ppid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         if "python" in cmd and ("prefect.engine" in cmd or "flow-run" in cmd or "prefect" in cmd):
             return ppid

@@ -30,12 +30,6 @@ def cert(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def plain_server():
-    with SmtpServer("plain") as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def starttls_server(cert):
     with SmtpServer("starttls", cert=cert) as server:
         yield server
@@ -55,9 +49,9 @@ def auth_server(request, cert):
 
 
 @pytest.fixture
-def plain(plain_server):
-    plain_server.clear()
-    return plain_server
+def plain(mailbox):
+    """The plain SMTP server (conftest's mailbox): emptied for each test."""
+    return mailbox
 
 
 def settings_for(server, cert=None, **kw) -> SmtpSettings:

@@ -16,6 +16,12 @@ T = TypeVar("T")
 HOST = "127.0.0.1"
 
 
+def stat_fields(pid: int) -> list[str]:
+    """The fields of /proc/<pid>/stat after the parenthesised command name: [state, ppid, …]
+    (OSError when there is no such process)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def alive(pid: int) -> bool:
     """Whether `pid` still runs. A zombie counts as gone: it has exited, and where PID 1 does
     not reap orphans (containers without an init) it stays in the table forever."""
@@ -23,8 +29,8 @@ def alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    try:  # the state letter follows the parenthesised command name
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    try:
+        return stat_fields(pid)[0] != "Z"
     except OSError:
         return False
 
