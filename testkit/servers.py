@@ -104,6 +104,22 @@ def _wait(items: list, count: int, timeout: float, condition: threading.Conditio
         return list(items)
 
 
+class _Running:
+    """`with server:` starts it and stops it."""
+
+    def start(self):
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 # ------------------------------------------------------------------------------ SMTP
 
 
@@ -121,7 +137,7 @@ class ReceivedMail:
         self.message = email.message_from_bytes(self.data, policy=email.policy.default)
 
 
-class SmtpServer:
+class SmtpServer(_Running):
     """mode: "plain" | "starttls" (offers STARTTLS) | "ssl" (implicit TLS from the first
     byte). auth: mechanisms to offer, e.g. ("LOGIN", "PLAIN"); () = no AUTH."""
 
@@ -181,12 +197,6 @@ class SmtpServer:
     def stop(self) -> None:
         self._controller.stop()
 
-    def __enter__(self) -> SmtpServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
 
 class _Handler:
     def __init__(self, server: SmtpServer):
@@ -219,7 +229,7 @@ class ReceivedRequest:
         return json.loads(self.body)
 
 
-class HttpReceiver:
+class HttpReceiver(_Running):
     """Records requests; answers every one with `status` and an empty body (change `status`
     to test failures), or with what `respond(request)` returns: (status, headers, body)."""
 
@@ -278,12 +288,6 @@ class HttpReceiver:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
-
-    def __enter__(self) -> HttpReceiver:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 # ------------------------------------------------------------------------------ silence
