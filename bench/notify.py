@@ -2,7 +2,7 @@
 
     python bench/notify.py [--n 20] [--only json,smtp,...]
 
-Receivers are real servers on 127.0.0.1 (integration/servers.py). Each path sends 1 + --n
+Receivers are real servers on 127.0.0.1 (testkit/servers.py). Each path sends 1 + --n
 times; the figure is the median over the last n of (arrival time at the receiver − time the
 send was started), with p90, max and the first send beside it. Apprise loads all its plugins
 on first use (a few hundred ms); the bench preloads them first, as the engine should at run
@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from servers import HttpReceiver, SmtpServer, self_signed_cert  # noqa: E402
+from testkit.servers import HttpReceiver, SmtpServer, self_signed_cert  # noqa: E402
 
 from flowport.notifiers.apprise import preload  # noqa: E402
 from flowport.notifiers.policy import NotifyRule, dispatch  # noqa: E402

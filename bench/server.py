@@ -33,6 +33,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "integration"))
+sys.path.insert(0, str(HERE.parent))  # testkit/, which prefect_services uses
 
 from prefect_services import Postgres, PrefectServer, postgres_bin  # noqa: E402
 

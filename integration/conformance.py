@@ -21,6 +21,7 @@ from pathlib import Path
 
 import yaml
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # testkit/, when run as a script
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")  # one line per entry is the output
 
@@ -51,7 +52,7 @@ class _AnyLoginSmtp:
     def get(cls):
         if cls.server is None:
             from aiosmtpd.smtp import AuthResult
-            from servers import SmtpServer
+            from testkit.servers import SmtpServer
 
             class AnyLogin(SmtpServer):
                 def _authenticate(self, server, session, envelope, mechanism, auth_data):

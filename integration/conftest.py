@@ -1,5 +1,6 @@
 """Fixtures for the integration tests. Docker: a real Docker Engine with the local stand-in
-images of ../shared/tools/container-env.sh (nothing is pulled)."""
+images of ../shared/tools/container-env.sh (nothing is pulled). Receivers: one plain SMTP
+server and one HTTP receiver per test module (testkit.servers), emptied for each test."""
 
 from __future__ import annotations
 
@@ -8,6 +9,37 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+@pytest.fixture(scope="module")
+def smtp_server():
+    from testkit.servers import SmtpServer
+
+    with SmtpServer("plain") as server:
+        yield server
+
+
+@pytest.fixture
+def mailbox(smtp_server):
+    """The module's plain SMTP server, with no mail yet."""
+    smtp_server.clear()
+    return smtp_server
+
+
+@pytest.fixture(scope="module")
+def http_server():
+    from testkit.servers import HttpReceiver
+
+    with HttpReceiver() as server:
+        yield server
+
+
+@pytest.fixture
+def receiver(http_server):
+    """The module's HTTP receiver, with no request yet, answering 200."""
+    http_server.clear()
+    http_server.status = 200
+    return http_server
+
 
 CONTAINER_ENV_SCRIPT = Path(__file__).resolve().parents[2] / "shared" / "tools" / "container-env.sh"
 

@@ -8,23 +8,10 @@ import textwrap
 import time
 
 import pytest
-from servers import HttpReceiver, SilentServer, SmtpServer, free_port
+from testkit.servers import SilentServer, SmtpServer, free_port
 
 from flowport.notifiers.apprise import AlertResult, send_alert
 from flowport.notifiers.policy import NotifyRule, dispatch, load_notify_config
-
-
-@pytest.fixture(scope="module")
-def http_server():
-    with HttpReceiver() as server:
-        yield server
-
-
-@pytest.fixture
-def receiver(http_server):
-    http_server.clear()
-    http_server.status = 200
-    return http_server
 
 
 @pytest.fixture

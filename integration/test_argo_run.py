@@ -16,6 +16,8 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from testkit.procs import wait_until
+from testkit.servers import HttpReceiver, ReceivedRequest
 
 pytestmark = pytest.mark.usefixtures("docker_engine")
 
@@ -489,14 +491,17 @@ def test_ctrl_c_on_flowport_run(tmp_path, prefect_server, on_cancel, second):
     def running(step: str) -> bool:
         return any(c["State"] == "running" and c["Labels"].get("flowport.step") == step for c in _containers_of(name))
 
-    while not running("A") and time.monotonic() < deadline:
-        time.sleep(0.1)
-    proc.send_signal(signal.SIGINT)
-    if second:
-        while not running("onExit") and time.monotonic() < deadline:
-            time.sleep(0.1)
+    try:
+        wait_until(lambda: running("A"), deadline - time.monotonic(), "step A never ran", proc=proc)
         proc.send_signal(signal.SIGINT)
-    out, _ = proc.communicate(timeout=90)
+        if second:
+            wait_until(lambda: running("onExit"), deadline - time.monotonic(), "onExit never ran", proc=proc)
+            proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=30)
     data = json.loads(report.read_text())
     nodes = {n["display_name"]: n for n in data["nodes"]}
     assert proc.returncode == 1, out.decode()
@@ -516,25 +521,16 @@ def test_ctrl_c_on_flowport_run(tmp_path, prefect_server, on_cancel, second):
 # ------------------------------------------------------------------ http and suspend
 
 
+def _up_or_down(request: ReceivedRequest) -> tuple[int, dict[str, str], bytes]:
+    """200 with a JSON body at /ok, 503 "down" anywhere else."""
+    if request.path == "/ok":
+        return 200, {}, b'{"ready": true}'
+    return 503, {}, b"down"
+
+
 def test_http_template_and_suspend_duration(run_dag):
-    import http.server
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            code = 200 if self.path == "/ok" else 503
-            body = b'{"ready": true}' if code == 200 else b"down"
-            self.send_response(code)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with HttpReceiver(respond=_up_or_down) as server:
+        base = server.url("http", "")
         r = run_dag(argo(f"""
             entrypoint: main
             hooks:
@@ -554,8 +550,6 @@ def test_http_template_and_suspend_duration(run_dag):
             - name: down
               http: {{url: {base}/down}}
             """))
-    finally:
-        server.shutdown()
     n = by_display(r)
     assert n["pause"].phase == "Succeeded" and n["pause"].node_type == "Suspend"
     assert (t(n["pause"].finished_at) - t(n["pause"].started_at)).total_seconds() >= 1

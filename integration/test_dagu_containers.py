@@ -12,6 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
+from testkit.procs import wait_until
+from testkit.reports import phases
 
 pytestmark = pytest.mark.usefixtures("docker_engine")
 
@@ -20,10 +22,6 @@ def run_containers(run_id: str) -> list[dict]:
     from flowport.adapter.runners.docker import shared_client
 
     return shared_client().api.containers(all=True, filters={"label": [f"flowport.run-id={run_id}"]})
-
-
-def phases(report) -> dict[str, str]:
-    return {n.name: n.phase for n in report.nodes}
 
 
 def node(report, name: str):
@@ -203,18 +201,21 @@ handlerOn:
   exit:
     command: sh -c 'echo "exit:$DAG_RUN_STATUS" >> {tmp_path}/handlers.txt'
 """)
-    deadline = time.monotonic() + 60
     from flowport.adapter.runners.docker import shared_client
 
     api = shared_client().api
-    while time.monotonic() < deadline:
+
+    def started() -> list[dict]:
         running = api.containers(filters={"label": ["flowport.managed=true", "flowport.workflow=dag"]})
-        if len(running) >= (1 if dag_level else 2):
-            break
-        time.sleep(0.2)
-    else:
-        proc.kill()
-        raise AssertionError("the containers never started")
+        return running if len(running) >= (1 if dag_level else 2) else []
+
+    try:
+        running = wait_until(started, 60, "the containers never started", proc=proc, interval=0.2)
+    except AssertionError:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=30)
+        raise
     run_id = running[0]["Labels"]["flowport.run-id"]
     time.sleep(0.5)  # let both exec / containers be inside `sleep`
     proc.send_signal(signal.SIGTERM)

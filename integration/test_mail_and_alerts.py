@@ -9,29 +9,10 @@ import subprocess
 import sys
 import textwrap
 
-import pytest
-from servers import SMTP_PASSWORD, SMTP_USER, HttpReceiver, SmtpServer, free_port
+from testkit.servers import SMTP_PASSWORD, SMTP_USER, SmtpServer, free_port
 
 from flowport.adapter.options import RunOptions
 from flowport.notifiers.policy import NotifyConfig, parse_notify_option
-
-
-@pytest.fixture(scope="module")
-def smtp():
-    with SmtpServer() as server:
-        yield server
-
-
-@pytest.fixture
-def mailbox(smtp):
-    smtp.clear()
-    return smtp
-
-
-@pytest.fixture
-def receiver():
-    with HttpReceiver() as server:
-        yield server
 
 
 def smtp_block(server, auth: bool = False) -> str:

@@ -16,6 +16,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from testkit.procs import alive, stat_fields, wait_for, wait_until
 
 from prefect_services import Postgres, PrefectServer, postgres_bin, run_id_from_cli
 
@@ -125,31 +126,16 @@ def write(folder: Path, name: str, text: str) -> Path:
     return path
 
 
-def wait_for(path: Path, timeout: float = 90) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists() and path.read_text().strip():
-            return path.read_text().strip()
-        time.sleep(0.1)
-    raise AssertionError(f"{path} never appeared")
-
-
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    try:  # a zombie is gone for our purpose
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return False
+def wait_for_step(server: PrefectServer, path: Path, timeout: float = 90) -> str:
+    """wait_for(path), given up at once when the worker that runs the flows has died."""
+    worker = server.workers[0]
+    return wait_for(path, timeout, proc=worker.proc, log=worker.log)
 
 
 def flow_process_of(pid: int) -> int:
     """The Prefect flow-run process above a step's process."""
     while pid > 1:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        ppid = int(stat_fields(pid)[1])
         cmd = Path(f"/proc/{ppid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
         if "python" in cmd and ("prefect.engine" in cmd or "flow-run" in cmd or "prefect" in cmd):
             return ppid
@@ -271,7 +257,7 @@ def test_cancel_through_the_api_runs_cancel_and_exit_handlers_once(stack, tmp_pa
     wf = write(tmp_path / "c", "stoppable.yaml", LONG.format(name="stoppable"))
     deploy(stack, wf)
     run_id = run_deployment_cli(stack, "flowport/stoppable")
-    pid = int(wait_for(wf.parent / "long.pid"))
+    pid = int(wait_for_step(stack, wf.parent / "long.pid"))
     stack.cli("flow-run", "cancel", run_id)
     run = settled_cancel(stack, run_id, "stoppable: canceled (stopped by Prefect)")
     assert run.state.is_cancelled(), run.state
@@ -291,7 +277,7 @@ def test_flow_process_killed_hard_ends_crashed_and_on_crashed_cleans_up(stack, t
     wf = write(tmp_path / "k", "killed.yaml", LONG.format(name="killed"))
     deploy(stack, wf)
     run_id = run_deployment_cli(stack, "flowport/killed")
-    step_pid = int(wait_for(wf.parent / "long.pid"))
+    step_pid = int(wait_for_step(stack, wf.parent / "long.pid"))
     os.kill(flow_process_of(step_pid), signal.SIGKILL)
     run = stack.wait_final(run_id, timeout=90)
     assert run.state.is_crashed(), run.state
@@ -429,10 +415,9 @@ def test_serve_a_folder_runs_and_cancels(stack, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "flowport.cli", "serve", str(folder)], env=stack.env(),
                             stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while "flowport/served-stop" not in log.read_text(errors="replace") or proc.poll() is not None:
-            assert proc.poll() is None and time.monotonic() < deadline, log.read_text(errors="replace")
-            time.sleep(0.2)
+        wait_until(lambda: "flowport/served-stop" in log.read_text(errors="replace"), 60,
+                   "flowport serve never registered served-stop", proc=proc, log=log, interval=0.2)
+        assert proc.poll() is None, log.read_text(errors="replace")
         with stack.client() as client:  # registered as served deployments (no work pool)
             deadline = time.monotonic() + 30
             while True:
@@ -446,7 +431,7 @@ def test_serve_a_folder_runs_and_cancels(stack, tmp_path):
         ok_id = run_deployment_cli(stack, "flowport/served-greet")
         stop_id = run_deployment_cli(stack, "flowport/served-stop")
         assert stack.wait_final(ok_id).state.message == "served-greet: succeeded"
-        pid = int(wait_for(folder / "long.pid"))
+        pid = int(wait_for(folder / "long.pid", 90, proc=proc, log=log))
         stack.cli("flow-run", "cancel", stop_id)
         run = settled_cancel(stack, stop_id, "served-stop: canceled (stopped by Prefect)")
         assert run.state.is_cancelled() and run.state.message == "served-stop: canceled (stopped by Prefect)"

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import html
+import textwrap
 import time
 import traceback
 
 import pytest
-from servers import SMTP_PASSWORD, SMTP_USER, SilentServer, SmtpServer, free_port, self_signed_cert
+from testkit.servers import SMTP_PASSWORD, SMTP_USER, SilentServer, SmtpServer, free_port, self_signed_cert
 
-from flowport.notifiers.policy import dagu_mail_kind, dagu_report_mail, smtp_settings_from_dagu
+from flowport.notifiers.policy import dagu_mail_kind
 from flowport.notifiers.smtp import (
     MailError,
     MailMessage,
@@ -25,12 +27,6 @@ SENDER = "flowport@example.com"
 @pytest.fixture(scope="module")
 def cert(tmp_path_factory):
     return self_signed_cert(tmp_path_factory.mktemp("tls"))
-
-
-@pytest.fixture(scope="module")
-def plain_server():
-    with SmtpServer("plain") as server:
-        yield server
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +49,9 @@ def auth_server(request, cert):
 
 
 @pytest.fixture
-def plain(plain_server):
-    plain_server.clear()
-    return plain_server
+def plain(mailbox):
+    """The plain SMTP server (conftest's mailbox): emptied for each test."""
+    return mailbox
 
 
 def settings_for(server, cert=None, **kw) -> SmtpSettings:
@@ -279,21 +275,32 @@ def test_dagu_subject():
     assert dagu_subject(None, " etl ", "failed") == "etl (failed)"
 
 
-def test_dagu_error_mail_end_to_end(plain, tmp_path):
-    (tmp_path / "extract.out").write_text("extract stdout\n")
-    (tmp_path / "empty.out").write_text("")
-    smtp = {"host": plain.host, "port": str(plain.port)}  # Dagu allows a string port
-    error_mail = {"from": SENDER, "to": ["a@example.com", "b@example.com"],
-                  "prefix": "[Error]", "attachLogs": True}
-    summary = {"workflow": "etl", "status": "failed", "duration_seconds": 3.2,
-               "failed_nodes": ["extract <1>"], "message": "exit code 2"}
+def test_dagu_error_mail_end_to_end(run_dag, plain):
+    """A failed run's errorMail, sent by the run itself (adapter.notify): Dagu subject,
+    escaped HTML body, the non-empty step logs attached."""
     assert dagu_mail_kind("failed", on_failure=True, on_success=False) == "error"
-    mail = dagu_report_mail(error_mail, summary,
-                            [tmp_path / "extract.out", tmp_path / "empty.out"])
-    send_mail(smtp_settings_from_dagu(smtp), mail)
+    smtp = f'smtp: {{host: "{plain.host}", port: "{plain.port}"}}\n'  # Dagu allows a string port
+    report = run_dag(smtp + textwrap.dedent(f"""\
+        mailOn: {{failure: true}}
+        errorMail:
+          from: {SENDER}
+          to: [a@example.com, b@example.com]
+          prefix: "[Error]"
+          attachLogs: true
+        steps:
+          - name: empty
+            command: "true"
+          - name: extract <1>
+            command: sh -c 'echo extract stdout; exit 2'
+            depends: [empty]
+        """), name="etl.yaml")
+    assert report.status == "failed", report.message
     [got] = plain.wait_for(1)
     assert got.message["Subject"] == "[Error] etl (failed)"
     assert got.rcpt_tos == ["a@example.com", "b@example.com"]
-    html = got.message.get_body(("html",)).get_content()
-    assert "extract &lt;1&gt;" in html and "exit code 2" in html
-    assert [p.get_filename() for p in got.message.iter_attachments()] == ["extract.out"]
+    body = got.message.get_body(("html",)).get_content()
+    assert report.message == "step(s) failed: extract <1>"
+    assert "extract &lt;1&gt;" in body and html.escape(report.message) in body
+    # the empty step's log is left out, as Dagu does; log files carry sanitized step names
+    attachments = {a.get_filename(): a.get_content() for a in got.message.iter_attachments()}
+    assert attachments == {"extract_1.out": "extract stdout\n"}

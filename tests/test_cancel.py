@@ -4,6 +4,7 @@ A real `flowport run` subprocess against the session's Prefect server."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -11,7 +12,7 @@ import time
 from pathlib import Path
 
 import pytest
-from helpers import alive
+from testkit.procs import alive, wait_for
 
 DAG = """
 name: stoppable
@@ -32,24 +33,32 @@ handlerOn:
 """
 
 
-def wait_for(path: Path, timeout: float = 60) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if path.exists() and path.read_text().strip():
-            return path.read_text().strip()
-        time.sleep(0.1)
-    raise AssertionError(f"{path.name} never appeared")
+@pytest.fixture
+def start_run(tmp_path: Path):
+    """start_run() -> the `flowport run` subprocess; killed (with its step) if a test leaves
+    it running."""
+    started: list[subprocess.Popen] = []
 
+    def _start() -> subprocess.Popen:
+        (tmp_path / "dag.yaml").write_text(DAG)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "flowport.cli", "run", "dag.yaml", "--report", "report.json", "--no-logs"],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        started.append(proc)
+        return proc
 
-def start_run(tmp_path: Path) -> subprocess.Popen:
-    (tmp_path / "dag.yaml").write_text(DAG)
-    return subprocess.Popen(
-        [sys.executable, "-m", "flowport.cli", "run", "dag.yaml", "--report", "report.json", "--no-logs"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    yield _start
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate(timeout=30)
+    step = tmp_path / "long.pid"
+    if step.exists() and step.read_text().strip().isdigit() and alive(int(step.read_text())):
+        os.kill(int(step.read_text()), signal.SIGKILL)
 
 
 def assert_canceled(tmp_path: Path, proc: subprocess.Popen, pid: int) -> dict:
@@ -69,22 +78,22 @@ def assert_canceled(tmp_path: Path, proc: subprocess.Popen, pid: int) -> dict:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
-def test_signal_stops_steps_then_runs_cancel_and_exit_once(prefect_server, tmp_path, sig):
-    proc = start_run(tmp_path)
-    pid = int(wait_for(tmp_path / "long.pid"))
+def test_signal_stops_steps_then_runs_cancel_and_exit_once(prefect_server, tmp_path, start_run, sig):
+    proc = start_run()
+    pid = int(wait_for(tmp_path / "long.pid", proc=proc))
     proc.send_signal(sig)
     started = time.monotonic()
     assert_canceled(tmp_path, proc, pid)
     assert time.monotonic() - started < 30  # sleep 60 was stopped, not waited for
 
 
-def test_cancel_through_the_prefect_api(prefect_server, tmp_path):
+def test_cancel_through_the_prefect_api(prefect_server, tmp_path, start_run):
     from prefect.client.orchestration import get_client
     from prefect.states import Cancelling
 
-    proc = start_run(tmp_path)
-    pid = int(wait_for(tmp_path / "long.pid"))
-    run_id = wait_for(tmp_path / "run.id")
+    proc = start_run()
+    pid = int(wait_for(tmp_path / "long.pid", proc=proc))
+    run_id = wait_for(tmp_path / "run.id", proc=proc)
     with get_client(sync_client=True) as client:
         client.set_flow_run_state(run_id, Cancelling(message="cancel from the UI"), force=True)
     report = assert_canceled(tmp_path, proc, pid)

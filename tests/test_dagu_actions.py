@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from helpers import read
+from testkit.reports import read
 
 from flowport.model import Container, Mail
 from flowport.translators import check

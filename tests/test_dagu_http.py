@@ -4,45 +4,25 @@ on 127.0.0.1."""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from helpers import read
+from testkit.reports import read
+from testkit.servers import HttpReceiver, ReceivedRequest
 
 
-class _Handler(BaseHTTPRequestHandler):
-    def _answer(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length).decode() if length else ""
-        if self.path.startswith("/missing"):
-            self.send_response(404)
-            self.send_header("Content-Type", "text/plain")
-            self.end_headers()
-            self.wfile.write(b"no such thing")
-            return
-        doc = {"method": self.command, "path": self.path, "token": self.headers.get("X-Token"), "body": body}
-        payload = json.dumps(doc).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    do_GET = do_POST = _answer
-
-    def log_message(self, *args) -> None:
-        pass
+def _answer(request: ReceivedRequest) -> tuple[int, dict[str, str], bytes]:
+    """404 text for /missing…, else the request echoed as JSON."""
+    if request.path.startswith("/missing"):
+        return 404, {"Content-Type": "text/plain"}, b"no such thing"
+    token = next((v for k, v in request.headers.items() if k.lower() == "x-token"), None)
+    doc = {"method": request.method, "path": request.path, "token": token, "body": request.body.decode()}
+    return 200, {"Content-Type": "application/json"}, json.dumps(doc).encode()
 
 
 @pytest.fixture
 def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with HttpReceiver(respond=_answer) as receiver:
+        yield receiver.url("http", "")
 
 
 def test_requests_and_their_output_forms(run_dag, tmp_path, server):

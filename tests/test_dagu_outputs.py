@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from helpers import phases, read
+from testkit.reports import phases, read
 
 from flowport.translators import check
 

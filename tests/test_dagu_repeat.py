@@ -3,7 +3,7 @@ success, `limit`, and retries inside each repetition; run for real."""
 
 from __future__ import annotations
 
-from helpers import phases, read
+from testkit.reports import phases, read
 
 from flowport.translators import check
 

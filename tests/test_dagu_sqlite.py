@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from helpers import phases, read
+from testkit.reports import phases, read
 
 from flowport.adapter.runners.sqlite import bind, split_statements
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textwrap import dedent
 
-from helpers import phases, read
+from testkit.reports import phases, read
 
 # Each handler appends its name and the status it saw to order.txt, so tests can assert
 # which handlers ran, in which order, how often, and with which DAG_RUN_STATUS.

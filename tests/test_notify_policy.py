@@ -243,3 +243,12 @@ def test_notifiers_do_not_import_prefect_or_other_layers():
             "m.startswith(('flowport.adapter', 'flowport.translators'))]; print(bad)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_mail_errors_are_flowport_errors():
+    from flowport.errors import FlowportError
+    from flowport.notifiers.smtp import MailError, MailMessage, build_message
+
+    with pytest.raises(FlowportError, match="no recipient address given") as caught:
+        build_message(MailMessage("flowport@example.com", (), "subject", "body"))
+    assert type(caught.value) is MailError

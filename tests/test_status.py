@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from helpers import phases, read
+from testkit.reports import phases, read
 
 
 def test_failed_dependency_cancels_dependants_but_not_independent_branches(run_dag, tmp_path):

@@ -23,7 +23,6 @@ from typing import Any
 import yaml
 
 from flowport.notifiers.apprise import AlertResult, check_url, redact_url, send_alert
-from flowport.notifiers.smtp import MailMessage, SmtpSettings, dagu_subject
 
 EVENTS = ("failure", "success", "cancel")
 DEFAULT_EVENTS = frozenset({"failure"})
@@ -290,25 +289,6 @@ def dagu_mail_kind(status: str, *, on_failure: bool, on_success: bool,
     return None
 
 
-def _get(block: Mapping[str, Any], *names: str, default: Any = None) -> Any:
-    """Dagu V1 keys are case-insensitive camelCase, V2 snake_case."""
-    lowered = {str(k).lower().replace("_", ""): v for k, v in block.items()}
-    for name in names:
-        if name.lower().replace("_", "") in lowered:
-            return lowered[name.lower().replace("_", "")]
-    return default
-
-
-def smtp_settings_from_dagu(smtp: Mapping[str, Any], **overrides: Any) -> SmtpSettings:
-    """Dagu `smtp: {host, port, username, password}`; overrides e.g. security, verify."""
-    host = _get(smtp, "host")
-    if not host:
-        raise ValueError("smtp.host is not set")
-    return SmtpSettings(host=str(host), port=_get(smtp, "port", default=25),
-                        username=_get(smtp, "username") or None,
-                        password=_get(smtp, "password") or None, **overrides)
-
-
 def dagu_report_body(summary: Mapping[str, Any]) -> str:
     """HTML page like Dagu's status mail (escaped: step names and messages come from users)."""
     title, text = compose_alert(summary)
@@ -318,20 +298,3 @@ def dagu_report_body(summary: Mapping[str, Any]) -> str:
     )
     return (f"<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>{html.escape(title)}"
             f"</title></head><body><table>{rows}</table></body></html>")
-
-
-def dagu_report_mail(mail_block: Mapping[str, Any], summary: Mapping[str, Any],
-                     log_files: Sequence[str | Path] = ()) -> MailMessage:
-    """The errorMail/infoMail message: Dagu subject, HTML body, stdout logs when attachLogs
-    (empty files are skipped, as Dagu does)."""
-    to = _get(mail_block, "to", default=[])
-    attach = [p for p in log_files if Path(p).is_file() and Path(p).stat().st_size > 0] \
-        if _get(mail_block, "attachLogs", default=False) else []
-    return MailMessage(
-        sender=str(_get(mail_block, "from", default="")),
-        to=tuple([to] if isinstance(to, str) else to),
-        subject=dagu_subject(_get(mail_block, "prefix"), str(summary["workflow"]),
-                             str(summary["status"])),
-        body=dagu_report_body(summary),
-        attachments=tuple(attach),
-    )

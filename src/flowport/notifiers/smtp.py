@@ -23,12 +23,14 @@ from email.utils import formataddr, formatdate, getaddresses, make_msgid
 from pathlib import Path
 from typing import Any, Literal
 
+from ..errors import FlowportError
+
 Security = Literal["auto", "plain", "starttls", "ssl"]
 SECURITY_MODES = ("auto", "plain", "starttls", "ssl")
 REDACTED = "****"
 
 
-class MailError(Exception):
+class MailError(FlowportError):
     """Mail could not be sent. The text never contains the SMTP password."""
 
 

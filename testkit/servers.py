@@ -2,7 +2,8 @@
 
 - SmtpServer: aiosmtpd in plain, STARTTLS or implicit-TLS mode, optionally with AUTH
   (LOGIN and/or PLAIN, user SMTP_USER / password SMTP_PASSWORD); records every message.
-- HttpReceiver: records every HTTP request (Apprise json://, form://, …); answers `status`.
+- HttpReceiver: records every HTTP request (Apprise json://, form://, …); answers `status`
+  with an empty body, or what its `respond(request)` returns.
 - SilentServer: accepts TCP connections and never says a word (client timeouts).
 - self_signed_cert(): a throw-away certificate for 127.0.0.1/localhost.
 
@@ -24,28 +25,23 @@ import ssl
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult, LoginPassword
-
 # aiosmtpd 1.4 logs a warning about its own use of Session.login_data on every AUTH.
 logging.getLogger("mail.log").addFilter(
     lambda record: "login_data is deprecated" not in record.getMessage())
 
-HOST = "127.0.0.1"
+from .procs import HOST, free_port
+
+__all__ = ["HOST", "SMTP_PASSWORD", "SMTP_USER", "HttpReceiver", "ReceivedMail", "ReceivedRequest",
+           "SilentServer", "SmtpServer", "free_port", "self_signed_cert"]
+
 SMTP_USER = "flowport"
 SMTP_PASSWORD = "Corr3ct-horse-battery"
-
-
-def free_port() -> int:
-    """A port nobody listens on right now (also good as a 'server down' address)."""
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
 
 
 def self_signed_cert(directory: str | Path) -> tuple[Path, Path]:
@@ -108,6 +104,22 @@ def _wait(items: list, count: int, timeout: float, condition: threading.Conditio
         return list(items)
 
 
+class _Running:
+    """`with server:` starts it and stops it."""
+
+    def start(self):
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
 # ------------------------------------------------------------------------------ SMTP
 
 
@@ -125,7 +137,7 @@ class ReceivedMail:
         self.message = email.message_from_bytes(self.data, policy=email.policy.default)
 
 
-class SmtpServer:
+class SmtpServer(_Running):
     """mode: "plain" | "starttls" (offers STARTTLS) | "ssl" (implicit TLS from the first
     byte). auth: mechanisms to offer, e.g. ("LOGIN", "PLAIN"); () = no AUTH."""
 
@@ -150,9 +162,13 @@ class SmtpServer:
                                                  if m not in auth]
             # aiosmtpd only counts STARTTLS as TLS; implicit TLS is encrypted from the start.
             options["auth_require_tls"] = require_tls_for_auth and mode == "starttls"
+        from aiosmtpd.controller import Controller  # imported here: HTTP-only users need no aiosmtpd
+
         self._controller = Controller(_Handler(self), hostname=HOST, port=self.port, **options)
 
-    def _authenticate(self, server, session, envelope, mechanism, auth_data) -> AuthResult:
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
         ok = (isinstance(auth_data, LoginPassword)
               and auth_data.login.decode() == SMTP_USER
               and auth_data.password.decode() == SMTP_PASSWORD)
@@ -180,12 +196,6 @@ class SmtpServer:
 
     def stop(self) -> None:
         self._controller.stop()
-
-    def __enter__(self) -> SmtpServer:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 class _Handler:
@@ -219,11 +229,14 @@ class ReceivedRequest:
         return json.loads(self.body)
 
 
-class HttpReceiver:
-    """Records requests; answers every one with `status` (change it to test failures)."""
+class HttpReceiver(_Running):
+    """Records requests; answers every one with `status` and an empty body (change `status`
+    to test failures), or with what `respond(request)` returns: (status, headers, body)."""
 
-    def __init__(self, status: int = 200):
+    def __init__(self, status: int = 200, *,
+                 respond: Callable[[ReceivedRequest], tuple[int, dict[str, str], bytes]] | None = None):
         self.status = status
+        self.respond = respond
         self.requests: list[ReceivedRequest] = []
         self._arrived = threading.Condition()
         receiver = self
@@ -239,9 +252,14 @@ class HttpReceiver:
                 with receiver._arrived:
                     receiver.requests.append(request)
                     receiver._arrived.notify_all()
-                self.send_response(receiver.status)
-                self.send_header("Content-Length", "0")
+                status, headers, payload = (receiver.respond(request) if receiver.respond
+                                            else (receiver.status, {}, b""))
+                self.send_response(status)
+                for name, value in headers.items():
+                    self.send_header(name, value)
+                self.send_header("Content-Length", str(len(payload)))
                 self.end_headers()
+                self.wfile.write(payload)
 
             do_POST = do_PUT = do_GET = do_PATCH = do_DELETE = _handle
 
@@ -270,12 +288,6 @@ class HttpReceiver:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
-
-    def __enter__(self) -> HttpReceiver:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
 
 
 # ------------------------------------------------------------------------------ silence
