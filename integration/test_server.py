@@ -308,12 +308,8 @@ def flow_process_of_run(run_id: str) -> int:
 def wait_for_main_container(run_id: str, timeout: float = 90) -> None:
     from flowport.adapter.runners.docker import shared_client
 
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if shared_client().containers.list(filters={"label": f"flowport.run-id={run_id}", "status": "running"}):
-            return
-        time.sleep(0.2)
-    raise AssertionError("the workflow's container never ran")
+    wait_until(lambda: shared_client().containers.list(
+        filters={"label": f"flowport.run-id={run_id}", "status": "running"}), timeout, "the workflow's container")
 
 
 def exit_handler_outputs(folder: Path) -> list[str]:
@@ -333,9 +329,7 @@ def test_argo_flow_process_killed_runs_on_exit_once_from_the_hook(stack, tmp_pat
     run = stack.wait_final(run_id, timeout=90)
     assert run.state.is_crashed(), run.state
     folder = Path(stack.home, "flowport-logs", "argo-killed", run_id)
-    deadline = time.monotonic() + 60
-    while not exit_handler_outputs(folder) and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_until(lambda: exit_handler_outputs(folder), 60, "the exit handler's output")
     time.sleep(2)  # a second runner of the hook would have written by now
     assert exit_handler_outputs(folder) == ["bye Error"], sorted(p.name for p in folder.iterdir())
     assert sorted(p.name for p in (folder / "claims").iterdir()) == ["crashed", "onExit", "started"]

@@ -276,7 +276,7 @@ def test_dagu_subject():
 
 
 def test_dagu_error_mail_end_to_end(run_dag, plain):
-    """A failed run's errorMail, sent by the run itself (adapter.notify): Dagu subject,
+    """A failed run's errorMail, sent by the run itself (adapter/dagu/mail.py): Dagu subject,
     escaped HTML body, the non-empty step logs attached."""
     assert dagu_mail_kind("failed", on_failure=True, on_success=False) == "error"
     smtp = f'smtp: {{host: "{plain.host}", port: "{plain.port}"}}\n'  # Dagu allows a string port
