@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from flowport.adapter.argo.variables import Unresolved, item_label, item_scope, sequence_items, substitute
+from flowport.lang.argo_tags import Unresolved, item_label, item_scope, sequence_items, substitute
 from flowport.translators import check
 from flowport.translators.argo import parse_duration
 

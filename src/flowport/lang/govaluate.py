@@ -41,7 +41,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from flowport.lang.exprlang import ExpressionError, go_format, go_regex_to_python
+from flowport.lang.errors import ExpressionError
+from flowport.lang.exprlang.runtime import go_regex_to_python
+from flowport.lang.gofmt import format_v as go_format
 
 __all__ = ["ExpressionError", "check_when_syntax", "compile_when", "evaluate_when", "WhenExpr"]
 
@@ -262,6 +264,7 @@ def _try_parse_time(s: str) -> float | None:
 
 
 def _tokenize(text: str) -> list[_Token]:
+    # long: one branch per case of govaluate's readToken switch, kept in its order to compare
     tokens: list[_Token] = []
     state = UNKNOWN
     pos = 0
@@ -551,8 +554,11 @@ def _eval(node) -> Any:
         return left
     if op == "?" and left is False:
         return None
-    right = _eval(right_node)
+    return _binary(op, left, _eval(right_node))
 
+
+def _binary(op: str, left: Any, right: Any) -> Any:
+    """A binary operator of govaluate's evaluationStage.go on two evaluated operands."""
     if op in ("&&", "||"):
         for v in (left, right):
             if type(v) is not bool:

@@ -21,15 +21,15 @@ from typing import Any, Callable
 from ...model.argo import ArgoSpec, Call, Hook, Parameter, Template
 from ..runners.base import StopToken
 from . import expr
-from .variables import (
+from ...lang.argo_tags import (
     Unresolved,
-    go_quote,
     item_label,
     item_scope,
     pure_reference,
     sequence_items,
     substitute,
     timestamp_vars,
+    workflow_failures,
 )
 
 PENDING, RUNNING = "Pending", "Running"
@@ -174,7 +174,7 @@ class Executor:
              "finishedAt": n.finished_at.strftime("%Y-%m-%dT%H:%M:%SZ") if n.finished_at else ""}
             for n in self.records() if n.phase in (FAILED, ERROR)
         ]
-        return go_quote(json.dumps(items, separators=(",", ":")) if items else "null")
+        return workflow_failures(items)
 
     def pod_name(self, node: Node) -> str:
         if node.parent is None:
@@ -309,7 +309,7 @@ class Executor:
 
     def run_retry(self, node: Node, tmpl: Template, scope: dict[str, str], exit_ctx: bool,
                   on_running: Callable[[], None] | None) -> None:
-        from ...translators.argo import parse_duration
+        from ...lang.durations import parse_duration
 
         r = tmpl.retry
         node.type = "Retry"

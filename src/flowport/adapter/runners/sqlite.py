@@ -13,7 +13,7 @@ import threading
 from decimal import Decimal
 from typing import IO, Any
 
-from ...lang.templating import go_json
+from ...lang.dagu_vars import go_json
 from ...model import Sql
 from .base import LineSink, RunResult, StopToken, emit_stdout
 from .shell import MAX_OUTPUT_BYTES
