@@ -222,17 +222,17 @@ def _action(action: dict | None):
     import threading
     import time
 
-    from flowport.adapter.argo.engine import ARGO_RUNS, RUNS
+    from flowport.adapter.core import RUNS
 
     done = threading.Event()
 
     def watch() -> None:
         while not done.is_set():
-            for run_id, ex in list(RUNS.items()):
-                if any(n.display == action["when_running"] and n.phase == "Running" for n in ex.records()):
+            for run_id, active in list(RUNS.items()):
+                if any(n.display_name == action["when_running"] and n.phase == "Running" for n in active.program.records()):
                     time.sleep(0.5)
                     strategy = "Terminate" if action["type"] == "terminate" else "Stop"
-                    ARGO_RUNS[run_id].engine.request_stop(ex, "conformance", strategy=strategy)
+                    active.control.request_stop("conformance", strategy=strategy)
                     return
             time.sleep(0.1)
 

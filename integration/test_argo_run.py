@@ -398,15 +398,15 @@ STOPPABLE = """
 
 
 def _stop_when_running(node: str, strategy: str | None):
-    from flowport.adapter.argo.engine import ARGO_RUNS, RUNS
+    from flowport.adapter.core import RUNS
 
     def watch():
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            for run_id, ex in list(RUNS.items()):
-                if any(n.display == node and n.phase == "Running" for n in ex.records()):
+            for run_id, active in list(RUNS.items()):
+                if any(n.display_name == node and n.phase == "Running" for n in active.program.records()):
                     time.sleep(0.5)
-                    ARGO_RUNS[run_id].engine.request_stop(ex, "test", strategy=strategy)
+                    active.control.request_stop("test", strategy=strategy)
                     return
             time.sleep(0.05)
 

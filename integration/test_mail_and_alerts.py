@@ -243,7 +243,7 @@ def test_notify_works_for_an_argo_workflow_in_argo_words(prefect_server, tmp_pat
 def test_deployed_flow_alerts_from_the_hosts_config_file(prefect_server, tmp_path, receiver, monkeypatch):
     # what a worker runs: the static flow, the YAML as a parameter, alerts from the
     # flowport config file of the host that runs it
-    from flowport.adapter.entry import run_workflow
+    from flowport.cli.entry import run_workflow
 
     config = tmp_path / "config.yaml"
     config.write_text(f"notify:\n  rules:\n    - url: {receiver.url()}\n      on: [failure]\n")

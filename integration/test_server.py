@@ -197,7 +197,7 @@ def test_dagu_deployments_run_with_handlers_schedules_and_artifacts(stack, tmp_p
 
     with stack.client() as client:
         dep = client.read_deployment_by_name("flowport/greet")
-    assert dep.entrypoint == "flowport.adapter.entry.run_workflow"
+    assert dep.entrypoint == "flowport.cli.entry.run_workflow"
     assert dep.parameters["source"] == ok.read_text()  # the YAML travels as a parameter
     assert {"flowport", "dagu", "team-a"} <= set(dep.tags)
     assert [(s.schedule.cron, s.active) for s in dep.schedules] == [("30 6 * * 1-5", True)]

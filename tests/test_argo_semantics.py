@@ -52,7 +52,7 @@ def run(tmp_path, spec: str, params=None) -> Executor:
 def phases(ex: Executor) -> dict[str, str]:
     out = {}
     for n in ex.records():
-        out.setdefault(n.display, n.phase)
+        out.setdefault(n.display_name, n.phase)
     return out
 
 
@@ -79,7 +79,7 @@ def test_exit_handler_gets_workflow_status_and_failures(tmp_path):
         - name: report
           container: {image: x, args: ["0", "{{workflow.status}} {{workflow.failures}}"]}
         """)
-    out = next(n for n in ex.records() if n.display == "onExit").outputs["result"]
+    out = next(n for n in ex.records() if n.display_name == "onExit").outputs["result"]
     assert out.startswith('Failed "[{\\"displayName\\":\\"w\\",\\"message\\":\\"Error (exit code 2)\\"')
 
 
@@ -97,7 +97,7 @@ def test_steps_group_failure_and_continue_on(tmp_path):
         """)
     p = phases(ex)
     assert p["a"] == FAILED and p["c"] == SUCCEEDED and p["d"] == FAILED and "e" not in p
-    assert next(n for n in ex.records() if n.display == "c").outputs["result"] == "2/fine"
+    assert next(n for n in ex.records() if n.display_name == "c").outputs["result"] == "2/fine"
     assert ex.status == FAILED and ex.message.startswith("child 'w[2].d' failed")
 
 
@@ -164,8 +164,8 @@ def test_retry_policy_limit_and_expression(tmp_path):
           container: {image: x, args: ["2"]}
         """)
     root = ex.nodes["w"]
-    assert root.type == "Retry" and root.message == "retryStrategy.expression evaluated to false"
-    assert [n.display for n in ex.records()] == ["w", "w(0)"]
+    assert root.node_type == "Retry" and root.message == "retryStrategy.expression evaluated to false"
+    assert [n.display_name for n in ex.records()] == ["w", "w(0)"]
     ex = run(tmp_path, """
         entrypoint: r
         templates:
@@ -173,7 +173,7 @@ def test_retry_policy_limit_and_expression(tmp_path):
           retryStrategy: {limit: 2}
           container: {image: x, args: ["{{=asInt(retries) < 2 ? '1' : '0'}}"]}
         """)
-    assert ex.status == SUCCEEDED and [n.display for n in ex.records()] == ["w", "w(0)", "w(1)", "w(2)"]
+    assert ex.status == SUCCEEDED and [n.display_name for n in ex.records()] == ["w", "w(0)", "w(1)", "w(2)"]
 
 
 def test_missing_input_is_an_error_and_params_override(tmp_path):
@@ -202,4 +202,4 @@ def test_skipped_producer_output_is_dropped_for_a_defaulted_input(tmp_path):
           inputs: {parameters: [{name: m, default: fallback}]}
           container: {image: x, args: ["0", "{{inputs.parameters.m}}"]}
         """)
-    assert next(n for n in ex.records() if n.display == "c").outputs["result"] == "fallback"
+    assert next(n for n in ex.records() if n.display_name == "c").outputs["result"] == "fallback"

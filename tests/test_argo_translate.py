@@ -342,7 +342,7 @@ spec:
 
 
 def test_cron_workflow_runs_its_workflow_spec_and_keeps_the_schedule(tmp_path):
-    from flowport.adapter.deploy import workflow_schedules
+    from flowport.cli.deploy import workflow_schedules
 
     checked = check(write(tmp_path, "cron.yaml", CRON))
     assert checked.ok, [p.message for p in checked.problems]

@@ -9,8 +9,8 @@ import textwrap
 import pytest
 import yaml
 
-from flowport.adapter import deploy
-from flowport.adapter.entry import (
+from flowport.cli import deploy
+from flowport.cli.entry import (
     ENTRYPOINT,
     decode_source,
     declared_params,
@@ -19,7 +19,7 @@ from flowport.adapter.entry import (
     source_name,
     workflow_name_of,
 )
-from flowport.adapter.hooks import claim, claimed
+from flowport.adapter.runfiles import claim, claimed
 from flowport.translators import load, load_text
 from flowport.translators.source import SourceError
 
@@ -140,7 +140,8 @@ def test_hook_runs_only_the_handlers_nobody_ran(tmp_path, monkeypatch):
     (and run) onCancel; the hook runs onExit only, once."""
     import logging
 
-    from flowport.adapter.hooks import run_dir, run_missing_handlers
+    from flowport.adapter.core import replay_lifecycle as run_missing_handlers
+    from flowport.adapter.runfiles import run_dir
 
     monkeypatch.setenv("FLOWPORT_LOG_DIR", str(tmp_path / "logs"))
     dag = tmp_path / "d.yaml"
@@ -160,7 +161,7 @@ def test_hook_runs_only_the_handlers_nobody_ran(tmp_path, monkeypatch):
     assert run_missing_handlers(wf, "run-1", [], "canceled", log) == []  # never started
     folder = run_dir(wf.name, "run-1")
     folder.mkdir(parents=True)
-    (folder / "run.log").write_text("started\n")
+    assert claim(folder, "started")  # what the run core does when a run begins
     assert claim(folder, "handler-cancel")  # what the engine does before running onCancel
     assert run_missing_handlers(wf, "run-1", [], "canceled", log) == ["onExit"]
     assert run_missing_handlers(wf, "run-1", [], "canceled", log) == []  # a second hook: nothing

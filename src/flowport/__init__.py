@@ -4,37 +4,47 @@ Python API (mirrors the CLI):
     wf = flowport.load("dag.yaml")          # IR, or SourceError with every problem
     flow = flowport.build_flow(wf)          # a Prefect flow named after the workflow
     report = flowport.run(wf, [("NAME", "value")])  # run now; RunReport
+
+The names are the implementations themselves, loaded on first use (importing flowport
+stays cheap): nothing here wraps them, so nothing can drift from them.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import importlib
+from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
 
+# public name -> module that defines it
+_PUBLIC = {
+    "load": "flowport.translators",
+    "load_text": "flowport.translators",
+    "build_flow": "flowport.adapter.core",
+    "run": "flowport.adapter.core",
+    "RunReport": "flowport.adapter.report",
+    "Workflow": "flowport.model",
+    "FlowportError": "flowport.errors",
+}
+
+__all__ = [*_PUBLIC, "__version__"]
+
 if TYPE_CHECKING:
-    from prefect import Flow
-
+    from .adapter.core import build_flow, run
     from .adapter.report import RunReport
+    from .errors import FlowportError
     from .model import Workflow
+    from .translators import load, load_text
 
 
-def load(path):  # -> Workflow
-    from .translators import load as _load
-
-    return _load(path)
-
-
-def build_flow(wf: "Workflow") -> "Flow":
-    from .adapter.engine import build_flow as _build
-
-    return _build(wf)
+def __getattr__(name: str) -> Any:
+    module = _PUBLIC.get(name)
+    if module is None:
+        raise AttributeError(f"module 'flowport' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
-def run(wf: "Workflow", params: list[tuple[str, str]] | None = None) -> "RunReport":
-    """Run now: against PREFECT_API_URL if set, else Prefect's embedded server."""
-    from .adapter import prefect_api
-    from .adapter import run as _run
-
-    with prefect_api():
-        return _run(wf, params)
+def __dir__() -> list[str]:
+    return sorted(__all__)

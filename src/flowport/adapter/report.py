@@ -8,7 +8,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from .status import NodeRecord
+from .records import NodeRecord
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -31,17 +31,20 @@ class NodeReport:
     node_type: str | None = None  # Argo: Pod, Steps, StepGroup, DAG, TaskGroup, Retry, Skipped…
 
     @classmethod
-    def of(cls, rec: NodeRecord) -> "NodeReport":
+    def of(cls, rec: NodeRecord, outputs: dict[str, Any] | None = None) -> "NodeReport":
         return cls(
             name=rec.name,
-            display_name=rec.display_name or rec.name,
+            display_name=rec.label,
             kind=rec.kind,
             phase=rec.phase,
             exit_code=rec.exit_code,
             started_at=_iso(rec.started_at),
             finished_at=_iso(rec.finished_at),
-            outputs=dict(rec.outputs),
+            outputs=dict(rec.outputs) if outputs is None else outputs,
             message=rec.message,
+            parent=rec.parent,
+            template=rec.template,
+            node_type=rec.node_type,
         )
 
 

@@ -71,3 +71,30 @@ def embedded_server(timeout: float = 60.0) -> Iterator[str]:
             proc.kill()
             proc.wait()
         log.close()
+
+
+@contextlib.contextmanager
+def prefect_api() -> Iterator[str | None]:
+    """Use the server in PREFECT_API_URL, or start Prefect's embedded one."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    if PREFECT_API_URL.value():
+        yield PREFECT_API_URL.value()
+        return
+    with embedded_server() as url, temporary_settings({PREFECT_API_URL: url}):
+        try:
+            yield url
+        finally:
+            flush_logs()
+
+
+def flush_logs() -> None:
+    """Send queued Prefect logs before the server they go to stops."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    for worker in (APILogWorker, EventsWorker):
+        try:
+            worker.drain_all(timeout=5)
+        except Exception:  # logging must never fail the run
+            pass

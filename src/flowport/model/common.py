@@ -121,6 +121,13 @@ class Semantics:
     stop_grace_seconds: float = 5.0  # Dagu maxCleanUpTimeSec: SIGTERM, then SIGKILL
     run_backticks: bool = True  # V1/V2 execute `cmd` substitutions; V3 does not in value matches
     default_shell: tuple[str, ...] = ()  # () = $SHELL or sh
+    # What repeated stop requests do: "dagu" (`dagu stop`: the first stops the steps
+    # gracefully and lets the handlers finish, the next kills) or "argo" (`argo stop`,
+    # then `argo terminate`: exit handlers are stopped too).
+    stop_ladder: Literal["dagu", "argo"] = "dagu"
+    # Do the lifecycle nodes still run when the flow process died (SIGKILL, OOM)? Argo's
+    # controller runs onExit whatever happened to the pods; Dagu runs nothing for a killed run.
+    lifecycle_after_crash: bool = False
 
 
 @dataclass(frozen=True)

@@ -46,6 +46,8 @@ class Workflow:
     argo: ArgoSpec | None = None  # the template tree of an Argo workflow (Dagu: None)
 
     def uses_containers(self) -> bool:
+        if self.argo is not None:
+            return any(t.kind in ("container", "script") for t in self.argo.templates.values())
         nodes = [*self.steps, *(h for _, h in self.handlers.items())]
         return self.container is not None or any(isinstance(n.action, Container) for n in nodes)
 

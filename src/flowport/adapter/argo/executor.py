@@ -14,12 +14,12 @@ import json
 import threading
 import time
 import zlib
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, Callable
 
+from ...model import Semantics
 from ...model.argo import ArgoSpec, Call, Hook, Parameter, Template
-from ..runners.base import StopToken
+from ..core import RunControl
+from ..records import NodeRecord, now
 from . import expr
 from ...lang.argo_tags import (
     Unresolved,
@@ -38,42 +38,9 @@ FULFILLED = {SUCCEEDED, FAILED, ERROR, SKIPPED, OMITTED}
 COMPLETED = {SUCCEEDED, FAILED, ERROR}  # ran: these get their exit hook
 
 
-def now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-@dataclass
-class Node:
-    id: str  # Argo's node name (unique)
-    display: str  # Argo's display name
-    kind: str  # step | handler | hook
-    type: str  # Pod | Steps | StepGroup | DAG | TaskGroup | Retry | Skipped | Suspend | HTTP
-    template: str | None = None
-    parent: str | None = None
-    phase: str = PENDING
-    message: str | None = None
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    exit_code: int | None = None
-    outputs: dict[str, Any] = field(default_factory=dict)
-    children: list[str] = field(default_factory=list)
-
-    @property
-    def name(self) -> str:  # what the live view shows
-        return self.display
-
-    @property
-    def done(self) -> bool:
-        return self.phase in FULFILLED
-
-    def finish(self, phase: str, message: str | None = None) -> "Node":
-        self.phase = phase
-        if message is not None:
-            self.message = message
-        self.finished_at = now()
-        if self.started_at is None:
-            self.started_at = self.finished_at
-        return self
+# Argo nodes are the core's node records: `name` is Argo's node name (unique), `display_name`
+# its display name, `node_type` Pod | Steps | StepGroup | DAG | TaskGroup | Retry | Skipped | …
+Node = NodeRecord
 
 
 class InputError(Exception):
@@ -93,20 +60,19 @@ class Executor:
     the engine: it runs a container/script/http/suspend node as a Prefect task run."""
 
     def __init__(self, spec: ArgoSpec, *, workflow_name: str, uid: str, params: dict[str, str],
-                 run_leaf: Callable[..., None], grace: float = 5.0) -> None:
+                 run_leaf: Callable[..., None], control: RunControl | None = None,
+                 claim: Callable[[str], bool] = lambda name: True) -> None:
         self.spec = spec
         self.name = workflow_name
         self.uid = uid
         self.created = now()
         self.run_leaf = run_leaf
+        self.control = control or RunControl(Semantics(stop_ladder="argo"))
+        self.claim = claim  # exactly once for lifecycle nodes (the core's claims)
         self.lock = threading.RLock()
         self.nodes: dict[str, Node] = {}
         self.status = RUNNING
         self.message: str | None = None
-        self.shutdown: str | None = None  # "Stop" | "Terminate"
-        self.deadline_exceeded = False
-        self.main_stop = StopToken(grace=grace)  # non-exit nodes
-        self.exit_stop = StopToken(grace=grace)  # exit handlers and their children
         self.global_outputs: dict[str, str] = {}
         self.mutexes: dict[str, threading.Lock] = {}
         self.pods = threading.BoundedSemaphore(spec.parallelism) if spec.parallelism else None
@@ -117,18 +83,36 @@ class Executor:
         self.arguments = args
         self.workflow_args = tuple(Parameter(n, v) for n, v in args.items())
 
+    @property
+    def shutdown(self) -> str | None:  # "Stop" | "Terminate": the core's stop ladder decides
+        return self.control.shutdown
+
+    @property
+    def deadline_exceeded(self) -> bool:
+        return self.control.deadline_exceeded
+
+    @property
+    def main_stop(self):  # non-exit nodes
+        return self.control.main
+
+    @property
+    def exit_stop(self):  # exit handlers and their children
+        return self.control.lifecycle
+
     # ------------------------------------------------------------------ nodes and scopes
 
     def add_node(self, node: Node) -> Node:
         with self.lock:
             # a re-run of the same name (a retried hook, a loop re-expansion) gets a suffix
-            base, n = node.id, 1
-            while node.id in self.nodes:
-                node.id = f"{base}#{n}"
+            if node.phase == "not_started":
+                node.phase = PENDING
+            base, n = node.name, 1
+            while node.name in self.nodes:
+                node.name = f"{base}#{n}"
                 n += 1
-            self.nodes[node.id] = node
+            self.nodes[node.name] = node
             if node.parent and node.parent in self.nodes:
-                self.nodes[node.parent].children.append(node.id)
+                self.nodes[node.parent].children.append(node.name)
         return node
 
     def records(self) -> list[Node]:
@@ -169,8 +153,8 @@ class Executor:
 
     def compute_failures(self) -> str:
         items = [
-            {"displayName": n.display, "message": n.message or "", "templateName": n.template or "",
-             "phase": n.phase, "podName": self.pod_name(n) if n.type == "Pod" else "",
+            {"displayName": n.display_name, "message": n.message or "", "templateName": n.template or "",
+             "phase": n.phase, "podName": self.pod_name(n) if n.node_type == "Pod" else "",
              "finishedAt": n.finished_at.strftime("%Y-%m-%dT%H:%M:%SZ") if n.finished_at else ""}
             for n in self.records() if n.phase in (FAILED, ERROR)
         ]
@@ -179,7 +163,7 @@ class Executor:
     def pod_name(self, node: Node) -> str:
         if node.parent is None:
             return self.name
-        h = zlib.crc32(node.id.encode()) & 0xFFFFFFFF
+        h = zlib.crc32(node.name.encode()) & 0xFFFFFFFF
         return f"{self.name}-{(node.template or 'pod').split('/')[-1]}-{h}"
 
     def blocked(self, exit_ctx: bool) -> str | None:
@@ -212,7 +196,7 @@ class Executor:
         except InputError as exc:
             _fire(on_running)
             return node.finish(ERROR, str(exc))
-        tscope = {**base, **inputs, "node.name": node.id}
+        tscope = {**base, **inputs, "node.name": node.name}
         lock = self._mutex(tmpl)
         try:
             if tmpl.retry is not None:
@@ -312,7 +296,7 @@ class Executor:
         from ...lang.durations import parse_duration
 
         r = tmpl.retry
-        node.type = "Retry"
+        node.node_type = "Retry"
         try:
             limit = int(substitute(r.limit, scope)) if r.limit is not None else None
         except (ValueError, Unresolved) as exc:
@@ -333,14 +317,14 @@ class Executor:
                 _fire(on_running)
 
         while True:
-            child = self.add_node(Node(f"{node.id}({attempt})", f"{node.display}({attempt})", node.kind,
-                                       _node_type(tmpl), template=tmpl.name, parent=node.id))
+            child = self.add_node(Node(f"{node.name}({attempt})", f"{node.display_name}({attempt})", node.kind,
+                                       _node_type(tmpl), template=tmpl.name, parent=node.name))
             why = self.blocked(exit_ctx)
             if why:
                 child.finish(FAILED, why)
             else:
                 child.phase, child.started_at = RUNNING, now()
-                self.run_body(child, tmpl, {**scope, "retries": str(attempt), "node.name": child.id}, exit_ctx, running)
+                self.run_body(child, tmpl, {**scope, "retries": str(attempt), "node.name": child.name}, exit_ctx, running)
             node.outputs = dict(child.outputs)
             node.exit_code = child.exit_code
             if child.phase == SUCCEEDED:
@@ -454,9 +438,9 @@ class Executor:
 
     def run_hook(self, hook: Hook, owner: Node, scope: dict[str, str], *, exit_ctx: bool) -> Node | None:
         if hook.name == "exit":
-            node_id, display, kind = f"{owner.id}.onExit", f"{owner.display}.onExit", "handler"
+            node_id, display, kind = f"{owner.name}.onExit", f"{owner.display_name}.onExit", "handler"
         else:
-            node_id, display, kind = f"{owner.id}.hooks.{hook.name}", f"{owner.display}.hooks.{hook.name}", "hook"
+            node_id, display, kind = f"{owner.name}.hooks.{hook.name}", f"{owner.display_name}.hooks.{hook.name}", "hook"
         if owner.parent is None:  # workflow level: Argo shows `onExit`, `hooks.<name>`
             display = "onExit" if hook.name == "exit" else f"hooks.{hook.name}"
         if self.shutdown == "Terminate" or (not exit_ctx and self.blocked(False)):
@@ -465,15 +449,15 @@ class Executor:
         try:
             args = self.call_args(params, scope)
         except Unresolved as exc:
-            node = self.add_node(Node(node_id, display, kind, "Pod", template=hook.template, parent=owner.id))
+            node = self.add_node(Node(node_id, display, kind, "Pod", template=hook.template, parent=owner.name))
             return node.finish(ERROR, str(exc))
-        return self.execute(node_id=node_id, display=display, parent=owner.id, kind=kind, template=hook.template,
+        return self.execute(node_id=node_id, display=display, parent=owner.name, kind=kind, template=hook.template,
                             args=args, scope=scope, exit_ctx=exit_ctx)
 
     # ------------------------------------------------------------------ steps
 
     def run_steps(self, node: Node, tmpl: Template, scope: dict[str, str], exit_ctx: bool) -> None:
-        node.type = "Steps"
+        node.node_type = "Steps"
         local = dict(scope)
         failed_child = None
         for i, group in enumerate(tmpl.steps):
@@ -481,29 +465,29 @@ class Executor:
             if why:
                 node.finish(FAILED, why)
                 return
-            gnode = self.add_node(Node(f"{node.id}[{i}]", f"[{i}]", "step", "StepGroup", parent=node.id))
+            gnode = self.add_node(Node(f"{node.name}[{i}]", f"[{i}]", "step", "StepGroup", parent=node.name))
             gnode.phase, gnode.started_at = RUNNING, now()
             jobs: list[tuple[Call, str, str, dict[str, str]]] = []
             results: dict[str, list[Node]] = {c.name: [] for c in group}
             for call in group:
                 children = self.expand(call, local)
                 if isinstance(children, str):
-                    n = self.add_node(Node(f"{gnode.id}.{call.name}", call.name, "step", "Skipped",
-                                           template=call.template, parent=gnode.id))
+                    n = self.add_node(Node(f"{gnode.name}.{call.name}", call.name, "step", "Skipped",
+                                           template=call.template, parent=gnode.name))
                     results[call.name].append(n.finish(ERROR, children))
                     continue
                 if not children:
-                    n = self.add_node(Node(f"{gnode.id}.{call.name}", call.name, "step", "Skipped",
-                                           template=call.template, parent=gnode.id))
+                    n = self.add_node(Node(f"{gnode.name}.{call.name}", call.name, "step", "Skipped",
+                                           template=call.template, parent=gnode.name))
                     results[call.name].append(n.finish(SKIPPED, "Skipped, empty params"))
                     continue
                 for label, iscope in children:
-                    jobs.append((call, f"{gnode.id}.{call.name}{label}", f"{call.name}{label}", {**local, **iscope}))
+                    jobs.append((call, f"{gnode.name}.{call.name}{label}", f"{call.name}{label}", {**local, **iscope}))
             done: dict[str, Node] = {}
             self._run_parallel(
                 jobs, tmpl, exit_ctx,
                 lambda job: done.__setitem__(job[1], self.run_call(
-                    job[0], node_id=job[1], display=job[2], parent=gnode.id, scope=job[3], prefix="steps",
+                    job[0], node_id=job[1], display=job[2], parent=gnode.name, scope=job[3], prefix="steps",
                     exit_ctx=exit_ctx)),
             )
             for job in jobs:  # loop-index order (outputs aggregate in that order)
@@ -519,8 +503,8 @@ class Executor:
                 node.finish(FAILED, gnode.message)
                 return
             if failed_child is not None:
-                gnode.finish(FAILED, f"child '{failed_child.id}' failed")
-                node.finish(FAILED, f"child '{failed_child.id}' failed")
+                gnode.finish(FAILED, f"child '{failed_child.name}' failed")
+                node.finish(FAILED, f"child '{failed_child.name}' failed")
                 return
             gnode.finish(SUCCEEDED)
         node.outputs["_scope"] = local
@@ -561,13 +545,13 @@ class Executor:
 
     def _any_failed(self, jobs, threads) -> bool:
         with self.lock:
-            return any(n.phase in (FAILED, ERROR) and n.kind == "step" and n.type != "StepGroup"
-                       for n in self.nodes.values() if n.id in {j[1] for j in jobs})
+            return any(n.phase in (FAILED, ERROR) and n.kind == "step" and n.node_type != "StepGroup"
+                       for n in self.nodes.values() if n.name in {j[1] for j in jobs})
 
     # ------------------------------------------------------------------ dag
 
     def run_dag(self, node: Node, tmpl: Template, scope: dict[str, str], exit_ctx: bool) -> None:
-        node.type = "DAG"
+        node.node_type = "DAG"
         tasks = {t.name: t for t in tmpl.tasks}
         deps = {t.name: [n for n, _ in expr.depends_operands(t.depends)] if t.depends else [] for t in tmpl.tasks}
         if tmpl.target:
@@ -608,7 +592,7 @@ class Executor:
             try:
                 n, vars_ = self._dag_task(node, call, snapshot, exit_ctx)
             except Exception as exc:  # a flowport bug: the task errors, the DAG goes on
-                n = self.add_node(Node(f"{node.id}.{call.name}", call.name, "step", "Pod", parent=node.id))
+                n = self.add_node(Node(f"{node.name}.{call.name}", call.name, "step", "Pod", parent=node.name))
                 n.finish(ERROR, f"internal error: {exc!r}")
                 vars_ = {}
             finally:
@@ -629,12 +613,12 @@ class Executor:
                     try:
                         go = self._depends_met(call, tasks, state)
                     except expr.ExpressionError as exc:
-                        n = self.add_node(Node(f"{node.id}.{name}", name, "step", "Skipped", template=call.template, parent=node.id))
+                        n = self.add_node(Node(f"{node.name}.{name}", name, "step", "Skipped", template=call.template, parent=node.name))
                         state[name] = n.finish(ERROR, f"invalid depends: {exc}")
                         started.add(name)
                         continue
                     if not go:
-                        n = self.add_node(Node(f"{node.id}.{name}", name, "step", "Skipped", template=call.template, parent=node.id))
+                        n = self.add_node(Node(f"{node.name}.{name}", name, "step", "Skipped", template=call.template, parent=node.name))
                         state[name] = n.finish(OMITTED, "omitted: depends condition not met")
                         started.add(name)
                         continue
@@ -667,13 +651,13 @@ class Executor:
         node.finish(phase, message)
 
     def _dag_task(self, dag: Node, call: Call, scope: dict[str, str], exit_ctx: bool) -> tuple[Node, dict[str, str]]:
-        node_id = f"{dag.id}.{call.name}"
+        node_id = f"{dag.name}.{call.name}"
         children = self.expand(call, scope)
         if call.loop is None and not isinstance(children, str):
-            n = self.run_call(call, node_id=node_id, display=call.name, parent=dag.id, scope=scope,
+            n = self.run_call(call, node_id=node_id, display=call.name, parent=dag.name, scope=scope,
                               prefix="tasks", exit_ctx=exit_ctx)
             return n, aggregate_vars("tasks", call.name, [n], looped=False)
-        group = self.add_node(Node(node_id, call.name, "step", "TaskGroup", template=call.template, parent=dag.id))
+        group = self.add_node(Node(node_id, call.name, "step", "TaskGroup", template=call.template, parent=dag.name))
         group.phase, group.started_at = RUNNING, now()
         if isinstance(children, str):
             return group.finish(ERROR, children), {}
@@ -682,7 +666,7 @@ class Executor:
         results: list[tuple[int, Node]] = []
 
         def one(i: int, label: str, iscope: dict[str, str]) -> None:
-            n = self.run_call(call, node_id=f"{node_id}{label}", display=f"{call.name}{label}", parent=group.id,
+            n = self.run_call(call, node_id=f"{node_id}{label}", display=f"{call.name}{label}", parent=group.name,
                               scope={**scope, **iscope}, prefix="tasks", exit_ctx=exit_ctx)
             with self.lock:
                 results.append((i, n))
@@ -692,8 +676,8 @@ class Executor:
             t.join()
         nodes = [n for _, n in sorted(results, key=lambda r: r[0])]
         bad = next((n for n in nodes if n.phase in (FAILED, ERROR) and not _continues(call, n.phase)), None)
-        group.finish(bad.phase if bad else SUCCEEDED, f"child '{bad.id}' failed" if bad else None)
-        group.outputs = {"children": [n.id for n in nodes]}
+        group.finish(bad.phase if bad else SUCCEEDED, f"child '{bad.name}' failed" if bad else None)
+        group.outputs = {"children": [n.name for n in nodes]}
         return group, aggregate_vars("tasks", call.name, nodes, looped=True, group=group)
 
     def _depends_met(self, call: Call, tasks: dict[str, Call], state: dict[str, Node]) -> bool:
@@ -708,13 +692,14 @@ class Executor:
             kinds = tuple(k for k, on in (("failed", dep.continue_failed), ("error", dep.continue_error)) if on)
             if kinds:
                 cont[name] = kinds
-            kids = tuple(self.nodes[c].phase for c in n.children if c in self.nodes) if n.type == "TaskGroup" else ()
+            kids = tuple(self.nodes[c].phase for c in n.children if c in self.nodes) if n.node_type == "TaskGroup" else ()
             results[name] = expr.TaskResult(n.phase, children=kids)
         return expr.compile_depends(call.depends, cont).evaluate(results)
 
     # ------------------------------------------------------------------ the workflow
 
-    def run_workflow(self) -> None:
+    def run_main(self) -> None:
+        """The entry template and the workflow-level hooks; decides the workflow's phase."""
         spec = self.spec
         wf_hooks = WorkflowHooks(self)
         wf_hooks.evaluate()  # workflow.status == "Running"
@@ -724,16 +709,27 @@ class Executor:
         self.status = {SUCCEEDED: SUCCEEDED, SKIPPED: SUCCEEDED, OMITTED: SUCCEEDED, FAILED: FAILED,
                        ERROR: ERROR}.get(root.phase, FAILED)
         self.message = root.message if self.status != SUCCEEDED else None
+        self.settle_stopped()
+        self.failures = self.compute_failures()
+        wf_hooks.evaluate()  # workflow.status is now final
+        wf_hooks.wait()
+
+    def settle_stopped(self) -> None:
+        """A stop or the deadline decides the phase: Failed (Error stays Error)."""
         if self.shutdown:
             self.status = ERROR if self.status == ERROR else FAILED
             self.message = f"Stopped with strategy '{self.shutdown}'"
         elif self.deadline_exceeded:
             self.status = ERROR if self.status == ERROR else FAILED
             self.message = "Step exceeded its deadline"
-        self.failures = self.compute_failures()
-        wf_hooks.evaluate()  # workflow.status is now final
-        wf_hooks.wait()
-        if spec.exit_hook is not None and self.shutdown != "Terminate":
+
+    def run_exit_handler(self) -> None:
+        """`spec.onExit` / `hooks.exit`, claimed once; a failing one fails a Succeeded run.
+        Terminate skips it (and a Terminate while it runs makes the run Failed)."""
+        spec = self.spec
+        if spec.exit_hook is not None and self.shutdown != "Terminate" and self.claim("onExit"):
+            root = self.nodes.get(self.name) or self.add_node(
+                Node(self.name, self.name, "step", "Steps", template=spec.entrypoint).finish(self.status, self.message))
             self.failures = self.compute_failures()
             exit_node = self.run_hook(spec.exit_hook, root, self.globals(), exit_ctx=True)
             if exit_node is not None and self.status == SUCCEEDED and exit_node.phase in (FAILED, ERROR):
@@ -743,6 +739,11 @@ class Executor:
             # terminated while the exit handler ran (a second Ctrl-C)
             self.status = ERROR if self.status == ERROR else FAILED
             self.message = f"Stopped with strategy '{self.shutdown}'"
+
+    def run_workflow(self) -> None:
+        """The whole run without the core (tests with a fake leaf)."""
+        self.run_main()
+        self.run_exit_handler()
 
 
 # ---------------------------------------------------------------- hooks
@@ -809,9 +810,9 @@ class WorkflowHooks:
     def _run(self, hook: Hook, owner: Node, env: dict[str, str]) -> None:
         # fired before the root exists (status Running at start): attach once it does
         deadline = time.monotonic() + 5
-        while owner.id not in self.ex.nodes and time.monotonic() < deadline:
+        while owner.name not in self.ex.nodes and time.monotonic() < deadline:
             time.sleep(0.01)
-        self.ex.run_hook(hook, self.ex.nodes.get(owner.id, owner), env, exit_ctx=False)
+        self.ex.run_hook(hook, self.ex.nodes.get(owner.name, owner), env, exit_ctx=False)
 
     def wait(self) -> None:
         for t in self.threads:
@@ -862,7 +863,7 @@ def _subst_item(item: Any, scope: dict[str, str]) -> Any:
 def node_vars(prefix: str, name: str, node: Node) -> dict[str, str]:
     """`steps.<name>.*` / `tasks.<name>.*` of one fulfilled node."""
     p = f"{prefix}.{name}"
-    out = {f"{p}.id": node.id, f"{p}.status": node.phase}
+    out = {f"{p}.id": node.name, f"{p}.status": node.phase}
     if node.started_at:
         out[f"{p}.startedAt"] = node.started_at.strftime("%Y-%m-%dT%H:%M:%SZ")
     if node.finished_at:
@@ -901,7 +902,7 @@ def aggregate_vars(prefix: str, name: str, nodes: list[Node], *, looped: bool, g
         FAILED if any(n.phase in (FAILED, ERROR) for n in nodes) else SUCCEEDED if nodes else SKIPPED)
     out[f"{p}.status"] = phase
     if group is not None:
-        out[f"{p}.id"] = group.id
+        out[f"{p}.id"] = group.name
     return out
 
 
@@ -939,4 +940,4 @@ def assess_dag(targets: list[str], tasks: dict[str, Call], deps: dict[str, list[
                     consider(an)
     if worst is None:
         return SUCCEEDED, None
-    return worst.phase, f"child '{worst.id}' failed"
+    return worst.phase, f"child '{worst.name}' failed"

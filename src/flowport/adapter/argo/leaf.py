@@ -10,16 +10,17 @@ import zlib
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Callable
 
-from prefect.states import Completed, Failed, State
+from prefect.states import State
 
 from ...model import Container
 from ...model.argo import Template
+from .. import states
 from . import expr
 from .executor import ERROR, FAILED, RUNNING, SUCCEEDED, Executor, Node, _fire, now
 from ...lang.argo_tags import Unresolved, substitute
 
 if TYPE_CHECKING:
-    from .engine import ArgoRun
+    from .program import ArgoProgram
 
 NODE_LABEL = "flowport.node"
 
@@ -27,7 +28,7 @@ NODE_LABEL = "flowport.node"
 def run_leaf(ex: Executor, node: Node, tmpl: Template, scope: dict[str, str], exit_ctx: bool,
              on_running: Callable[[], None] | None) -> None:
     """Called by the executor (in its thread): resolve, wait for a pod slot, run the task."""
-    run: "ArgoRun" = ex.engine  # type: ignore[attr-defined]
+    run: "ArgoProgram" = ex.program  # type: ignore[attr-defined]
     from ...lang.durations import parse_duration
 
     try:
@@ -64,9 +65,8 @@ def run_leaf(ex: Executor, node: Node, tmpl: Template, scope: dict[str, str], ex
             work = lambda logger: _http(run, node, spec, timeout, logger)
         else:
             work = lambda logger: _suspend(ex, node, spec, stop, exit_ctx, logger)
-        run.work[node.id] = work
         try:
-            run.task(node.display)(run.run_id, node.id, return_state=True)
+            run.leaves.run(node.display_name, node.name, work)
         except BaseException as exc:  # noqa: BLE001 - the node must end, whatever happened
             if not node.done:
                 node.finish(ERROR, f"task run crashed: {exc!r}")
@@ -95,9 +95,7 @@ def resolve_container(c: Container, scope: dict[str, str]) -> Container:
 
 
 def node_state(node: Node) -> State:
-    if node.phase == SUCCEEDED:
-        return Completed(name="Succeeded", message=node.message)
-    return Failed(name=node.phase, message=node.message or node.phase)
+    return states.node_state(node.phase, node.message)
 
 
 def _sink(logger, out) -> Callable[[str, str], None]:
@@ -107,12 +105,12 @@ def _sink(logger, out) -> Callable[[str, str], None]:
     return sink
 
 
-def _container(run: "ArgoRun", ex: Executor, node: Node, tmpl: Template, spec: Container, scope: dict[str, str],
+def _container(run: "ArgoProgram", ex: Executor, node: Node, tmpl: Template, spec: Container, scope: dict[str, str],
                timeout: float | None, stop, exit_ctx: bool, logger) -> State:
     from ..runners.docker import run_container, run_labels
 
-    key = f"{zlib.crc32(node.id.encode()) & 0xFFFFFFFF:08x}"
-    labels = {**run_labels(run.run_id, node.display, run.wf.name), NODE_LABEL: key}
+    key = f"{zlib.crc32(node.name.encode()) & 0xFFFFFFFF:08x}"
+    labels = {**run_labels(run.run_id, node.display_name, run.wf.name), NODE_LABEL: key}
     paths = [op.path for op in tmpl.outputs if op.path]
     if paths:
         spec = replace(spec, keep=True)  # read the output files before removing it
@@ -204,7 +202,7 @@ def _fetch(run_id: str, key: str, paths: list[str]) -> dict[str, str | None]:
     return out
 
 
-def _http(run: "ArgoRun", node: Node, spec, timeout: float | None, logger) -> State:
+def _http(run: "ArgoProgram", node: Node, spec, timeout: float | None, logger) -> State:
     import requests
 
     out_path, _ = run.log_paths(node)
@@ -235,7 +233,7 @@ def _http(run: "ArgoRun", node: Node, spec, timeout: float | None, logger) -> St
 
 
 def _suspend(ex: Executor, node: Node, seconds: float | None, stop, exit_ctx: bool, logger) -> State:
-    node.type = "Suspend"
+    node.node_type = "Suspend"
     logger.info(f"suspended for {seconds or 0:g}s")
     if stop.requested.wait(seconds or 0):
         node.finish(FAILED, ex.blocked(exit_ctx) or "stopped")

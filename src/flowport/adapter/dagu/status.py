@@ -6,11 +6,8 @@ Phases use the report vocabulary: not_started, running, succeeded, failed, skipp
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
-
-from ..model import ContinueOn
+from ...model import ContinueOn
+from ..records import NodeRecord
 
 NOT_STARTED = "not_started"
 RUNNING = "running"
@@ -21,26 +18,6 @@ SKIPPED = "skipped"
 CANCELED = "canceled"
 
 TERMINAL = {SUCCEEDED, PARTIALLY_SUCCEEDED, FAILED, SKIPPED, CANCELED}
-
-
-@dataclass
-class NodeRecord:
-    name: str
-    kind: str = "step"  # step | handler | hook
-    display_name: str | None = None
-    phase: str = NOT_STARTED
-    exit_code: int | None = None
-    started_at: datetime | None = None
-    finished_at: datetime | None = None
-    outputs: dict[str, Any] = field(default_factory=dict)
-    message: str | None = None
-    attempts: int = 0
-    continued: bool = False  # failed, but its continueOn lets dependants run
-    log: list[str] = field(default_factory=list, repr=False)  # stdout+stderr, for continueOn.output
-
-    @property
-    def done(self) -> bool:
-        return self.phase in TERMINAL
 
 
 def failure_continues(cont: ContinueOn, exit_code: int | None, log_text: str) -> bool:

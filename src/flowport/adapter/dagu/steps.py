@@ -10,16 +10,16 @@ from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 
-from ..lang.dagu_vars import go_json, match_expected
-from ..model import Container, Http, Mail, Precondition, Shell, Sql, Step
+from ...lang.dagu_vars import go_json, match_expected
+from ...model import Container, Http, Mail, Precondition, Shell, Sql, Step
 from .containers import run_container_step
 from .context import HANDLER, RunContext, now
 from .outputs import OutputError, evaluate_structured, expand_strings
-from .runners.base import LineSink, RunResult, StopToken
-from .runners.http import run_http
-from .runners.mail import send_mail_step
-from .runners.shell import run_process, run_shell, shell_argv
-from .runners.sqlite import run_sqlite
+from ..runners.base import LineSink, RunResult, StopToken
+from ..runners.http import run_http
+from ..runners.mail import send_mail_step
+from ..runners.shell import run_process, run_shell, shell_argv
+from ..runners.sqlite import run_sqlite
 from .status import CANCELED, FAILED, SKIPPED, SUCCEEDED, NodeRecord, failure_continues
 
 

@@ -38,7 +38,7 @@ def _global_options(
 
 
 def _base_config() -> Path | None:
-    from .translators.dagu_base import default_base_config
+    from ..translators.dagu_base import default_base_config
 
     return _settings["base_config"] or default_base_config()
 
@@ -58,7 +58,7 @@ def validate(
     as_json: bool = typer.Option(False, "--json", help="Print the problems as JSON."),
 ) -> None:
     """Check workflow files; print every problem with file:line:col. Exit 2 if any."""
-    from .translators import check
+    from ..translators import check
 
     results = [check(f, base_config=_base_config(), templates=_templates) for f in files]
     if as_json:
@@ -90,7 +90,7 @@ def validate(
 
 
 def _load_or_exit(file: Path):
-    from .translators import check
+    from ..translators import check
 
     r = check(file, base_config=_base_config(), templates=_templates)
     if not r.ok:
@@ -144,7 +144,7 @@ def run(
         # to the Prefect API and to the run's log folder.
         os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "WARNING"
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    from .adapter import prefect_api, run as run_workflow
+    from ..adapter import prefect_api, run as run_workflow
     from .views import live_progress, render_summary
 
     with prefect_api():
@@ -157,7 +157,7 @@ def run(
 
 
 def _run_options(config: Optional[Path], images: list[str], notify: list[str] = ()):
-    from .adapter.options import load_run_options
+    from ..adapter.options import load_run_options
 
     try:
         return load_run_options(config, images, notify)
@@ -172,7 +172,7 @@ def cleanup(
 ) -> None:
     """Remove containers left behind by runs that were killed (found by their flowport labels),
     and containers kept on purpose (`autoRemove: false`, `keepContainer`)."""
-    from .adapter.runners.docker import DockerUnavailable, cleanup as remove_containers
+    from ..adapter.runners.docker import DockerUnavailable, cleanup as remove_containers
 
     try:
         removed = remove_containers(run_id)
@@ -184,7 +184,7 @@ def cleanup(
     out.print(f"{len(removed)} container(s) removed")
 
 
-from .cli_deploy import deploy as _deploy, serve as _serve  # noqa: E402
+from .deploy_cmd import deploy as _deploy, serve as _serve  # noqa: E402
 
 app.command(name="deploy")(_deploy)
 app.command(name="serve")(_serve)

@@ -17,8 +17,8 @@ EXIT_INVALID = 2
 
 
 def _specs(files: list[Path], name: Optional[str], tags: list[str], params: list[str]):
-    from .adapter.deploy import DeployError, parse_param_options, spec_for
-    from .translators.source import SourceError
+    from .deploy import DeployError, parse_param_options, spec_for
+    from ..translators.source import SourceError
 
     try:
         overrides = parse_param_options(params)
@@ -63,7 +63,7 @@ def deploy(
     Dagu `schedule` and Argo CronWorkflow schedules become Prefect cron schedules."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     specs = _specs(files, name, tag, param)
-    from .adapter.deploy import DeployError, prefect_yaml as render_yaml, register
+    from .deploy import DeployError, prefect_yaml as render_yaml, register
 
     if prefect_yaml:
         output.write_text(render_yaml(specs, pool, work_queue=work_queue))
@@ -101,7 +101,7 @@ def serve(
 
     The files are read at start: restart to pick up changes. Ctrl-C stops serving."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-    from .adapter.deploy import DeployError, serve as serve_all, workflow_files
+    from .deploy import DeployError, serve as serve_all, workflow_files
 
     try:
         files = workflow_files(folder)

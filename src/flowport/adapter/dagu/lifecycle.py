@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from ..model import Handlers
+from ...model import Handlers
 from .status import CANCELED, FAILED, PARTIALLY_SUCCEEDED, SUCCEEDED
 
 STATUS_HANDLER = {

@@ -11,10 +11,10 @@ from typing import Any, Callable
 
 import yaml
 
-from ..lang.dagu_vars import go_json
-from ..lang.paths import select_path
-from ..model import OutputField
-from .runners.shell import MAX_OUTPUT_BYTES
+from ...lang.dagu_vars import go_json
+from ...lang.paths import select_path
+from ...model import OutputField
+from ..runners.shell import MAX_OUTPUT_BYTES
 
 
 class OutputError(Exception):

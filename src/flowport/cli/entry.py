@@ -1,13 +1,14 @@
-"""The static flow every flowport deployment runs: `flowport.adapter.entry:run_workflow`.
+"""The static flow every flowport deployment runs: `flowport.cli.entry:run_workflow`.
 
 It takes the workflow's YAML text (so nothing has to ship beside a deployment) and its
-parameters, translates the text, and runs it through the same Engine as `flowport run`.
+parameters, translates the text, and runs it through the same run core as `flowport run`.
 Being an ordinary module-level flow, `prefect deploy`, `flow.deploy`, `flow.serve`, workers
 and Prefect's hook runner load it like any other flow (a flow built at run time by a factory
 would break Prefect's entrypoint loading).
 
-Prefect entrypoint strings: `flowport.adapter.entry.run_workflow` (module path, what
-`flowport deploy` registers) or `<site-packages>/flowport/adapter/entry.py:run_workflow`.
+Prefect entrypoint strings: `flowport.cli.entry.run_workflow` (module path, what
+`flowport deploy` registers) or `<site-packages>/flowport/cli/entry.py:run_workflow`.
+It sits with the CLI because it translates YAML (the adapter never does).
 
 Absolute imports on purpose: Prefect may load this file by its path, as a script.
 """
@@ -22,13 +23,13 @@ from prefect import flow
 from prefect.states import State
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from flowport.adapter import hooks, notify
-from flowport.adapter.options import RunOptions, load_run_options
+from flowport.adapter import core, notify, prefect_hooks
+from flowport.adapter.options import load_run_options
 from flowport.model import Workflow
 
-hooks.CRASH_NOTIFIERS.append(notify.crash_alert)  # a killed run still alerts (config `notify:`)
+prefect_hooks.CRASH_NOTIFIERS.append(notify.crash_alert)  # a killed run still alerts (config `notify:`)
 
-ENTRYPOINT = "flowport.adapter.entry.run_workflow"
+ENTRYPOINT = "flowport.cli.entry.run_workflow"
 FLOW_NAME = "flowport"
 
 
@@ -124,6 +125,16 @@ def _scalar_text(value: Any) -> str:
     return str(value)
 
 
+def workflow_of_flow_run(flow_run: Any) -> tuple[Workflow, list[tuple[str, str]]]:
+    """The workflow and parameter overrides a deployed flow run was started with."""
+    parameters = dict(getattr(flow_run, "parameters", None) or {})
+    wf = workflow_from_parameters(parameters)
+    return wf, params_pairs(wf, parameters.get("params"))
+
+
+HOOKS = prefect_hooks.StateHooks(workflow_of_flow_run)
+
+
 def _flow_run_name() -> str:
     from prefect.runtime import flow_run
 
@@ -141,8 +152,8 @@ def _flow_run_name() -> str:
     description="Runs a Dagu DAG or an Argo Workflow given as YAML text, lifecycle handlers included.",
     on_completion=[notify.deployed_alert],
     on_failure=[notify.deployed_alert],
-    on_cancellation=[hooks.on_cancellation, notify.deployed_alert],
-    on_crashed=[hooks.on_crashed],
+    on_cancellation=[HOOKS.on_cancellation, notify.deployed_alert],
+    on_crashed=[HOOKS.on_crashed],
 )
 def run_workflow(
     source: str,
@@ -161,24 +172,4 @@ def run_workflow(
     wf = workflow_from_parameters({"source": source, "path": path})
     options = load_run_options()  # the config file of the host running the flow (images)
     options = dataclasses.replace(options, notify=None)  # alerts: this flow's own state hooks
-    if wf.dialect == "argo":
-        return _run_argo(wf, params_pairs(wf, params), options)
-    from flowport.adapter.engine import Engine
-
-    return Engine(wf, options).body(params_pairs(wf, params))
-
-
-def _run_argo(wf: Workflow, params: list[tuple[str, str]], options: RunOptions) -> State:
-    """Argo workflows run on the Argo engine (adapter/argo); the artifact is published here."""
-    from prefect.context import FlowRunContext
-
-    from flowport.adapter.argo import engine as argo_engine
-    from flowport.adapter.artifacts import publish_run_artifacts
-
-    state = argo_engine.ArgoEngine(wf, options).body(params)
-    flow_ctx = FlowRunContext.get()
-    run_id = str(flow_ctx.flow_run.id) if flow_ctx and flow_ctx.flow_run else None
-    report = argo_engine.REPORTS.get(run_id) if run_id else None  # the alert hook reads it too
-    if report is not None:
-        publish_run_artifacts(report)
-    return state
+    return core.execute(wf, options, params_pairs(wf, params))

@@ -7,7 +7,7 @@ from datetime import datetime
 from rich.console import Console
 from rich.text import Text
 
-from .model import Workflow
+from ..model import Workflow
 
 ICON = {"Succeeded": ("✔", "green"), "Failed": ("✖", "red"), "Error": ("⚠", "red"),
         "Skipped": ("○", "dim"), "Omitted": ("○", "dim"), "Running": ("●", "cyan"), "Pending": ("◷", "dim")}

@@ -4,18 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import subprocess
 import threading
 from collections import ChainMap
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
-from ..lang import dagu_vars
-from ..model import HANDLER_NODE_NAMES, SmtpConfig, Step, Workflow
-from .options import RunOptions
-from .runners.base import StopToken
-from .status import NodeRecord
+from ...lang import dagu_vars
+from ...model import HANDLER_NODE_NAMES, SmtpConfig, Step, Workflow
+from ..options import RunOptions
+from ..runners.base import StopToken
+from ..records import NodeRecord, now
+from ..runfiles import data_root, run_dir, safe_name
 
 # OS variables may be overridden by the workflow, but never these (they are the run's own).
 _BUILTIN_PREFIXES = ("DAG_", "DAGU_")
@@ -23,24 +23,6 @@ _BUILTIN_PREFIXES = ("DAG_", "DAGU_")
 # `expand(step=HANDLER)`: a handler sees every step's `${id.stdout}`-style properties but no
 # V3 `${steps.…}` outputs (Dagu: TestRunner_EventHandlerStepIDAccess, namespace_handler.yaml).
 HANDLER = "\0handler"
-
-
-def now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def data_root() -> Path:
-    data = os.environ.get("XDG_DATA_HOME") or os.path.join(Path.home(), ".local", "share")
-    return Path(data) / "flowport"
-
-
-def log_root() -> Path:
-    base = os.environ.get("FLOWPORT_LOG_DIR")
-    return Path(base) if base else data_root() / "logs"
-
-
-def safe_name(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "step"
 
 
 def parse_dotenv(path: Path) -> list[tuple[str, str]]:
@@ -72,6 +54,7 @@ class RunContext:
         run_id: str,
         params: list[tuple[str, str]] | None = None,
         stop: StopToken | None = None,
+        handler_stop: StopToken | None = None,
         options: RunOptions | None = None,
     ) -> None:
         from .containers import DagContainer
@@ -82,6 +65,7 @@ class RunContext:
         self.run_id = run_id
         self.cli_params = list(params or [])
         self.stop = stop or StopToken(grace=wf.semantics.stop_grace_seconds)
+        self.handler_stop = handler_stop or StopToken(grace=wf.semantics.stop_grace_seconds)
         self.lock = threading.Lock()
         self.started_at = now()
         self.finished_at: datetime | None = None
@@ -100,7 +84,7 @@ class RunContext:
         self.message: str | None = None
         self.notify_errors: list[str] = []  # mails that could not be sent (never the status)
         self.timed_out = False
-        self.log_dir = log_root() / safe_name(wf.name) / run_id
+        self.log_dir = run_dir(wf.name, run_id)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.log_file = self.log_dir / "run.log"
         self._log = open(self.log_file, "a", buffering=1)
@@ -131,7 +115,7 @@ class RunContext:
         return run
 
     def shell(self) -> tuple[str, ...]:
-        from .runners.shell import default_shell
+        from ..runners.shell import default_shell
 
         return self.wf.shell or self.wf.semantics.default_shell or default_shell()
 

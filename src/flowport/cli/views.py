@@ -12,7 +12,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from .model import HANDLER_NODE_NAMES, Container, Http, Mail, Shell, Sql, Step, Workflow
+from ..model import HANDLER_NODE_NAMES, Container, Http, Mail, Shell, Sql, Step, Workflow
 
 PHASE_STYLE = {
     "succeeded": "green", "Succeeded": "green", "partially_succeeded": "yellow",
@@ -121,23 +121,21 @@ def live_progress(console: Console, wf: Workflow, *, enabled: bool) -> Iterator[
     if not enabled:
         yield
         return
-    from .adapter.engine import RUNS
+    from ..adapter.core import RUNS
 
     started = time.monotonic()
 
     def view():
-        from .adapter.argo.engine import RUNS as ARGO_RUNS
-
-        ctx = next(iter(RUNS.values()), None) or next(iter(ARGO_RUNS.values()), None)
+        active = next(iter(RUNS.values()), None)
         table = Table(title=f"{wf.name} — {time.monotonic() - started:.0f}s", expand=False)
         table.add_column("node")
         table.add_column("phase")
         table.add_column("time", justify="right")
-        if ctx is None:
+        if active is None:
             return Group(table, Text("starting Prefect flow run…", style="dim"))
-        for rec in ctx.all_records():
+        for rec in active.program.records():
             style = PHASE_STYLE.get(rec.phase, "")
-            table.add_row(rec.name, Text(rec.phase, style=style), _duration(rec.started_at, rec.finished_at))
+            table.add_row(rec.label, Text(rec.phase, style=style), _duration(rec.started_at, rec.finished_at))
         return table
 
     with Live(get_renderable=view, console=console, refresh_per_second=4, transient=True):

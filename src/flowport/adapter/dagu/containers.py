@@ -8,13 +8,13 @@ import threading
 from dataclasses import replace
 from typing import IO, Callable
 
-from ..model import DAG_CONTAINER, Container, Step
+from ...model import DAG_CONTAINER, Container, Step
 from .context import RunContext
-from .runners.base import LineSink, RunResult, StopToken
+from ..runners.base import LineSink, RunResult, StopToken
 
 
 def labels(ctx: RunContext, step_name: str) -> dict[str, str]:
-    from .runners.docker import run_labels
+    from ..runners.docker import run_labels
 
     return run_labels(ctx.run_id, step_name, ctx.wf.name)
 
@@ -73,7 +73,7 @@ def run_container_step(
     err_file: IO[str],
     node_name: str,
 ) -> RunResult:
-    from .runners.docker import run_container
+    from ..runners.docker import run_container
 
     if spec.exec_in == DAG_CONTAINER:
         cid, error = ctx.dag_container.ensure(ctx, env)
@@ -110,7 +110,7 @@ class DagContainer:
         with self._lock:
             if self.container_id or self.error:
                 return self.container_id, self.error
-            from .runners.docker import ContainerError, DockerUnavailable, start_service_container
+            from ..runners.docker import ContainerError, DockerUnavailable, start_service_container
 
             spec = ctx.wf.container
             resolved, container_env = resolve(ctx, spec, env, lambda text: ctx.expand(text, env))
@@ -130,7 +130,7 @@ class DagContainer:
 
     def close(self, ctx: RunContext) -> None:
         if self.container_id and not ctx.wf.container.keep:
-            from .runners.docker import remove_container
+            from ..runners.docker import remove_container
 
             try:
                 remove_container(self.container_id)

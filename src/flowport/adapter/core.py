@@ -1,0 +1,483 @@
+"""ONE run, for both dialects: the mechanics every workflow run shares.
+
+A dialect *program* (`adapter/dagu`, `adapter/argo`) says what the source engine means: it
+runs its main graph through the leaf runner it is given, decides the source status and runs
+its lifecycle nodes (Dagu handlers, Argo exit handlers and hooks), claiming each one. The
+core owns everything that touches signals, Prefect states and registries, once:
+
+begin       run id, run folder, the program, the registry entry
+stop        Ctrl-C/SIGTERM, the Prefect cancel watcher, the deadline, the stop ladder
+finish      the report, the run artifact, the final Prefect state, the registry cleared
+replay      the lifecycle nodes nobody claimed, from a Prefect hook (prefect_hooks.py)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+import signal
+import threading
+import uuid
+from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterator, Protocol
+
+from ..model import Retry, Semantics, Workflow
+from .options import RunOptions
+from .records import NodeRecord, now
+from .report import NodeReport, RunReport
+from .runfiles import claim, claimed, run_dir
+from .runners.base import StopToken
+
+Work = Callable[[Any], Any]  # work(logger) -> the node's Prefect state
+
+
+# ---------------------------------------------------------------- what a program is
+
+
+@dataclass
+class Outcome:
+    """What a program reports about its run, in its source's vocabulary."""
+
+    status: str
+    message: str | None
+    params: dict[str, str]
+    outputs: dict[str, Any]
+
+
+class Program(Protocol):
+    """A dialect's meaning of one run; built by `make_program`."""
+
+    name: str  # the run's name (Argo: with the generated suffix)
+    deadline: float | None  # seconds for the main graph (Dagu timeoutSec, Argo activeDeadlineSeconds)
+
+    def run_main(self) -> None: ...
+    def run_lifecycle(self) -> None: ...
+    def replay_lifecycle(self, reason: str, logger: Any) -> list[str]: ...
+    def internal_error(self, exc: BaseException) -> None: ...
+    def stop_requested(self, source: str) -> None: ...
+    def deadline_passed(self) -> None: ...  # called before the main graph is stopped
+    def records(self) -> list[NodeRecord]: ...
+    def public_outputs(self, rec: NodeRecord) -> dict[str, Any]: ...
+    def spare_containers(self) -> list[str]: ...
+    def outcome(self) -> Outcome: ...
+    def close(self) -> None: ...
+
+
+def make_program(wf: Workflow, **kwargs: Any) -> Program:
+    """The program of the workflow's dialect (the one place that picks it: by the type of
+    the workflow's program, an Argo template tree or a Dagu step graph)."""
+    if wf.argo is not None:
+        from .argo.program import ArgoProgram
+
+        return ArgoProgram(wf, **kwargs)
+    from .dagu.program import DaguProgram
+
+    return DaguProgram(wf, **kwargs)
+
+
+# ---------------------------------------------------------------- stop ladder
+
+
+class RunControl:
+    """The stop state of one run, shared by the core (which changes it) and the program
+    (which reads it). `main` stops the main graph, `lifecycle` the lifecycle nodes."""
+
+    def __init__(self, semantics: Semantics, first_stop: str = "stop") -> None:
+        self.ladder = semantics.stop_ladder
+        self.first_stop = first_stop  # Argo: "stop" or "terminate" (--on-cancel)
+        self.main = StopToken(grace=semantics.stop_grace_seconds)
+        self.lifecycle = StopToken(grace=semantics.stop_grace_seconds)
+        self.shutdown: str | None = None  # "Stop" | "Terminate" (Argo's words; Dagu: "Stop")
+        self.source: str | None = None  # who asked first: "signal" | "Prefect"
+        self.deadline_exceeded = False
+        self.in_lifecycle = False
+        self.lifecycle_requests = 0
+        self.on_stop: Callable[[str], None] = lambda source: None
+        self.lock = threading.RLock()
+
+    @property
+    def stopped(self) -> bool:
+        return self.shutdown is not None
+
+    def enter_lifecycle(self) -> None:
+        with self.lock:
+            self.in_lifecycle = True
+
+    def request_stop(self, source: str = "signal", strategy: str | None = None) -> None:
+        """One stop request (a signal, a Prefect cancel, or `strategy` forced by a caller)."""
+        with self.lock:
+            if source == "Prefect" and strategy is None and (self.source == "Prefect" or (
+                    self.ladder == "dagu" and (self.stopped or self.in_lifecycle))):
+                return  # one cancel seen twice (our watcher, then the runner's SIGTERM)
+            if self.ladder == "dagu":
+                self._dagu_step(source)
+            else:
+                self._argo_step(strategy)
+            if self.source is None:
+                self.source = source
+        self.on_stop(source)
+
+    def _dagu_step(self, source: str) -> None:
+        """`dagu stop`: the first request stops the steps gracefully; the next kills them.
+        Handlers are not stopped by the first request (Dagu lets them finish)."""
+        if self.in_lifecycle:
+            self.lifecycle_requests += 1
+            if self.lifecycle_requests > 1:
+                self.lifecycle.stop(force=True)
+            return
+        if self.shutdown is None:
+            self.shutdown = "Stop"
+            self.main.stop()
+        else:
+            self.main.stop(force=True)
+
+    def _argo_step(self, strategy: str | None) -> None:
+        """`argo stop` (exit handlers still run), then `argo terminate` (they are stopped);
+        a request after Terminate kills at once."""
+        if strategy is None:
+            first = "Terminate" if self.first_stop == "terminate" else "Stop"
+            strategy = first if self.shutdown is None else "Terminate"
+        again = self.shutdown == "Terminate"
+        self.shutdown = strategy
+        self.main.stop(force=again)
+        if strategy == "Terminate":
+            self.lifecycle.stop(force=again)
+
+    def exceed_deadline(self) -> None:
+        with self.lock:
+            self.deadline_exceeded = True
+        self.main.stop()
+
+
+# ---------------------------------------------------------------- leaves
+
+
+def _retryable(task: Any, task_run: Any, state: Any) -> bool:
+    data = state.data if isinstance(state.data, dict) else {}
+    return bool(data.get("retryable"))
+
+
+class PrefectLeaves:
+    """Runs node work as Prefect task runs of the current flow run. Task parameters stay
+    two short strings (run id, node id): the work itself waits in `work` until it ends."""
+
+    def __init__(self, run_id: str) -> None:
+        self.run_id = run_id
+        self.work: dict[str, Work] = {}
+        self._tasks: dict[tuple, Any] = {}
+        self._lock = threading.Lock()
+
+    def task(self, name: str, retry: Retry | None = None) -> Any:
+        key = (name, retry)
+        with self._lock:
+            task = self._tasks.get(key)
+            if task is None:
+                task = self._tasks[key] = _make_task(name, retry)
+        return task
+
+    def run(self, name: str, node_id: str, work: Work) -> Any:
+        """Run now, in this thread; returns the task run's final state."""
+        self.work[node_id] = work
+        try:
+            return self.task(name)(self.run_id, node_id, return_state=True)
+        finally:
+            self.work.pop(node_id, None)
+
+    def submit(self, name: str, node_id: str, work: Work, retry: Retry | None = None) -> Future:
+        self.work[node_id] = work
+        future = self.task(name, retry).submit(self.run_id, node_id)
+        future.add_done_callback(lambda _f: self.work.pop(node_id, None))
+        return future
+
+
+class InlineLeaves:
+    """Runs node work in the calling thread (or a plain thread pool), without Prefect task
+    runs: the Prefect hooks replay lifecycle nodes with it, outside any flow run."""
+
+    def __init__(self, logger: Any = None) -> None:
+        self.logger = logger or logging.getLogger("flowport")
+        self._pool: ThreadPoolExecutor | None = None
+
+    def run(self, name: str, node_id: str, work: Work) -> Any:
+        return work(self.logger)
+
+    def submit(self, name: str, node_id: str, work: Work, retry: Retry | None = None) -> Future:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(thread_name_prefix="flowport-leaf")
+        context = contextvars.copy_context()
+        return self._pool.submit(context.run, self._attempts, work, retry)
+
+    def _attempts(self, work: Work, retry: Retry | None) -> Any:
+        state = work(self.logger)
+        for delay in (retry.delays() if retry else ()):
+            if not _retryable(None, None, state):
+                break
+            threading.Event().wait(delay)
+            state = work(self.logger)
+        return state
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True)
+
+
+def _leaf_task(run_id: str, node_id: str) -> Any:
+    from prefect.logging import get_run_logger
+
+    return RUNS[run_id].leaves.work[node_id](get_run_logger())
+
+
+def _make_task(name: str, retry: Retry | None) -> Any:
+    from prefect import Task
+    from prefect.cache_policies import NO_CACHE
+
+    options: dict[str, Any] = {}
+    if retry is not None and retry.limit > 0:
+        options = dict(retries=retry.limit, retry_delay_seconds=retry.delays(), retry_condition_fn=_retryable)
+    return Task(_leaf_task, name=name, task_run_name=name, cache_policy=NO_CACHE, persist_result=False,
+                log_prints=False, **options)
+
+
+# ---------------------------------------------------------------- registry
+
+
+@dataclass
+class ActiveRun:
+    program: Program
+    control: RunControl
+    leaves: Any
+
+
+RUNS: dict[str, ActiveRun] = {}  # the runs live in this process, by flow run id
+
+
+class Reports:
+    """Finished runs' reports until their reader takes them (`run()`, the alert hook); the
+    oldest go first, so a long-lived `serve` process does not grow."""
+
+    def __init__(self, limit: int = 64) -> None:
+        self.limit = limit
+        self._items: OrderedDict[str, RunReport] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, run_id: str, report: RunReport) -> None:
+        with self._lock:
+            self._items[run_id] = report
+            while len(self._items) > self.limit:
+                self._items.popitem(last=False)
+
+    def pop(self, run_id: str) -> RunReport | None:
+        with self._lock:
+            return self._items.pop(run_id, None)
+
+    def get(self, run_id: str) -> RunReport | None:
+        with self._lock:
+            return self._items.get(run_id)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+REPORTS = Reports()
+
+
+# ---------------------------------------------------------------- the run
+
+
+class _NoEmptyTraceback(logging.Filter):
+    """Prefect logs a failed task state with exc_info even when no exception was raised (a
+    step that exited non-zero); that prints a stray "NoneType: None" after the message."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[0] is None:
+            record.exc_info = None
+        return True
+
+
+logging.getLogger("prefect.task_runs").addFilter(_NoEmptyTraceback())
+
+
+def current_run_id() -> str:
+    from prefect.context import FlowRunContext
+
+    flow_ctx = FlowRunContext.get()
+    return str(flow_ctx.flow_run.id) if flow_ctx and flow_ctx.flow_run else str(uuid.uuid4())
+
+
+def execute(wf: Workflow, options: RunOptions | None = None, params: list[tuple[str, str]] | None = None) -> Any:
+    """The flow body of every workflow: run it, return the Prefect state of its status."""
+    from . import states
+
+    run_id = current_run_id()
+    report = drive(wf, run_id=run_id, params=params, options=options or RunOptions(), leaves=PrefectLeaves(run_id))
+    return states.run_state(report.workflow, report.status, report.message)
+
+
+def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, options: RunOptions,
+          leaves: Any, publish: bool = True) -> RunReport:
+    """begin → main graph (under the deadline) → stop what a stop left → lifecycle → finish."""
+    from . import notify
+    from .cancel import signal_source, watch_cancellation
+
+    folder = run_dir(wf.name, run_id)
+    claim(folder, "started")  # the Prefect hooks replay only runs that began
+    control = RunControl(wf.semantics, options.on_cancel)
+    program = make_program(wf, run_id=run_id, params=params, options=options, control=control,
+                           leaves=leaves, folder=folder)
+    control.on_stop = program.stop_requested
+    RUNS[run_id] = ActiveRun(program, control, leaves)
+    started = now()
+    notify.preload_in_background(options.notify)
+    restore = install_signal_handlers(lambda: control.request_stop(signal_source()))
+    watcher = watch_cancellation(run_id, lambda: control.request_stop("Prefect"))
+    try:
+        with _deadline(program.deadline, lambda: (program.deadline_passed(), control.exceed_deadline())):
+            _guarded(program, program.run_main)
+        if control.stopped:
+            _stop_containers(run_id, program, wf.semantics.stop_grace_seconds)
+        control.enter_lifecycle()
+        _guarded(program, program.run_lifecycle)
+        report = build_report(wf, program, run_id, folder, started)
+        REPORTS.put(run_id, report)
+        if publish:
+            from .artifacts import publish_run_artifacts
+
+            publish_run_artifacts(report)
+        return report
+    finally:
+        watcher.set()
+        restore()
+        with contextlib.suppress(Exception):
+            program.close()
+        RUNS.pop(run_id, None)
+
+
+def _guarded(program: Program, phase: Callable[[], None]) -> None:
+    """A flowport bug inside a phase must not skip the rest of the run (handlers, report)."""
+    try:
+        phase()
+    except Exception as exc:
+        program.internal_error(exc)
+
+
+@contextlib.contextmanager
+def _deadline(seconds: float | None, on_fire: Callable[[], Any]) -> Iterator[None]:
+    timer = None
+    if seconds:
+        timer = threading.Timer(seconds, on_fire)
+        timer.daemon = True
+        timer.start()
+    try:
+        yield
+    finally:
+        if timer is not None:
+            timer.cancel()
+
+
+def _stop_containers(run_id: str, program: Program, grace: float) -> None:
+    """Nothing of the main graph outlives a stop: its containers go before the lifecycle
+    nodes start (a Dagu DAG-level container stays: handlers run in it too)."""
+    try:
+        from .runners.docker import stop_run_containers
+
+        stop_run_containers(run_id, grace=grace, spare=program.spare_containers())
+    except Exception:  # no Docker Engine: there is nothing to stop
+        pass
+
+
+def install_signal_handlers(on_signal: Callable[[], None]) -> Callable[[], None]:
+    """SIGINT/SIGTERM stop the run instead of killing the process (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+    previous = {}
+
+    def handler(signum, frame):  # noqa: ARG001
+        on_signal()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        previous[sig] = signal.signal(sig, handler)
+
+    def restore() -> None:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+    return restore
+
+
+def build_report(wf: Workflow, program: Program, run_id: str, folder: Path, started) -> RunReport:
+    outcome = program.outcome()
+    nodes = [NodeReport.of(rec, outputs=program.public_outputs(rec)) for rec in program.records()]
+    return RunReport(
+        workflow=program.name, dialect=wf.dialect, status=outcome.status, message=outcome.message,
+        started_at=started.isoformat(), finished_at=now().isoformat(), params=outcome.params,
+        nodes=nodes, outputs=outcome.outputs, run_id=run_id, log_dir=str(folder),
+    )
+
+
+# ---------------------------------------------------------------- replay (Prefect hooks)
+
+
+def replay_lifecycle(wf: Workflow, run_id: str, params: list[tuple[str, str]], reason: str, logger: Any) -> list[str]:
+    """The flow process is gone (`reason`: "canceled" or "crashed"): run the lifecycle nodes
+    the body did not claim, here, without task runs. Returns the names of those run."""
+    folder = run_dir(wf.name, run_id)
+    if not claimed(folder, "started"):
+        logger.info("flowport: the run never started; no lifecycle node to run")
+        return []
+    if reason == "crashed" and not wf.semantics.lifecycle_after_crash:
+        return []  # Dagu runs no handler for a killed run
+    control = RunControl(wf.semantics)
+    if reason == "canceled":
+        control.shutdown, control.source = "Stop", "Prefect"
+    control.enter_lifecycle()
+    leaves = InlineLeaves(logger)
+    program = make_program(wf, run_id=run_id, params=params, options=RunOptions(), control=control,
+                           leaves=leaves, folder=folder)
+    try:
+        return program.replay_lifecycle(reason, logger)
+    finally:
+        leaves.close()
+        program.close()
+
+
+# ---------------------------------------------------------------- public API
+
+
+def build_flow(wf: Workflow, options: RunOptions | None = None) -> Any:
+    """A Prefect flow named after the workflow; call it with `params=[(name, value), …]`."""
+    from prefect import Flow
+    from prefect.task_runners import ThreadPoolTaskRunner
+
+    from . import notify
+
+    options = options or RunOptions()
+
+    def run_workflow(params: list[tuple[str, str]] | None = None) -> Any:
+        return execute(wf, options, params)
+
+    return Flow(run_workflow, **notify.state_hooks(options.notify), name=wf.name,
+                task_runner=ThreadPoolTaskRunner(), persist_result=False, validate_parameters=False,
+                log_prints=False, description=wf.description)
+
+
+def run(wf: Workflow, params: list[tuple[str, str]] | None = None, options: RunOptions | None = None) -> RunReport:
+    """Run `wf` now as a Prefect flow run and return its report: on the server in
+    PREFECT_API_URL, else on Prefect's embedded server started for the run."""
+    from .server import prefect_api
+
+    with prefect_api():
+        state = build_flow(wf, options)(params=params, return_state=True)
+    run_id = str(state.state_details.flow_run_id)
+    report = REPORTS.pop(run_id)
+    if report is None:  # the flow crashed before it could report
+        report = RunReport(
+            workflow=wf.name, dialect=wf.dialect, status="failed",
+            message=f"Prefect flow run ended {state.type.value}: {state.message}",
+            started_at=None, finished_at=None, params=dict(params or []), nodes=[], outputs={},
+            run_id=run_id,
+        )
+    return report

@@ -1,0 +1,295 @@
+"""The Dagu program: what a Dagu run means (DESIGN.md §4, Dagu table).
+
+The main graph runs its steps as they become ready (Dagu runtime/runner.go), the status rules
+decide the run's status (status.py), then the status handler and `exit` run, each claimed
+once (lifecycle.py). Signals, cancel, deadlines and Prefect states are the core's
+(adapter/core.py); this module only reads the run's `RunControl`.
+"""
+
+from __future__ import annotations
+
+import queue
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any, Callable
+
+from ...model import Step, Workflow
+from ..core import InlineLeaves, Outcome, RunControl
+from ..options import RunOptions
+from ..records import NodeRecord, now
+from ..runfiles import claim, claimed
+from ..runners.base import ForceOnlyStop
+from ..states import node_state
+from . import lifecycle, mail
+from .context import RunContext
+from .status import CANCELED, FAILED, NOT_STARTED, SKIPPED, SUCCEEDED, readiness, run_status
+from .steps import check_preconditions, execute_node
+
+HANDLER_TASK_NAMES = {"init": "onInit", "success": "onSuccess", "failure": "onFailure", "cancel": "onCancel",
+                      "exit": "onExit"}
+
+
+def retryable(step: Step, result: Any) -> bool:
+    return bool(
+        step.retry
+        and result is not None
+        and not result.ok
+        and not result.timed_out  # Dagu never retries a step that hit its timeout
+        and not result.stopped
+        and (not step.retry.exit_codes or result.exit_code in step.retry.exit_codes)
+    )
+
+
+class DaguProgram:
+    """One run of a Dagu DAG. `execute` runs one node once (steps.execute_node; a test
+    passes a fake that only sets phases)."""
+
+    def __init__(self, wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, options: RunOptions,
+                 control: RunControl, leaves: Any, folder: Path,
+                 execute: Callable[..., Any] = execute_node) -> None:
+        self.wf = wf
+        self.name = wf.name
+        self.deadline = wf.timeout
+        self.control = control
+        self.leaves = leaves
+        self.folder = folder
+        self.execute = execute
+        self.ctx = RunContext(wf, run_id=run_id, params=params, stop=control.main, handler_stop=control.lifecycle,
+                              options=options)
+        self.canceled = False  # stopped, or an unmet DAG precondition / failed init handler
+        self.status: str | None = None
+        self.children: dict[str, list[str]] = {s.name: [] for s in wf.steps}
+        for s in wf.steps:
+            for d in s.depends:
+                self.children[d].append(s.name)
+
+    # ------------------------------------------------------------------ what the core asks
+
+    def stop_requested(self, source: str) -> None:
+        if self.control.in_lifecycle or self.canceled:
+            return
+        self.canceled = True
+        self.ctx.message = f"stopped by {source}"
+        self.ctx.log(f"stop requested ({source})")
+
+    def deadline_passed(self) -> None:
+        self.ctx.timed_out = True
+        self.ctx.message = f"DAG timeout ({self.wf.timeout:g}s) exceeded"
+        self.ctx.log(self.ctx.message)
+
+    def internal_error(self, exc: BaseException) -> None:
+        """A flowport bug must not skip the failure/exit handlers."""
+        self.ctx.log(f"internal error: {exc!r}")
+        self.ctx.message = f"internal error: {exc}"
+        self.status = FAILED
+
+    def records(self) -> list[NodeRecord]:
+        return self.ctx.all_records()
+
+    def public_outputs(self, rec: NodeRecord) -> dict[str, Any]:
+        return dict(rec.outputs)
+
+    def spare_containers(self) -> list[str]:
+        cid = self.ctx.dag_container.container_id
+        return [cid] if cid else []
+
+    def outcome(self) -> Outcome:
+        ctx = self.ctx
+        return Outcome(status=ctx.status or "not_started", message=ctx.message, params=dict(ctx.params),
+                       outputs=dict(ctx.outputs))
+
+    def close(self) -> None:
+        self.ctx.dag_container.close(self.ctx)
+        self.ctx.close()
+
+    # ------------------------------------------------------------------ main graph
+
+    def run_main(self) -> None:
+        ctx, wf = self.ctx, self.wf
+        if wf.preconditions:
+            unmet = check_preconditions(ctx, wf.preconditions, dict(ctx.base_env), ctx.workdir)
+            if unmet is not None:
+                self.canceled = True
+                ctx.message = f"DAG precondition not met: {unmet}"
+                ctx.log(ctx.message)
+                self.status = CANCELED
+                return
+        if wf.handlers.init is not None and not self.canceled:
+            if not self.run_handler("init", "running"):
+                self.canceled = True
+                ctx.message = "init handler failed"
+                self.status = CANCELED
+                return
+        self.run_graph()
+        steps = list(ctx.nodes.values())
+        self.status = run_status(steps, canceled=self.canceled or self.control.stopped, error=ctx.timed_out)
+        if self.status == FAILED and not ctx.message:
+            failed = [n.name for n in steps if n.phase == FAILED]
+            ctx.message = f"step(s) failed: {', '.join(failed)}" if failed else ctx.message
+
+    def run_graph(self) -> None:
+        """Start steps as their dependencies end (at most maxActiveSteps at once); decide the
+        ones that cannot run (Dagu runner.go isReady); after a stop, start nothing."""
+        ctx, wf = self.ctx, self.wf
+        by_name = {s.name: s for s in wf.steps}
+        waiting = {s.name: len(s.depends) for s in wf.steps}
+        ready: deque[str] = deque(s.name for s in wf.steps if not s.depends)
+        done_q: queue.SimpleQueue[str] = queue.SimpleQueue()
+        running: set[str] = set()
+        limit = wf.max_active_steps or len(wf.steps) or 1
+        started_any = False
+        finished = 0
+
+        def settle(name: str) -> None:
+            nonlocal finished
+            finished += 1
+            for child in self.children[name]:
+                waiting[child] -= 1
+                if waiting[child] == 0:
+                    ready.append(child)
+
+        while finished < len(wf.steps):
+            while ready and len(running) < limit:
+                name = ready.popleft()
+                rec, step = ctx.nodes[name], by_name[name]
+                if self.control.main.requested.is_set():
+                    if ctx.timed_out:  # a DAG timeout cancels what has not started
+                        rec.phase, rec.message = CANCELED, "DAG timeout"
+                    settle(name)  # a stop leaves it not_started
+                    continue
+                verdict, why = readiness([(ctx.nodes[d], by_name[d].continue_on) for d in step.depends])
+                if verdict != "run":
+                    rec.phase, rec.message = verdict, why
+                    ctx.log(f"{name}: {verdict} ({why})")
+                    settle(name)
+                    continue
+                if wf.delay and started_any:
+                    time.sleep(wf.delay)
+                started_any = True
+                rec.phase = "running"
+                running.add(name)
+                future = self.leaves.submit(name, name, self._step_work(step, rec),
+                                            retry=step.retry if step.repeat is None else None)
+                future.add_done_callback(lambda _f, n=name: done_q.put(n))
+            if finished >= len(wf.steps):
+                break
+            if not running:
+                if ready:
+                    continue
+                raise RuntimeError("step graph cannot progress (cycle?)")  # validated earlier
+            name = done_q.get()
+            running.discard(name)
+            rec = ctx.nodes[name]
+            if rec.phase in ("running", NOT_STARTED):  # the task crashed before recording
+                rec.phase, rec.message = FAILED, rec.message or "task crashed"
+            if rec.phase == FAILED and by_name[name].mail_on_error:
+                mail.send_step_error_mail(ctx, name)
+            settle(name)
+
+    def _step_work(self, step: Step, rec: NodeRecord) -> Callable[[Any], Any]:
+        def work(logger: Any) -> Any:
+            if step.repeat is not None:
+                result = self.run_repeating(step, rec, logger)
+            else:
+                result = self.execute(self.ctx, step, rec, logger=logger, stop=self.ctx.stop)
+            return node_state(rec.phase, rec.message, {"retryable": retryable(step, result)})
+
+        return work
+
+    def run_repeating(self, step: Step, rec: NodeRecord, logger: Any) -> Any:
+        """A step with a repeat policy, as Dagu's runner loops it: each run (retried on
+        failure per its retryPolicy, inside this task run) counts once; then the policy
+        decides whether to run again. A stop lets the current run finish (only the forced
+        stop kills it)."""
+        ctx, policy = self.ctx, step.repeat
+        stop = ForceOnlyStop(ctx.stop)
+        runs = retries = 0
+        while True:
+            result = self.execute(ctx, step, rec, logger=logger, stop=stop)
+            if retryable(step, result) and retries < step.retry.limit and not ctx.stop.requested.is_set():
+                delay = step.retry.delays()[retries]
+                retries += 1
+                logger.info("retry %d/%d in %gs", retries, step.retry.limit, delay)
+                if ctx.stop.requested.wait(delay):
+                    return result
+                continue
+            if result is None or result.stopped:  # skipped by a precondition, or killed
+                return result
+            runs += 1
+            if not self._repeat_again(step, rec, result, runs) or ctx.stop.requested.is_set():
+                return result
+            delay = policy.delay(runs)
+            logger.info("repeating (run %d done) in %gs", runs, delay)
+            if ctx.stop.requested.wait(delay):
+                return result
+
+    def _repeat_again(self, step: Step, rec: NodeRecord, result: Any, runs: int) -> bool:
+        ctx, policy = self.ctx, step.repeat
+        if policy.limit > 0 and runs >= policy.limit:
+            return False
+        if policy.condition is not None:
+            env = ctx.step_env(step)
+            if step.output and step.output in rec.outputs:  # the step's own output counts too
+                env[step.output] = rec.outputs[step.output]
+            met = check_preconditions(ctx, (policy.condition,), env, ctx.workdir, viewer=step.name) is None
+        elif policy.exit_codes:
+            met = result.exit_code in policy.exit_codes
+        else:
+            met = result.ok
+        return met if policy.mode == "while" else not met
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def run_lifecycle(self) -> None:
+        """The status handler, then exit (each claimed once); then the run mail."""
+        ctx = self.ctx
+        status = self.status or FAILED
+        ctx.status = status
+        status = lifecycle.run_handlers(self.wf.handlers, status, self.run_handler,
+                                        failure_fails_run=self.wf.semantics.handler_failure_fails_run)
+        ctx.status = status
+        ctx.finished_at = now()
+        mail.send_run_mail(ctx)
+
+    def run_handler(self, key: str, status: str | None = None) -> bool:
+        """Run handler `key` once (claimed across processes); True when it succeeded."""
+        ctx = self.ctx
+        ctx.status = status  # what DAG_RUN_STATUS says in this handler
+        rec = ctx.handler_record(key)
+        if not claim(self.folder, f"handler-{key}"):  # ran already: exactly once
+            return True
+        step = getattr(self.wf.handlers, key)
+
+        def work(logger: Any) -> Any:
+            self.execute(ctx, step, rec, logger=logger, stop=ctx.handler_stop, handler=key, status=ctx.status)
+            return node_state(rec.phase, rec.message)
+
+        self.leaves.run(HANDLER_TASK_NAMES[key], rec.name, work)
+        if rec.phase in ("running", NOT_STARTED):
+            rec.phase, rec.message = FAILED, rec.message or "task crashed"
+        return rec.phase in (SUCCEEDED, SKIPPED)
+
+    def replay_lifecycle(self, reason: str, logger: Any) -> list[str]:
+        """From a Prefect hook, after the flow process is gone: the handlers of a canceled
+        run that nobody claimed (Dagu runs none for a crashed one: core checks Semantics)."""
+        status = CANCELED if reason == "canceled" else FAILED
+        pending = [k for k in lifecycle.handler_order(status)
+                   if getattr(self.wf.handlers, k) is not None and not claimed(self.folder, f"handler-{k}")]
+        if not pending:
+            logger.info("flowport: the flow run already ran its handlers")
+            return []
+        self.ctx.log(f"the flow process is gone; running {', '.join(pending)} from a Prefect hook")
+        ran = []
+        for key in pending:
+            if not self.run_handler(key, status):
+                rec = self.ctx.handler_record(key)
+                logger.warning("flowport: handler %s failed: %s", rec.name, rec.message)
+            rec = self.ctx.handler_record(key)
+            if rec.phase != NOT_STARTED:
+                ran.append(rec.name)
+                logger.info("flowport: handler %s ended %s", rec.name, rec.phase)
+        return ran
+
+
+__all__ = ["DaguProgram", "InlineLeaves", "retryable"]

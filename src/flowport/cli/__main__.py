@@ -1,0 +1,5 @@
+"""`python -m flowport.cli`."""
+
+from .app import main
+
+main()
