@@ -19,6 +19,8 @@ import math
 import re
 from typing import Any, Callable, Mapping
 
+from flowport.errors import FlowportError
+
 __all__ = [
     "MarshalError", "NIL", "float_v", "format_v", "json_marshal", "json_unmarshal", "quote",
     "unquote",
@@ -27,7 +29,7 @@ __all__ = [
 NIL = "<nil>"  # Go's %v of a nil interface
 
 
-class MarshalError(ValueError):
+class MarshalError(FlowportError, ValueError):
     """``json.Marshal`` refuses the value (NaN, ±Inf, a type JSON has no form for)."""
 
 

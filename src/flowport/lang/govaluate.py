@@ -43,7 +43,7 @@ from typing import Any
 
 from flowport.lang.errors import ExpressionError
 from flowport.lang.exprlang.runtime import go_regex_to_python
-from flowport.lang.gofmt import format_v as go_format
+from flowport.lang.gofmt import format_v as _fmt  # Go %v (a regex prints its pattern)
 
 __all__ = ["ExpressionError", "check_when_syntax", "compile_when", "evaluate_when", "WhenExpr"]
 
@@ -350,10 +350,6 @@ def _tokenize(text: str) -> list[_Token]:
     return tokens
 
 
-def _go_value(v: Any) -> str:
-    return _fmt(v)
-
-
 def _check_syntax(tokens: list[_Token]) -> None:
     depth = 0
     for tok in tokens:
@@ -369,9 +365,9 @@ def _check_syntax(tokens: list[_Token]) -> None:
         if tok.kind not in _STATES[state][1]:
             if last is not None and last.kind == VARIABLE and tok.kind == CLAUSE:
                 raise _GovaluateError(f"Undefined function {last.value}")
-            lv = "<nil>" if last is None else _go_value(last.value)
+            lv = "<nil>" if last is None else _fmt(last.value)
             raise _GovaluateError(
-                f"Cannot transition token types from {state} [{lv}] to {tok.kind} [{_go_value(tok.value)}]"
+                f"Cannot transition token types from {state} [{lv}] to {tok.kind} [{_fmt(tok.value)}]"
             )
         state = tok.kind
         last = tok
@@ -442,14 +438,6 @@ class _Planner:
 
 # --------------------------------------------------------------------------------------------
 # Evaluation (evaluationStage.go)
-
-
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "<nil>"
-    if isinstance(v, re.Pattern):
-        return v.pattern
-    return go_format(v)
 
 
 def _deep_equal(a: Any, b: Any) -> bool:

@@ -141,6 +141,7 @@ def _lex(text: str) -> list[_Tok]:
     toks.append(_Tok("eof", None, n))
     return toks
 
+
 # calls whose second argument is a predicate closure (`filter(xs, # > 1)`)
 _PREDICATE_BUILTINS = {"filter", "map", "all", "any", "none", "one", "count", "find", "findIndex",
                        "findLast", "findLastIndex"}

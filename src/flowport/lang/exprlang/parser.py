@@ -6,7 +6,7 @@ from __future__ import annotations
 from flowport.lang.errors import ExpressionError
 from flowport.lang.exprlang.lexer import _KEYWORD_OPS, _PREDICATE_BUILTINS, _lex, _pos_str, _Tok
 
-# # AST: tuples (tag, ...). Tags:
+# AST: tuples (tag, ...). Tags:
 #   ("lit", value) ("arr", items) ("map", [(key_node, value_node)]) ("path", root, keys, pos)
 #   ("name", name, pos) ("member", obj, key_node, pos) ("slice", obj, lo, hi, pos)
 #   ("unary", op, operand, pos) ("bin", op, left, right, pos) ("cond", c, a, b, pos)
