@@ -66,3 +66,8 @@ def test_when_syntax_accepted(text):
 def test_when_syntax_refused(text):
     with pytest.raises(ExpressionError, match="invalid when"):
         check_when(text)
+
+
+def test_depends_error_names_the_token():
+    with pytest.raises(ExpressionError, match=r"unexpected 'B.Failed' \(at 3\)"):
+        compile_depends("A B.Failed")

@@ -209,8 +209,15 @@ class _DependsParser:
             return None
         node = self.or_()
         if self.toks[self.i][0] != "eof":
-            raise self.error(f"unexpected {self.toks[self.i][1]!r}")
+            raise self.error(f"unexpected {self.token_text(self.i)!r}")
         return node
+
+    def token_text(self, i: int) -> str:
+        kind, val, _ = self.toks[i]
+        if kind == "task":
+            name, result = val
+            return name if result is None else f"{name}.{result}"
+        return str(val)
 
     def peek_op(self, value: str) -> bool:
         kind, val, _ = self.toks[self.i]
@@ -265,7 +272,7 @@ class _DependsParser:
             return ("any", name, accepted)
         if kind == "eof":
             raise self.error("unexpected end of expression")
-        raise self.error(f"unexpected {val!r}")
+        raise self.error(f"unexpected {self.token_text(self.i)!r}")
 
 
 def compile_depends(
