@@ -380,6 +380,36 @@ def test_prefect_final_state_carries_the_phase(run_dag, prefect_server):
     assert any(tr.name == r.workflow for tr in tasks)  # the leaf ran as a task run named like Argo's node
 
 
+def test_public_build_flow_runs_argo_with_argo_semantics(tmp_path, prefect_server):
+    """`flowport.build_flow` builds the one run core for an Argo file too: the container
+    that exits 3 fails the flow run as Argo fails the workflow, the exit handler runs, and
+    the run report is published as the flow run's artifact (as for Dagu)."""
+    import flowport
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    path = tmp_path / "wf.yaml"
+    path.write_text(argo("""
+        entrypoint: fail
+        onExit: say-bye
+        templates:
+        - name: say-bye
+          container: {image: busybox, command: [sh, -c], args: ["echo bye {{workflow.status}}"]}
+        """))
+    state = flowport.build_flow(flowport.load(path))(return_state=True)
+    assert state.type.value == "FAILED" and state.name == "Failed", state
+    assert state.message.endswith("Failed (Error (exit code 3))"), state.message
+    run_id = state.state_details.flow_run_id
+    with get_client(sync_client=True) as client:
+        artifacts = client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[run_id])))
+        tasks = {tr.name for tr in client.read_task_runs()}
+    report = json.loads(artifacts[0].data.split("```json", 1)[1].split("```", 1)[0])
+    assert report["status"] == "Failed" and report["dialect"] == "argo"
+    assert [n["phase"] for n in report["nodes"] if n["display_name"] == "onExit"] == ["Succeeded"]
+    assert "onExit" in tasks
+
+
 # ------------------------------------------------------------------ stop and terminate
 
 

@@ -72,6 +72,25 @@ handlerOn:
     command: sh -c 'echo "exit:$DAG_RUN_STATUS" >> handlers.txt'
 """
 
+ARGO_LONG = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  name: {name}
+spec:
+  entrypoint: main
+  onExit: bye
+  templates:
+    - name: main
+      container:
+        image: busybox
+        command: [sh, -c, "echo started; sleep 120"]
+    - name: bye
+      container:
+        image: busybox
+        command: [sh, -c, "echo bye {{{{workflow.status}}}}"]
+"""
+
 QUICK = """
 name: quick
 steps:
@@ -262,7 +281,7 @@ def test_cancel_through_the_api_runs_cancel_and_exit_handlers_once(stack, tmp_pa
     assert not (wf.parent / "after-ran").exists()
     assert not alive(pid), "the step's process survived the cancel"
     folder = Path(stack.home, "flowport-logs", "stoppable", run_id)
-    assert sorted(p.name for p in (folder / "claims").iterdir()) == ["handler-cancel", "handler-exit"]
+    assert sorted(p.name for p in (folder / "claims").iterdir()) == ["handler-cancel", "handler-exit", "started"]
     report = json.loads(artifacts_of(stack, run_id)[0].data.split("```json", 1)[1].split("```", 1)[0])
     assert {n["name"]: n["phase"] for n in report["nodes"]} == {
         "long": "canceled", "after": "not_started", "onCancel": "succeeded", "onExit": "succeeded"}
@@ -286,6 +305,74 @@ def test_flow_process_killed_hard_ends_crashed_and_on_crashed_cleans_up(stack, t
         time.sleep(0.2)
     assert not alive(step_pid), "the step outlived the crashed flow process"
     assert not (wf.parent / "handlers.txt").exists()  # Dagu runs no handler for a killed run
+
+
+def flow_process_of_run(run_id: str) -> int:
+    """The `prefect` flow-run process a worker started for `run_id` (its environment names it)."""
+    needle = f"PREFECT__FLOW_RUN_ID={run_id}".encode()
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if needle in (entry / "environ").read_bytes().split(b"\0"):
+                return int(entry.name)
+        except (OSError, ValueError):
+            continue
+    raise AssertionError(f"no flow process for {run_id}")
+
+
+def wait_for_main_container(run_id: str, timeout: float = 90) -> None:
+    from flowport.adapter.runners.docker import shared_client
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if shared_client().containers.list(filters={"label": f"flowport.run-id={run_id}", "status": "running"}):
+            return
+        time.sleep(0.2)
+    raise AssertionError("the workflow's container never ran")
+
+
+def exit_handler_outputs(folder: Path) -> list[str]:
+    """What the run's exit handler printed, one entry per time it ran."""
+    return [p.read_text().strip() for p in sorted(folder.glob("*onExit*.out"))]
+
+
+def test_argo_flow_process_killed_runs_on_exit_once_from_the_hook(stack, tmp_path, request):
+    """Argo's controller runs onExit whatever happened to the pods: a SIGKILLed flow process
+    gets its exit handler from Prefect's on_crashed hook, exactly once."""
+    request.getfixturevalue("docker_engine")
+    wf = write(tmp_path / "ak", "argo-killed.yaml", ARGO_LONG.format(name="argo-killed"))
+    deploy(stack, wf)
+    run_id = run_deployment_cli(stack, "flowport/argo-killed")
+    wait_for_main_container(run_id)
+    os.kill(flow_process_of_run(run_id), signal.SIGKILL)
+    run = stack.wait_final(run_id, timeout=90)
+    assert run.state.is_crashed(), run.state
+    folder = Path(stack.home, "flowport-logs", "argo-killed", run_id)
+    deadline = time.monotonic() + 60
+    while not exit_handler_outputs(folder) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(2)  # a second runner of the hook would have written by now
+    assert exit_handler_outputs(folder) == ["bye Error"], sorted(p.name for p in folder.iterdir())
+    assert sorted(p.name for p in (folder / "claims").iterdir()) == ["crashed", "onExit", "started"]
+    from flowport.adapter.runners.docker import shared_client
+
+    assert not shared_client().containers.list(all=True, filters={"label": f"flowport.run-id={run_id}"})
+
+
+def test_argo_cancel_through_the_api_runs_on_exit_once(stack, tmp_path, request):
+    """`argo stop` from the Prefect UI/API: the step is stopped, onExit runs once (in the
+    flow body; the on_cancellation hook finds it claimed), the run ends Cancelled with
+    Argo's message."""
+    request.getfixturevalue("docker_engine")
+    wf = write(tmp_path / "ac", "argo-stop.yaml", ARGO_LONG.format(name="argo-stop"))
+    deploy(stack, wf)
+    run_id = run_deployment_cli(stack, "flowport/argo-stop")
+    wait_for_main_container(run_id)
+    stack.cli("flow-run", "cancel", run_id)
+    stack.wait_final(run_id, timeout=90)
+    folder = Path(stack.home, "flowport-logs", "argo-stop", run_id)
+    time.sleep(3)  # the runner's on_cancellation hook has run by now
+    assert exit_handler_outputs(folder) == ["bye Failed"], sorted(p.name for p in folder.iterdir())
+    assert sorted(p.name for p in (folder / "claims").iterdir()) == ["onExit", "started"]
 
 
 def test_argo_workflow_deployment(stack, tmp_path, request):

@@ -1,4 +1,4 @@
-"""translators/source.py: YAML with positions, problems and their rendering."""
+"""translators/source/: YAML with positions, problems and their rendering."""
 
 from __future__ import annotations
 
@@ -386,8 +386,7 @@ def test_render_format_exactly():
     problems = Problems(doc)
     problems.error(("handlerOn", "sucess"), "unknown key 'sucess'", key=True,
                    hint=unknown_key_hint("sucess", ["success", "failure", "exit"]))
-    with pytest.raises(SourceError) as info:
-        problems.raise_if_any()
+    err = SourceError(problems, {doc.file: doc.text})
     expected = (
         "dag.yaml:12:3: error: unknown key 'sucess' (handlerOn.sucess)\n"
         "   11 | handlerOn:\n"
@@ -395,9 +394,9 @@ def test_render_format_exactly():
         "      |   ^\n"
         "  hint: did you mean 'success'?"
     )
-    assert info.value.render() == expected
-    assert str(info.value) == expected
-    colored = info.value.render(color=True)
+    assert err.render() == expected
+    assert str(err) == expected
+    colored = err.render(color=True)
     assert "\x1b[" in colored and "unknown key 'sucess'" in colored
 
 
@@ -429,26 +428,20 @@ def test_problems_collector():
     doc = load1("a: 1\nb: {c: 2}\n")
     problems = Problems(doc)
     assert not problems and len(problems) == 0
-    problems.raise_if_any()  # nothing to raise
     p = problems.error(("b", "c"), "too big", hint="use 1")
     assert p == Problem("too big", Mark("dag.yaml", 2, 8), ("b", "c"), "use 1", "error")
     other = Problems(load1("x: 1\n", file="other.yaml"))
     other.error(("x",), "bad x")
     problems.extend(other)
     problems.add(Problem("file-level", Mark("aaa.yaml", 0, 0)))
-    with pytest.raises(SourceError) as info:
-        problems.raise_if_any()
-    err = info.value
+    err = SourceError(problems, {"dag.yaml": doc.text})
     assert [str(q.mark) for q in err.problems] == ["aaa.yaml", "dag.yaml:2:8", "other.yaml:1:4"]
-    assert set(err.texts) == {"dag.yaml", "other.yaml"}
     assert "aaa.yaml: error: file-level" in err.render()
     assert err.problems[1].to_dict() == {
         "file": "dag.yaml", "line": 2, "col": 8, "path": "b.c",
         "message": "too big", "hint": "use 1", "kind": "error",
     }
     assert err.problems[0].to_dict()["line"] is None
-    combined = SourceError.combine([err, SourceError([Problem("z", Mark("zzz.yaml", 1, 1))])])
-    assert [q.mark.file for q in combined.problems][-1] == "zzz.yaml"
 
 
 def test_source_error_pickles():

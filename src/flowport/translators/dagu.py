@@ -35,7 +35,7 @@ from .dagu_http import http_action
 from .dagu_mail import mail_action, mail_settings
 from .dagu_outputs import artifacts_dir, mentions_artifacts_dir, redirect, structured_output
 from .dagu_sql import sqlite_action
-from .graph import find_cycle
+from .fields import Fields, Reader, dependency_cycle, kind_of
 from .source import Document, Problems, format_path, unknown_key_hint
 
 Path_ = tuple  # a key path inside the document
@@ -98,18 +98,18 @@ CAMEL = {"handler_on": "handlerOn", "working_dir": "workingDir", "timeout_sec": 
          "exit_code": "exitCode", "mark_success": "markSuccess", "interval_sec": "intervalSec",
          "max_interval_sec": "maxIntervalSec", "log_dir": "logDir"}
 
-DAG_INDEX = {norm(k): k for k in DAG_KEYS}
-STEP_INDEX = {norm(k): k for k in STEP_KEYS}
 
 
-class _Ctx:
-    """Translation state for one document."""
+class _Ctx(Reader):
+    """Translation state for one document; reads keys the Dagu way."""
+
+    key_fold = staticmethod(norm)  # Dagu 1.x's mapstructure: case-insensitive, `_`/`-` ignored
+    any_case_bools = True
 
     def __init__(self, doc: Document, dialect: str) -> None:
+        super().__init__(Problems(doc), [])
         self.doc = doc
         self.dialect = dialect
-        self.problems = Problems(doc)
-        self.ignored: list[str] = []
 
     def where(self, path: Path_) -> Where:
         m = self.doc.mark(path)
@@ -117,90 +117,6 @@ class _Ctx:
 
     def spell(self, key: str) -> str:
         return CAMEL.get(key, key) if self.dialect == "dagu-v1" else key
-
-    def fields(self, obj: dict, path: Path_, table: dict[str, str], index: dict[str, str], what: str) -> dict[str, tuple[Any, Path_]]:
-        """Canonical key -> (value, path). Reports unknown, duplicate and unsupported keys."""
-        out: dict[str, tuple[Any, Path_]] = {}
-        for raw, value in obj.items():
-            kpath = (*path, raw)
-            key = index.get(norm(raw))
-            if key is None:
-                hint = unknown_key_hint(str(raw), [self.spell(k) for k, v in table.items() if v != "unsupported"])
-                self.problems.error(kpath, f"unknown {what} key {raw!r}", hint=hint, key=True)
-                continue
-            if key in out:
-                self.problems.error(kpath, f"{raw!r} repeats {format_path(out[key][1])}", key=True)
-                continue
-            state = table[key]
-            if state == "unsupported":
-                self.problems.unsupported(kpath, f"{what} key {raw!r}", key=True)
-                continue
-            if state == "ignored":
-                self.ignored.append(f"{format_path(kpath)}: no effect under Prefect")
-                continue
-            out[key] = (value, kpath)
-        return out
-
-    # ---- typed readers
-    def string(self, value: Any, path: Path_, *, allow_none: bool = False) -> str | None:
-        if value is None and allow_none:
-            return None
-        if isinstance(value, bool) or isinstance(value, (dict, list)) or value is None:
-            self.problems.error(path, f"expected a string, got {_kind(value)}")
-            return None
-        return str(value)
-
-    def number(self, value: Any, path: Path_, *, integer: bool = False, minimum: float = 0) -> float | None:
-        if isinstance(value, str):
-            try:
-                value = float(value) if not integer else int(value)
-            except ValueError:
-                pass
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.problems.error(path, f"expected a {'whole ' if integer else ''}number, got {_kind(value)}")
-            return None
-        if integer and not float(value).is_integer():
-            self.problems.error(path, f"expected a whole number, got {value}")
-            return None
-        if value < minimum:
-            self.problems.error(path, f"must be at least {minimum:g}, got {value}")
-            return None
-        return value
-
-    def boolean(self, value: Any, path: Path_) -> bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "false"):
-            return value.lower() == "true"
-        self.problems.error(path, f"expected true or false, got {_kind(value)}")
-        return False
-
-    def str_list(self, value: Any, path: Path_) -> list[str]:
-        if isinstance(value, list):
-            out = []
-            for i, item in enumerate(value):
-                s = self.string(item, (*path, i))
-                if s is not None:
-                    out.append(s)
-            return out
-        s = self.string(value, path)
-        return [s] if s is not None else []
-
-    def int_list(self, value: Any, path: Path_) -> tuple[int, ...]:
-        items = value if isinstance(value, list) else [value]
-        out = []
-        for i, item in enumerate(items):
-            n = self.number(item, (*path, i) if isinstance(value, list) else path, integer=True, minimum=-(2**31))
-            if n is not None:
-                out.append(int(n))
-        return tuple(out)
-
-
-def _kind(value: Any) -> str:
-    if value is None:
-        return "nothing"
-    return {dict: "a mapping", list: "a list", bool: "a boolean", int: "a number", float: "a number",
-            str: "a string"}.get(type(value), type(value).__name__)
 
 
 def detect_dialect(data: dict) -> str:
@@ -237,22 +153,17 @@ def translate_document(doc: Document, *, source_file: str | None = None) -> tupl
     data = doc.data
     if not isinstance(data, dict):
         p = Problems(doc)
-        p.error((), f"a Dagu DAG is a mapping of keys, got {_kind(data)}")
+        p.error((), f"a Dagu DAG is a mapping of keys, got {kind_of(data)}")
         return None, p, []
     dialect = detect_dialect(data)
     cx = _Ctx(doc, dialect)
-    top = cx.fields(data, (), DAG_KEYS, DAG_INDEX, "DAG")
+    top = cx.fields(data, (), DAG_KEYS, "DAG")
     file = source_file or doc.file
     name = Path(file).stem
     if "name" in top:
         name = cx.string(*top["name"]) or name
 
-    workdir = str(Path(file).resolve().parent)
-    if "working_dir" in top:
-        wd = cx.string(*top["working_dir"])
-        if wd:
-            # relative to the DAG file; `${VAR}` / `~` are resolved at run time by the engine
-            workdir = wd if ("$" in wd or wd.startswith("~") or Path(wd).is_absolute()) else str(Path(workdir, wd).resolve())
+    workdir = _workdir(cx, top, file)
 
     shell: tuple[str, ...] = ()
     if "shell" in top:
@@ -260,23 +171,15 @@ def translate_document(doc: Document, *, source_file: str | None = None) -> tupl
 
     params, params_text = _params(cx, *top["params"]) if "params" in top else ((), None)
     env = _env(cx, *top["env"]) if "env" in top else ()
-    dotenv = tuple(cx.str_list(*top["dotenv"])) if "dotenv" in top else ()
+    dotenv = tuple(cx.strings(*top["dotenv"])) if "dotenv" in top else ()
     preconditions = ()
     for key in ("preconditions", "precondition"):
         if key in top:
             preconditions += _preconditions(cx, *top[key])
 
-    chain = True
     steps_value, steps_path = top.get("steps", ([], ("steps",)))
     raw_steps = _flatten_steps(cx, steps_value, steps_path)
-    has_depends = any(isinstance(s, dict) and any(norm(k) == "depends" for k in s) for s, _, _ in raw_steps)
-    if "type" in top:
-        kind = cx.string(*top["type"])
-        if kind not in ("chain", "graph", None):
-            cx.problems.error(top["type"][1], f"unknown DAG type {kind!r}", hint="use 'chain' or 'graph'")
-        chain = kind == "chain"
-    else:
-        chain = not has_depends  # research/dagu.md §2.5: any `depends` means the author meant a graph
+    chain = _is_chain(cx, top, raw_steps)
 
     container = None
     container_shell: tuple[str, ...] = ()
@@ -288,27 +191,8 @@ def translate_document(doc: Document, *, source_file: str | None = None) -> tupl
         steps = [_in_dag_container(s, container, container_shell) for s in steps]
         handlers = Handlers(**{k: _in_dag_container(h, container, container_shell) for k, h in handlers.items()})
 
-    def seconds(key: str) -> float | None:
-        return cx.number(*top[key]) if key in top else None
-
-    timeout = seconds("timeout_sec") or None
-    max_active = int(cx.number(*top["max_active_steps"], integer=True) or 0) if "max_active_steps" in top else 0
-    delay = seconds("delay_sec") or 0.0
-    grace = seconds("max_clean_up_time_sec")
-    schedule: tuple[str, ...] = ()
-    if "schedule" in top:
-        value, path = top["schedule"]
-        if isinstance(value, dict):
-            cx.problems.unsupported(path, "schedule with start/stop/restart")
-        else:
-            schedule = tuple(cx.str_list(value, path))
-    tags: tuple[str, ...] = ()
-    for key in ("tags", "labels"):
-        if key in top:
-            value, path = top[key]
-            items = value.split(",") if isinstance(value, str) else cx.str_list(value, path)
-            tags += tuple(t.strip() for t in items if str(t).strip())
-
+    timeout, max_active, delay, grace = _limits(cx, top)
+    schedule, tags = _schedule_and_tags(cx, top)
     nodes = [*steps, *(h for _, h in handlers.items())]
     uses_artifacts = any(n.stdout_artifact or n.stderr_artifact for n in nodes) or mentions_artifacts_dir(data)
     artifacts = artifacts_dir(cx, top, uses_artifacts)
@@ -347,12 +231,62 @@ def translate_document(doc: Document, *, source_file: str | None = None) -> tupl
     return wf, cx.problems, cx.ignored
 
 
+def _workdir(cx: _Ctx, top: Fields, file: str) -> str:
+    workdir = str(Path(file).resolve().parent)
+    if "working_dir" in top:
+        wd = cx.string(*top["working_dir"])
+        if wd:
+            # relative to the DAG file; `${VAR}` / `~` are resolved at run time by the engine
+            workdir = wd if ("$" in wd or wd.startswith("~") or Path(wd).is_absolute()) else str(Path(workdir, wd).resolve())
+    return workdir
+
+
+def _is_chain(cx: _Ctx, top: Fields, raw_steps: list[tuple[Any, Path_, int | None]]) -> bool:
+    """`type: chain` (each step depends on the one before) or `type: graph`."""
+    has_depends = any(isinstance(s, dict) and any(norm(k) == "depends" for k in s) for s, _, _ in raw_steps)
+    if "type" in top:
+        kind = cx.string(*top["type"])
+        if kind not in ("chain", "graph", None):
+            cx.problems.error(top["type"][1], f"unknown DAG type {kind!r}", hint="use 'chain' or 'graph'")
+        return kind == "chain"
+    return not has_depends  # research/dagu.md §2.5: any `depends` means the author meant a graph
+
+
+def _limits(cx: _Ctx, top: Fields) -> tuple[float | None, int, float, float | None]:
+    """timeoutSec, maxActiveSteps, delaySec and maxCleanUpTimeSec."""
+    def seconds(key: str) -> float | None:
+        return cx.number(*top[key]) if key in top else None
+
+    timeout = seconds("timeout_sec") or None
+    max_active = int(cx.number(*top["max_active_steps"], integer=True) or 0) if "max_active_steps" in top else 0
+    delay = seconds("delay_sec") or 0.0
+    grace = seconds("max_clean_up_time_sec")
+    return timeout, max_active, delay, grace
+
+
+def _schedule_and_tags(cx: _Ctx, top: Fields) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    schedule: tuple[str, ...] = ()
+    if "schedule" in top:
+        value, path = top["schedule"]
+        if isinstance(value, dict):
+            cx.problems.unsupported(path, "schedule with start/stop/restart")
+        else:
+            schedule = tuple(cx.strings(value, path))
+    tags: tuple[str, ...] = ()
+    for key in ("tags", "labels"):
+        if key in top:
+            value, path = top[key]
+            items = value.split(",") if isinstance(value, str) else cx.strings(value, path)
+            tags += tuple(t.strip() for t in items if str(t).strip())
+    return schedule, tags
+
+
 # ---------------------------------------------------------------- pieces
 
 
 def _shell(cx: _Ctx, value: Any, path: Path_) -> tuple[str, ...]:
     if isinstance(value, list):
-        return tuple(cx.str_list(value, path))
+        return tuple(cx.strings(value, path))
     s = cx.string(value, path)
     return tuple(shlex.split(s)) if s else ()
 
@@ -370,7 +304,7 @@ def _params(cx: _Ctx, value: Any, path: Path_) -> tuple[tuple[Param, ...], str |
             out.append(Param(str(k), _scalar(v)))
         return tuple(out), None
     if not isinstance(value, list):
-        cx.problems.error(path, f"params must be a string, a mapping or a list, got {_kind(value)}")
+        cx.problems.error(path, f"params must be a string, a mapping or a list, got {kind_of(value)}")
         return (), None
     position = 0
     for i, item in enumerate(value):
@@ -389,7 +323,7 @@ def _params(cx: _Ctx, value: Any, path: Path_) -> tuple[tuple[Param, ...], str |
             position += 1
             out.append(Param(str(position), str(item)))
         else:
-            cx.problems.error(ipath, f"a parameter is a NAME=VALUE string or a mapping, got {_kind(item)}")
+            cx.problems.error(ipath, f"a parameter is a NAME=VALUE string or a mapping, got {kind_of(item)}")
     return tuple(out), None
 
 
@@ -406,7 +340,7 @@ def _env(cx: _Ctx, value: Any, path: Path_) -> tuple[tuple[str, str], ...]:
     if isinstance(value, dict):
         return tuple((str(k), _scalar(v)) for k, v in value.items())
     if not isinstance(value, list):
-        cx.problems.error(path, f"env must be a mapping or a list, got {_kind(value)}")
+        cx.problems.error(path, f"env must be a mapping or a list, got {kind_of(value)}")
         return ()
     for i, item in enumerate(value):
         if isinstance(item, dict):
@@ -428,7 +362,7 @@ def _preconditions(cx: _Ctx, value: Any, path: Path_) -> tuple[Precondition, ...
             out.append(Precondition(condition=item))
         elif isinstance(item, dict):
             known = {"condition": "ok", "expected": "ok", "negate": "ok", "eval": "unsupported"}
-            f = cx.fields(item, ipath, known, {norm(k): k for k in known}, "precondition")
+            f = cx.fields(item, ipath, known, "precondition")
             if "condition" not in f:
                 cx.problems.error(ipath, "a precondition needs `condition`")
                 continue
@@ -437,16 +371,16 @@ def _preconditions(cx: _Ctx, value: Any, path: Path_) -> tuple[Precondition, ...
             negate = cx.boolean(*f["negate"]) if "negate" in f else False
             out.append(Precondition(cond, expected, negate))
         else:
-            cx.problems.error(ipath, f"a precondition is a command string or {{condition, expected}}, got {_kind(item)}")
+            cx.problems.error(ipath, f"a precondition is a command string or {{condition, expected}}, got {kind_of(item)}")
     return tuple(out)
 
 
 def _retry(cx: _Ctx, value: Any, path: Path_) -> Retry | None:
     if not isinstance(value, dict):
-        cx.problems.error(path, f"retryPolicy must be a mapping, got {_kind(value)}")
+        cx.problems.error(path, f"retryPolicy must be a mapping, got {kind_of(value)}")
         return None
     known = {"limit": "ok", "interval_sec": "ok", "exit_code": "ok", "backoff": "ok", "max_interval_sec": "ok"}
-    f = cx.fields(value, path, known, {norm(k): k for k in known}, "retryPolicy")
+    f = cx.fields(value, path, known, "retryPolicy")
     limit = cx.number(*f["limit"], integer=True) if "limit" in f else 0
     interval = cx.number(*f["interval_sec"]) if "interval_sec" in f else 0
     backoff = _backoff(cx, *f["backoff"]) or 1.0 if "backoff" in f else 1.0
@@ -468,11 +402,11 @@ def _backoff(cx: _Ctx, value: Any, path: Path_) -> float:
 def _repeat(cx: _Ctx, value: Any, path: Path_) -> Repeat | None:
     """`repeatPolicy` (dagucloud/dagu 532c512 `internal/spec/step.go` buildStepRepeatPolicy)."""
     if not isinstance(value, dict):
-        cx.problems.error(path, f"repeatPolicy must be a mapping, got {_kind(value)}")
+        cx.problems.error(path, f"repeatPolicy must be a mapping, got {kind_of(value)}")
         return None
     known = {"repeat": "ok", "interval_sec": "ok", "limit": "ok", "condition": "ok", "expected": "ok",
              "exit_code": "ok", "backoff": "ok", "max_interval_sec": "ok"}
-    f = cx.fields(value, path, known, {norm(k): k for k in known}, "repeatPolicy")
+    f = cx.fields(value, path, known, "repeatPolicy")
     condition = cx.string(*f["condition"]) or "" if "condition" in f else ""
     expected = cx.string(*f["expected"]) if "expected" in f else None
     codes = cx.int_list(*f["exit_code"]) if "exit_code" in f else ()
@@ -515,15 +449,15 @@ def _continue_on(cx: _Ctx, value: Any, path: Path_) -> ContinueOn:
         cx.problems.error(path, f"unknown continueOn value {value!r}", hint="use 'failed' or 'skipped', or a mapping")
         return ContinueOn()
     if not isinstance(value, dict):
-        cx.problems.error(path, f"continueOn must be a mapping, got {_kind(value)}")
+        cx.problems.error(path, f"continueOn must be a mapping, got {kind_of(value)}")
         return ContinueOn()
     known = {"failure": "ok", "failed": "ok", "skipped": "ok", "exit_code": "ok", "output": "ok", "mark_success": "ok"}
-    f = cx.fields(value, path, known, {norm(k): k for k in known}, "continueOn")
+    f = cx.fields(value, path, known, "continueOn")
     return ContinueOn(
         failure=any(cx.boolean(*f[k]) for k in ("failure", "failed") if k in f),
         skipped=cx.boolean(*f["skipped"]) if "skipped" in f else False,
         exit_codes=cx.int_list(*f["exit_code"]) if "exit_code" in f else (),
-        output=tuple(cx.str_list(*f["output"])) if "output" in f else (),
+        output=tuple(cx.strings(*f["output"])) if "output" in f else (),
         mark_success=cx.boolean(*f["mark_success"]) if "mark_success" in f else False,
     )
 
@@ -541,7 +475,7 @@ def _flatten_steps(cx: _Ctx, value: Any, path: Path_) -> list[tuple[Any, Path_, 
             out.append((item, (*path, name), None))
         return out
     if not isinstance(value, list):
-        cx.problems.error(path, f"steps must be a list or a mapping, got {_kind(value)}")
+        cx.problems.error(path, f"steps must be a list or a mapping, got {kind_of(value)}")
         return out
     group = 0
     for i, item in enumerate(value):
@@ -606,7 +540,7 @@ def _steps(cx: _Ctx, raw_steps: list[tuple[Any, Path_, int | None]], *, chain: b
 
 
 def _check_cycles(cx: _Ctx, steps: list[Step], paths: dict[str, Path_]) -> None:
-    cycle = find_cycle({s.name: s.depends for s in steps})
+    cycle = dependency_cycle({s.name: s.depends for s in steps})
     if cycle:
         cx.problems.error((*paths[cycle[-2]], "depends"), "dependency cycle: " + " -> ".join(cycle),
                           hint="remove one of these `depends`, or set `type: graph` if the chain order caused it")
@@ -616,95 +550,27 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
     if isinstance(raw, str):
         return Step(name=f"cmd_{n}", action=_command_action(cx, raw, path, None), where=cx.where(path)), False
     if not isinstance(raw, dict):
-        cx.problems.error(path, f"a step is a mapping or a command string, got {_kind(raw)}")
+        cx.problems.error(path, f"a step is a mapping or a command string, got {kind_of(raw)}")
         return None, False
-    f = cx.fields(raw, path, STEP_KEYS, STEP_INDEX, "step")
+    f = cx.fields(raw, path, STEP_KEYS, "step")
     sid = cx.string(*f["id"]) if "id" in f else None
     explicit_depends = "depends" in f
     depends: tuple[str, ...] = ()
     if explicit_depends:
-        depends = tuple(cx.str_list(*f["depends"])) if f["depends"][0] is not None else ()
+        depends = tuple(cx.strings(*f["depends"])) if f["depends"][0] is not None else ()
         if handler:
             cx.problems.error(f["depends"][1], "handlers run after the steps; `depends` has no meaning here", key=True)
 
-    executor_type = apply_action(cx, f) if "action" in f else ""
-    executor_config: tuple[Any, Path_] | None = None
-    for key in ("executor", "type"):
-        if key in f:
-            value, kpath = f[key]
-            executor_type = (value.get("type", "") if isinstance(value, dict) else str(value or "")).strip()
-            if isinstance(value, dict) and "config" in value:
-                executor_config = (value["config"], (*kpath, "config"))
-            if executor_type not in SHELL_EXECUTORS | CONFIGURED:
-                cx.problems.unsupported(kpath, f"the {executor_type!r} executor",
-                                        hint="flowport runs shell, docker, mail, sqlite and http steps")
-    for key in ("config", "with"):
-        if key in f:
-            executor_config = f[key]
-            if executor_type not in CONFIGURED:
-                cx.problems.unsupported(f[key][1], f"`{key}:` for the {executor_type or 'command'!r} executor", key=True)
+    executor_type, executor_config = _executor(cx, f)
 
     shell = _shell(cx, *f["shell"]) if "shell" in f else ()
-    action = None
-    kind = "cmd"
-    if "script" in f:
-        script = cx.string(*f["script"]) or ""
-        interp = shell
-        if "command" in f:  # command + script: the command is the interpreter
-            interp = tuple(shlex.split(cx.string(*f["command"]) or ""))
-        action = Shell(script=script, shell=interp)
-        kind = "script"
-    elif "command" in f:
-        action = _command_action(cx, f["command"][0], f["command"][1], shell)
-    elif "exec" in f:
-        action = Shell(argv=exec_argv(cx, *f["exec"]))
-    elif "run" in f:
-        value, rpath = f["run"]
-        if dialect == "dagu-v1":
-            cx.problems.unsupported(rpath, "`run:` as a sub-DAG call (Dagu V1)", key=True)
-        elif isinstance(value, list):
-            action = Shell(script="\n".join(cx.str_list(value, rpath)) + "\n", shell=shell)
-        else:
-            action = _command_action(cx, value, rpath, shell)
-    executor_where = f.get("executor", f.get("type", f.get("action", (None, path))))[1]
-    if executor_type in MAIL_EXECUTORS:
-        action = mail_action(cx, executor_config, executor_where)
-    elif executor_type in SQL_EXECUTORS:
-        action = sqlite_action(cx, executor_config, executor_where, f.get("command"), f.get("script"))
-    elif executor_type in HTTP_EXECUTORS:
-        if "script" in f:
-            cx.problems.unsupported(f["script"][1], "the http executor's config given as `script:`",
-                                    hint="give it as `config:` (V1) or `with:`", key=True)
-        action = http_action(cx, executor_config, executor_where, f.get("command"))
-    elif executor_type in DOCKER_EXECUTORS or "container" in f:
-        action = _container_action(cx, f, action, shell, executor_config, executor_type in DOCKER_EXECUTORS)
-    elif action is None:
-        action = Shell(command="true")  # Dagu: a step with nothing to run succeeds
+    action, kind = _base_action(cx, f, shell, dialect)
+    action = _executor_action(cx, f, path, action, shell, executor_type, executor_config)
     name = cx.string(*f["name"]) if "name" in f else (sid or f"{kind}_{n}")
     if handler:
         name = handler
 
-    output = None
-    structured = ()
-    if "output" in f:
-        value, opath = f["output"]
-        if isinstance(value, dict):
-            structured = structured_output(cx, value, opath)
-        elif isinstance(value, str):
-            output = value.strip().lstrip("$") or None
-        elif value is not None:
-            cx.problems.error(opath, "`output:` must be a variable name or a mapping of outputs")
-    declared: list[str] = []
-    if "outputs" in f:
-        value, opath = f["outputs"]
-        for i, item in enumerate(value if isinstance(value, list) else [value]):
-            ipath = (*opath, i) if isinstance(value, list) else opath
-            if isinstance(item, dict) and set(item) <= {"name", "description"} and "name" in item:
-                declared.append(str(item["name"]))
-            elif isinstance(item, str):
-                declared.append(item)
-            else:
-                cx.problems.unsupported(ipath, "`outputs:` entries other than `{name: …}`")
+    output, structured, declared = _outputs(cx, f)
 
     stdout_path, stdout_artifact = redirect(cx, "stdout", *f["stdout"]) if "stdout" in f else (None, None)
     stderr_path, stderr_artifact = redirect(cx, "stderr", *f["stderr"]) if "stderr" in f else (None, None)
@@ -745,6 +611,99 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
         where=cx.where(path),
     )
     return step, explicit_depends
+
+
+def _executor(cx: _Ctx, f: Fields) -> tuple[str, tuple[Any, Path_] | None]:
+    """The step's executor type and its config (`executor:`, `type:`, `action:`, `config:`, `with:`)."""
+    executor_type = apply_action(cx, f) if "action" in f else ""
+    executor_config: tuple[Any, Path_] | None = None
+    for key in ("executor", "type"):
+        if key in f:
+            value, kpath = f[key]
+            executor_type = (value.get("type", "") if isinstance(value, dict) else str(value or "")).strip()
+            if isinstance(value, dict) and "config" in value:
+                executor_config = (value["config"], (*kpath, "config"))
+            if executor_type not in SHELL_EXECUTORS | CONFIGURED:
+                cx.problems.unsupported(kpath, f"the {executor_type!r} executor",
+                                        hint="flowport runs shell, docker, mail, sqlite and http steps")
+    for key in ("config", "with"):
+        if key in f:
+            executor_config = f[key]
+            if executor_type not in CONFIGURED:
+                cx.problems.unsupported(f[key][1], f"`{key}:` for the {executor_type or 'command'!r} executor", key=True)
+    return executor_type, executor_config
+
+
+def _base_action(cx: _Ctx, f: Fields, shell: tuple[str, ...], dialect: str) -> tuple[Shell | None, str]:
+    """What a shell step runs (`script`, `command`, `exec`, `run`), and the kind for its default name."""
+    action = None
+    kind = "cmd"
+    if "script" in f:
+        script = cx.string(*f["script"]) or ""
+        interp = shell
+        if "command" in f:  # command + script: the command is the interpreter
+            interp = tuple(shlex.split(cx.string(*f["command"]) or ""))
+        action = Shell(script=script, shell=interp)
+        kind = "script"
+    elif "command" in f:
+        action = _command_action(cx, f["command"][0], f["command"][1], shell)
+    elif "exec" in f:
+        action = Shell(argv=exec_argv(cx, *f["exec"]))
+    elif "run" in f:
+        value, rpath = f["run"]
+        if dialect == "dagu-v1":
+            cx.problems.unsupported(rpath, "`run:` as a sub-DAG call (Dagu V1)", key=True)
+        elif isinstance(value, list):
+            action = Shell(script="\n".join(cx.strings(value, rpath)) + "\n", shell=shell)
+        else:
+            action = _command_action(cx, value, rpath, shell)
+    return action, kind
+
+
+def _executor_action(cx: _Ctx, f: Fields, path: Path_, action: Any, shell: tuple[str, ...],
+                     executor_type: str, executor_config: tuple[Any, Path_] | None) -> Any:
+    """The action for the step's executor; a shell action stays as it is."""
+    executor_where = f.get("executor", f.get("type", f.get("action", (None, path))))[1]
+    if executor_type in MAIL_EXECUTORS:
+        action = mail_action(cx, executor_config, executor_where)
+    elif executor_type in SQL_EXECUTORS:
+        action = sqlite_action(cx, executor_config, executor_where, f.get("command"), f.get("script"))
+    elif executor_type in HTTP_EXECUTORS:
+        if "script" in f:
+            cx.problems.unsupported(f["script"][1], "the http executor's config given as `script:`",
+                                    hint="give it as `config:` (V1) or `with:`", key=True)
+        action = http_action(cx, executor_config, executor_where, f.get("command"))
+    elif executor_type in DOCKER_EXECUTORS or "container" in f:
+        action = _container_action(cx, f, action, shell, executor_config, executor_type in DOCKER_EXECUTORS)
+    elif action is None:
+        action = Shell(command="true")  # Dagu: a step with nothing to run succeeds
+    return action
+
+
+def _outputs(cx: _Ctx, f: Fields) -> tuple[str | None, tuple, list[str]]:
+    """`output:` (a variable name or structured outputs) and the names `outputs:` declares."""
+    output = None
+    structured = ()
+    if "output" in f:
+        value, opath = f["output"]
+        if isinstance(value, dict):
+            structured = structured_output(cx, value, opath)
+        elif isinstance(value, str):
+            output = value.strip().lstrip("$") or None
+        elif value is not None:
+            cx.problems.error(opath, "`output:` must be a variable name or a mapping of outputs")
+    declared: list[str] = []
+    if "outputs" in f:
+        value, opath = f["outputs"]
+        for i, item in enumerate(value if isinstance(value, list) else [value]):
+            ipath = (*opath, i) if isinstance(value, list) else opath
+            if isinstance(item, dict) and set(item) <= {"name", "description"} and "name" in item:
+                declared.append(str(item["name"]))
+            elif isinstance(item, str):
+                declared.append(item)
+            else:
+                cx.problems.unsupported(ipath, "`outputs:` entries other than `{name: …}`")
+    return output, structured, declared
 
 
 def _container_action(cx: _Ctx, f: dict, action: Shell | None, shell: tuple[str, ...],
@@ -788,7 +747,7 @@ def _container_cmd(action: Shell | None, shell: tuple[str, ...]) -> tuple[str, .
 
 def _command_action(cx: _Ctx, value: Any, path: Path_, shell: tuple[str, ...] | None) -> Shell:
     if isinstance(value, list):
-        return Shell(argv=tuple(cx.str_list(value, path)))
+        return Shell(argv=tuple(cx.strings(value, path)))
     text = cx.string(value, path) or ""
     if "\n" in text.strip():  # a multi-line command runs as an inline script
         return Shell(script=text, shell=shell or ())
@@ -799,7 +758,7 @@ def _handlers(cx: _Ctx, value: Any, path: Path_) -> Handlers:
     if value is None:
         return Handlers()
     if not isinstance(value, dict):
-        cx.problems.error(path, f"handlerOn must be a mapping, got {_kind(value)}")
+        cx.problems.error(path, f"handlerOn must be a mapping, got {kind_of(value)}")
         return Handlers()
     found: dict[str, Step] = {}
     seen_key: dict[str, Any] = {}

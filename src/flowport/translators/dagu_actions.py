@@ -70,7 +70,7 @@ def apply_action(cx: Any, f: Fields) -> str:
 def exec_argv(cx: Any, value: Any, path: Path_) -> tuple[str, ...]:
     """`exec:` — Dagu's `{command, args}` (args: strings or scalars), or an argv list."""
     if isinstance(value, list):
-        return tuple(cx.str_list(value, path))
+        return tuple(cx.strings(value, path))
     if not isinstance(value, dict):
         cx.problems.error(path, "`exec:` is a mapping {command, args}", hint="exec: {command: python3, args: [-V]}")
         return ()

@@ -42,18 +42,12 @@ CONTAINER_KEYS = {
 }
 
 
-def _index(table: dict[str, str]) -> dict[str, str]:
-    from .dagu import norm
-
-    return {norm(k): k for k in table}
-
-
 def executor_container(cx: Any, config: Any, cpath: Path_, cmd: tuple[str, ...] | None) -> Container | None:
     """`executor: {type: docker, config: …}` or `type: docker` + `with: …`."""
     if not isinstance(config, dict):
         cx.problems.error(cpath, "the docker executor needs a mapping with at least `image`")
         return None
-    f = cx.fields(config, cpath, EXECUTOR_KEYS, _index(EXECUTOR_KEYS), "docker executor")
+    f = cx.fields(config, cpath, EXECUTOR_KEYS, "docker executor")
     image = cx.string(*f["image"]) if "image" in f else None
     name = cx.string(*f["container_name"]) if "container_name" in f else None
     if not image and not name:
@@ -75,7 +69,7 @@ def executor_container(cx: Any, config: Any, cpath: Path_, cmd: tuple[str, ...] 
         workdir = cx.string(*c["working_dir"]) if "working_dir" in c else None
     if "host" in f:
         h = _sub(cx, f["host"], HOST_KEYS, "host config")
-        volumes = tuple(cx.str_list(*h["binds"])) if "binds" in h else ()
+        volumes = tuple(cx.strings(*h["binds"])) if "binds" in h else ()
         network = cx.string(*h["network_mode"]) if "network_mode" in h else None
         if "auto_remove" in h and cx.boolean(*h["auto_remove"]):
             keep = False
@@ -109,7 +103,7 @@ def container_field(cx: Any, value: Any, path: Path_, *, dag_level: bool) -> tup
     if not isinstance(value, dict):
         cx.problems.error(path, "`container:` is a mapping with `image`, or the name of a running container")
         return None, ()
-    f = cx.fields(value, path, CONTAINER_KEYS, _index(CONTAINER_KEYS), "container")
+    f = cx.fields(value, path, CONTAINER_KEYS, "container")
     image = cx.string(*f["image"]) if "image" in f else None
     exec_in = cx.string(*f["exec"]) if "exec" in f else None
     if bool(image) == bool(exec_in):
@@ -128,7 +122,7 @@ def container_field(cx: Any, value: Any, path: Path_, *, dag_level: bool) -> tup
     return Container(
         image=image or "",
         env=tuple(_env_pairs(cx, *f["env"])) if "env" in f else (),
-        volumes=tuple(cx.str_list(*f["volumes"])) if "volumes" in f else (),
+        volumes=tuple(cx.strings(*f["volumes"])) if "volumes" in f else (),
         workdir=workdir,
         user=cx.string(*f["user"]) if "user" in f else None,
         network=cx.string(*f["network"]) if "network" in f else None,
@@ -156,7 +150,7 @@ def _sub(cx: Any, item: tuple[Any, Path_], table: dict[str, str], what: str) -> 
     if not isinstance(value, dict):
         cx.problems.error(path, f"{what} must be a mapping")
         return {}
-    return cx.fields(value, path, table, _index(table), what)
+    return cx.fields(value, path, table, what)
 
 
 def _pull(cx: Any, value: Any, path: Path_) -> PullPolicy:
@@ -174,7 +168,7 @@ def _pull(cx: Any, value: Any, path: Path_) -> PullPolicy:
 def _argv(cx: Any, value: Any, path: Path_) -> list[str]:
     if isinstance(value, str):
         return shlex.split(value)
-    return cx.str_list(value, path)
+    return cx.strings(value, path)
 
 
 def _env_pairs(cx: Any, value: Any, path: Path_) -> list[tuple[str, str]]:

@@ -18,15 +18,13 @@ HTTP_KEYS = {
 
 
 def http_action(cx: Any, config: tuple[Any, Path_] | None, where: Path_, command: tuple[Any, Path_] | None) -> Http | None:
-    from .dagu import norm
-
     f: dict[str, tuple[Any, Path_]] = {}
     if config is not None:
         value, path = config
         if not isinstance(value, dict):
             cx.problems.error(path, "the http executor's config must be a mapping")
             return None
-        f = cx.fields(value, path, HTTP_KEYS, {norm(k): k for k in HTTP_KEYS}, "http config")
+        f = cx.fields(value, path, HTTP_KEYS, "http config")
     method = url = ""
     if command is not None:
         text = (cx.string(*command) or "").strip()

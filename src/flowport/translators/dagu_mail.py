@@ -17,21 +17,15 @@ BLOCK_KEYS = {"from": "ok", "to": "ok", "prefix": "ok", "attach_logs": "ok"}
 MAIL_ON_KEYS = {"failure": "ok", "success": "ok", "wait": "unsupported"}
 
 
-def _index(table: dict[str, str]) -> dict[str, str]:
-    from .dagu import norm
-
-    return {norm(k): k for k in table}
-
-
 def _mapping(cx: Any, value: Any, path: Path_, table: dict[str, str], what: str) -> dict[str, tuple[Any, Path_]] | None:
     if not isinstance(value, dict):
         cx.problems.error(path, f"{what} must be a mapping")
         return None
-    return cx.fields(value, path, table, _index(table), what)
+    return cx.fields(value, path, table, what)
 
 
 def _recipients(cx: Any, value: Any, path: Path_) -> tuple[str, ...]:
-    to = tuple(t.strip() for t in cx.str_list(value, path) if t.strip())
+    to = tuple(t.strip() for t in cx.strings(value, path) if t.strip())
     if not to:
         cx.problems.error(path, "`to` needs at least one address")
     return to
@@ -55,7 +49,7 @@ def mail_action(cx: Any, config: tuple[Any, Path_] | None, where: Path_) -> Mail
         sender=cx.string(*f["from"]) or "",
         subject=cx.string(*f["subject"]) or "" if "subject" in f else "",
         message=cx.string(*f["message"]) or "" if "message" in f else "",
-        attachments=tuple(cx.str_list(*f["attachments"])) if "attachments" in f else (),
+        attachments=tuple(cx.strings(*f["attachments"])) if "attachments" in f else (),
     )
 
 

@@ -23,8 +23,6 @@ FORMATS = ("jsonl", "json", "csv")
 
 def sqlite_action(cx: Any, config: tuple[Any, Path_] | None, where: Path_,
                   query: tuple[Any, Path_] | None, script: tuple[Any, Path_] | None) -> Sql | None:
-    from .dagu import norm
-
     if config is None:
         cx.problems.error(where, "the sqlite executor needs `with:` (or `config:`) with at least `dsn`")
         return None
@@ -32,7 +30,7 @@ def sqlite_action(cx: Any, config: tuple[Any, Path_] | None, where: Path_,
     if not isinstance(value, dict):
         cx.problems.error(path, "the sqlite executor's config must be a mapping")
         return None
-    f = cx.fields(value, path, SQL_KEYS, {norm(k): k for k in SQL_KEYS}, "sqlite config")
+    f = cx.fields(value, path, SQL_KEYS, "sqlite config")
     dsn = cx.string(*f["dsn"]) if "dsn" in f else None
     if not dsn:
         cx.problems.error(path, "the sqlite executor needs `dsn` (a file path, file: URI or :memory:)")

@@ -30,7 +30,7 @@ def _send(ctx: RunContext, block: MailBlock, status: str, what: str) -> None:
     smtp = ctx.smtp()
     if smtp is None:  # Dagu: no smtp block, no mail (a silent no-op sender)
         return
-    from ..notifiers.policy import dagu_report_body
+    from ...notifiers.policy import dagu_report_body
 
     env = ctx.base_env
     attachments = []
@@ -62,7 +62,7 @@ def send_run_mail(ctx: RunContext) -> None:
     mail = ctx.wf.mail
     if not (mail.on_failure or mail.on_success):
         return
-    from ..notifiers.policy import dagu_mail_kind
+    from ...notifiers.policy import dagu_mail_kind
 
     kind = dagu_mail_kind(ctx.status or "", on_failure=mail.on_failure, on_success=mail.on_success)
     block = {"error": mail.error_mail, "info": mail.info_mail}.get(kind or "")

@@ -1,0 +1,43 @@
+"""`dag` templates: tasks, `target`, `failFast`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...model.argo import Call
+from ..fields import OK, kind_of
+from ..source import unknown_key_hint
+from .calls import read_call
+from .depends import check_depends
+from .document import DocReader, Path_
+
+
+def read_dag(d: DocReader, value: Any, path: Path_, refs: list) -> tuple[tuple[Call, ...], str | None, bool]:
+    f = d.fields(value, path, {"tasks": OK, "target": OK, "failFast": OK}, "dag")
+    tasks: list[Call] = []
+    paths: dict[str, Path_] = {}
+    if "tasks" not in f:
+        if isinstance(value, dict):
+            d.p.error(path, "a dag needs `tasks`")
+    else:
+        items, tpath = f["tasks"]
+        if not isinstance(items, list):
+            d.p.error(tpath, f"tasks must be a list, got {kind_of(items)}")
+            items = []
+        for i, item in enumerate(items):
+            c = read_call(d, item, (*tpath, i), refs, dag=True)
+            if c is None:
+                continue
+            if c.name in paths:
+                d.p.error((*tpath, i, "name"), f"task name {c.name!r} is used twice in this dag")
+                continue
+            paths[c.name] = (*tpath, i)
+            tasks.append(c)
+    check_depends(d, value, tasks, paths)
+    target = d.string(*f["target"]) if "target" in f else None
+    if target and "{{" not in target:
+        for t in target.split():
+            if t not in paths:
+                d.p.error(f["target"][1], f"target names unknown task {t!r}", hint=unknown_key_hint(t, list(paths)))
+    fail_fast = d.boolean(*f["failFast"]) if "failFast" in f else True
+    return tuple(tasks), target, fail_fast

@@ -1,0 +1,114 @@
+"""Parameters: `arguments`, `inputs` and `outputs` (`valueFrom` included)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...model.argo import OutputParameter, Parameter
+from ..fields import IGNORED as IGN
+from ..fields import OK, kind_of
+from ..fields import UNSUPPORTED as UNS
+from .document import DocReader, Path_
+
+PARAM_KEYS = {"name": OK, "value": OK, "default": OK, "enum": OK, "description": IGN,
+              "globalName": IGN, "valueFrom": UNS}
+OUTPUT_PARAM_KEYS = {"name": OK, "value": OK, "valueFrom": OK, "globalName": OK, "description": IGN}
+VALUE_FROM_KEYS = {"path": OK, "default": OK, "expression": OK, "parameter": OK, "supplied": OK,
+                   "event": UNS, "jsonPath": UNS, "jqFilter": UNS, "configMapKeyRef": UNS}
+
+
+def _parameters(d: DocReader, value: Any, path: Path_, *, what: str) -> tuple[Parameter, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        d.p.error(path, f"{what} must be a list of {{name, value}} mappings, got {kind_of(value)}")
+        return ()
+    out, seen = [], set()
+    for i, item in enumerate(value):
+        ipath = (*path, i)
+        f = d.fields(item, ipath, PARAM_KEYS, "parameter")
+        if "name" not in f:
+            if isinstance(item, dict):
+                d.p.error(ipath, "a parameter needs a `name`")
+            continue
+        name = d.string(*f["name"])
+        if name is None:
+            continue
+        if name in seen:
+            d.p.error(f["name"][1], f"parameter {name!r} is declared twice")
+        seen.add(name)
+        val = d.string(*f["value"]) if "value" in f and f["value"][0] is not None else None
+        default = d.string(*f["default"]) if "default" in f and f["default"][0] is not None else None
+        enum = d.str_list(*f["enum"]) or () if "enum" in f else ()
+        out.append(Parameter(name, val, default, tuple(enum)))
+    return tuple(out)
+
+
+def read_arguments(d: DocReader, value: Any, path: Path_) -> tuple[Parameter, ...]:
+    if value is None:
+        return ()
+    f = d.fields(value, path, {"parameters": OK, "artifacts": UNS}, "arguments")
+    return _parameters(d, *f["parameters"], what="arguments.parameters") if "parameters" in f else ()
+
+
+def read_inputs(d: DocReader, value: Any, path: Path_) -> tuple[Parameter, ...]:
+    if value is None:
+        return ()
+    f = d.fields(value, path, {"parameters": OK, "artifacts": UNS}, "inputs")
+    return _parameters(d, *f["parameters"], what="inputs.parameters") if "parameters" in f else ()
+
+
+def read_outputs(d: DocReader, value: Any, path: Path_, kind: str) -> tuple[OutputParameter, ...]:
+    if value is None:
+        return ()
+    f = d.fields(value, path, {"parameters": OK, "artifacts": UNS, "result": IGN, "exitCode": IGN},
+                 "outputs")
+    if "parameters" not in f:
+        return ()
+    items, ppath = f["parameters"]
+    if not isinstance(items, list):
+        d.p.error(ppath, f"outputs.parameters must be a list, got {kind_of(items)}")
+        return ()
+    out = []
+    for i, item in enumerate(items):
+        ipath = (*ppath, i)
+        g = d.fields(item, ipath, OUTPUT_PARAM_KEYS, "output parameter")
+        name = d.string(*g["name"]) if "name" in g else None
+        if name is None:
+            if isinstance(item, dict) and "name" not in g:
+                d.p.error(ipath, "an output parameter needs a `name`")
+            continue
+        op = dict(name=name)
+        if "value" in g:
+            op["value"] = d.string(*g["value"])
+        if "globalName" in g:
+            op["global_name"] = d.string(*g["globalName"])
+        if "valueFrom" in g:
+            vf = d.fields(g["valueFrom"][0], g["valueFrom"][1], VALUE_FROM_KEYS, "valueFrom")
+            for key, attr in (("path", "path"), ("default", "default"), ("expression", "expression"),
+                              ("parameter", "parameter")):
+                if key in vf:
+                    op[attr] = d.string(*vf[key])
+            if "supplied" in vf:
+                op["supplied"] = True
+            if "path" in vf and kind not in ("container", "script"):
+                d.p.error(vf["path"][1], f"valueFrom.path needs a container or script template, this is a {kind} template")
+            if "expression" in vf:
+                check_expr(d, vf["expression"][0], vf["expression"][1])
+            if not ({"path", "expression", "parameter", "supplied", "default"} & set(vf)):
+                d.p.error(g["valueFrom"][1], "valueFrom needs one of path, expression, parameter, default")
+        elif "value" not in g:
+            d.p.error(ipath, f"output parameter {name!r} needs `value` or `valueFrom`")
+        out.append(OutputParameter(**op))
+    return tuple(out)
+
+
+def check_expr(d: DocReader, text: Any, path: Path_) -> None:
+    if not isinstance(text, str):
+        return
+    from ...lang.expressions import compile_expr  # only files with expressions pay its import
+
+    try:
+        compile_expr(text)
+    except Exception as exc:  # the module raises its own ExpressionError
+        d.p.error(path, f"invalid expression: {exc}")
