@@ -8,7 +8,7 @@ import pytest
 
 from flowport.lang.argo_tags import Unresolved, item_label, item_scope, sequence_items, substitute
 from flowport.translators import check
-from flowport.translators.argo import parse_duration
+from flowport.lang.durations import parse_duration
 
 
 def write(tmp_path, name: str, text: str):

@@ -10,5 +10,6 @@ exprlang/    expr-lang (lexer, parser, runtime, builtins, sprig, evaluator)
 govaluate    Argo ``when``
 depends      Argo ``depends``, and the ``when`` syntax check
 expressions  the Argo languages in one import, ``{{=…}}`` rendering
+regex        Go (RE2) patterns for Python re
 errors       ExpressionError (a FlowportError and a ValueError)
 """

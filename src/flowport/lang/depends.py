@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from typing import Any, Collection, Iterable, Mapping
 
 from flowport.lang.errors import ExpressionError
-from flowport.lang.govaluate import compile_when
 
 __all__ = [
     "TASK_RESULTS", "DependsExpr", "TaskResult", "UnknownTaskResult", "check_when", "compile_depends",
@@ -323,6 +322,8 @@ def check_when(text: str) -> None:
     ``{{x}} == a`` with anything)."""
     if not isinstance(text, str):
         raise ExpressionError(f"'when' must be a string, got {type(text).__name__}")
+    from flowport.lang.govaluate import compile_when  # only workflows with a `when` pay its import
+
     first: ExpressionError | None = None
     for placeholder in _PLACEHOLDERS:
         try:

@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flowport.lang.errors import ExpressionError
-from flowport.lang.exprlang.runtime import go_regex_to_python
+from flowport.lang.regex import go_regex_to_python
 from flowport.lang.gofmt import format_v as _fmt  # Go %v (a regex prints its pattern)
 
 __all__ = ["ExpressionError", "check_when_syntax", "compile_when", "evaluate_when", "WhenExpr"]

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from flowport.lang.errors import ExpressionError
 from flowport.lang.exprlang.evaluator import Expr, compile_expr
-from flowport.lang.exprlang.runtime import go_regex_to_python
+from flowport.lang.regex import go_regex_to_python
 from flowport.lang.gofmt import float_v as go_float
 from flowport.lang.gofmt import format_v as go_format
 from flowport.lang.gofmt import json_marshal as go_json

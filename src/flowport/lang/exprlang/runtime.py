@@ -8,6 +8,7 @@ import re
 from typing import Any, Mapping
 
 from flowport.lang import gofmt
+from flowport.lang.regex import go_regex_to_python
 
 
 class _RuntimeError(Exception):
@@ -155,13 +156,6 @@ def _regex(pattern: str) -> re.Pattern[str]:
         if len(_REGEX_CACHE) < 512:
             _REGEX_CACHE[pattern] = r
     return r
-
-
-def go_regex_to_python(pattern: str) -> str:
-    """RE2 (Go regexp) and Python agree on the common syntax; translate RE2-only spellings:
-    ``(?<name>...)`` named groups and the ``\\z`` end-of-text anchor."""
-    pattern = re.sub(r"\(\?<(?=[A-Za-z_])", "(?P<", pattern)
-    return pattern.replace("\\z", "\\Z")
 
 
 def _index(obj: Any, key: Any) -> Any:
