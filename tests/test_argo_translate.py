@@ -6,9 +6,9 @@ import textwrap
 
 import pytest
 
-from flowport.adapter.argo.variables import Unresolved, item_label, item_scope, sequence_items, substitute
+from flowport.lang.argo_tags import Unresolved, item_label, item_scope, sequence_items, substitute
 from flowport.translators import check
-from flowport.translators.argo import parse_duration
+from flowport.lang.durations import parse_duration
 
 
 def write(tmp_path, name: str, text: str):

@@ -85,7 +85,7 @@ def declared_params(wf: Workflow) -> list[tuple[str, str | None, str | None]]:
         return [(p.name, p.value if p.value is not None else p.default, None)
                 for p in getattr(argo, "arguments", ())]
     if wf.params_text is not None:
-        from flowport.lang.templating import parse_params
+        from flowport.lang.dagu_vars import parse_params
 
         out, position = [], 0
         for key, value in parse_params(wf.params_text):

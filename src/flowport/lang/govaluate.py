@@ -41,7 +41,9 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from flowport.lang.exprlang import ExpressionError, go_format, go_regex_to_python
+from flowport.lang.errors import ExpressionError
+from flowport.lang.regex import go_regex_to_python
+from flowport.lang.gofmt import format_v as _fmt  # Go %v (a regex prints its pattern)
 
 __all__ = ["ExpressionError", "check_when_syntax", "compile_when", "evaluate_when", "WhenExpr"]
 
@@ -262,6 +264,7 @@ def _try_parse_time(s: str) -> float | None:
 
 
 def _tokenize(text: str) -> list[_Token]:
+    # long: one branch per case of govaluate's readToken switch, kept in its order to compare
     tokens: list[_Token] = []
     state = UNKNOWN
     pos = 0
@@ -347,10 +350,6 @@ def _tokenize(text: str) -> list[_Token]:
     return tokens
 
 
-def _go_value(v: Any) -> str:
-    return _fmt(v)
-
-
 def _check_syntax(tokens: list[_Token]) -> None:
     depth = 0
     for tok in tokens:
@@ -366,9 +365,9 @@ def _check_syntax(tokens: list[_Token]) -> None:
         if tok.kind not in _STATES[state][1]:
             if last is not None and last.kind == VARIABLE and tok.kind == CLAUSE:
                 raise _GovaluateError(f"Undefined function {last.value}")
-            lv = "<nil>" if last is None else _go_value(last.value)
+            lv = "<nil>" if last is None else _fmt(last.value)
             raise _GovaluateError(
-                f"Cannot transition token types from {state} [{lv}] to {tok.kind} [{_go_value(tok.value)}]"
+                f"Cannot transition token types from {state} [{lv}] to {tok.kind} [{_fmt(tok.value)}]"
             )
         state = tok.kind
         last = tok
@@ -439,14 +438,6 @@ class _Planner:
 
 # --------------------------------------------------------------------------------------------
 # Evaluation (evaluationStage.go)
-
-
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "<nil>"
-    if isinstance(v, re.Pattern):
-        return v.pattern
-    return go_format(v)
 
 
 def _deep_equal(a: Any, b: Any) -> bool:
@@ -551,8 +542,11 @@ def _eval(node) -> Any:
         return left
     if op == "?" and left is False:
         return None
-    right = _eval(right_node)
+    return _binary(op, left, _eval(right_node))
 
+
+def _binary(op: str, left: Any, right: Any) -> Any:
+    """A binary operator of govaluate's evaluationStage.go on two evaluated operands."""
     if op in ("&&", "||"):
         for v in (left, right):
             if type(v) is not bool:

@@ -10,7 +10,7 @@ import json
 import posixpath
 from typing import Any
 
-from ..lang.templating import is_select_path
+from ..lang.paths import is_select_path
 from ..model import OutputField
 
 Path_ = tuple

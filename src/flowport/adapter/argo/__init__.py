@@ -10,6 +10,6 @@ calls.py     one step or task: loops (withItems/withParam/withSequence), when, a
 hooks.py     lifecycle hooks of steps/tasks and of the workflow, exit handlers as nodes
 nodes.py     phases, the node record, threads, steps.*/tasks.* variables (shared helpers)
 leaf.py      the leaf task runs: container / script / http / suspend nodes
-variables.py `{{…}}` substitution, scopes, loop items
 expr.py      the expression languages (from flowport.lang) as the runtime uses them
+(`{{…}}` substitution, loop items and the global variables are flowport.lang.argo_tags)
 """

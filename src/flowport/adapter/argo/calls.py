@@ -9,7 +9,7 @@ from ...model.argo import Call, Parameter
 from . import expr
 from .hooks import HookSet
 from .nodes import COMPLETED, ERROR, RUNNING, SKIPPED, Node, _node_type, node_vars
-from .variables import Unresolved, item_label, item_scope, pure_reference, sequence_items, substitute
+from ...lang.argo_tags import Unresolved, item_label, item_scope, pure_reference, sequence_items, substitute
 
 
 class CallsMixin:

@@ -20,7 +20,7 @@ from .nodes import (
     aggregate_vars,
     spawn,
 )
-from .variables import Unresolved, substitute
+from ...lang.argo_tags import Unresolved, substitute
 
 
 class _DagRun:

@@ -44,7 +44,7 @@ from .nodes import (
 )
 from .retries import RetriesMixin
 from .steps import StepsMixin
-from .variables import Unresolved, go_quote, substitute, timestamp_vars
+from ...lang.argo_tags import Unresolved, substitute, timestamp_vars, workflow_failures
 
 __all__ = [  # what other modules import from here (leaf.py, program.py, the tests)
     "COMPLETED", "ERROR", "FAILED", "FULFILLED", "OMITTED", "PENDING", "RUNNING", "SKIPPED", "SUCCEEDED",
@@ -160,7 +160,7 @@ class Executor(StepsMixin, DagMixin, RetriesMixin, CallsMixin, HooksMixin):
              "finishedAt": n.finished_at.strftime("%Y-%m-%dT%H:%M:%SZ") if n.finished_at else ""}
             for n in self.records() if n.phase in (FAILED, ERROR)
         ]
-        return go_quote(json.dumps(items, separators=(",", ":")) if items else "null")
+        return workflow_failures(items)
 
     def pod_name(self, node: Node) -> str:
         if node.parent is None:

@@ -5,9 +5,15 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, Mapping
 
-from ...lang import expressions, exprlang, govaluate
+from ...lang import depends, exprlang, govaluate
+from ...lang.argo_tags import format_value
+from ...lang.errors import ExpressionError as _ExpressionError
 
-ExpressionError = (exprlang.ExpressionError, govaluate.ExpressionError)
+# a tuple, so that callers can write `except (Unresolved, *expr.ExpressionError)`
+ExpressionError = (_ExpressionError,)
+
+__all__ = ["ExpressionError", "TaskResult", "compile_depends", "compile_expr", "depends_operands", "evaluate",
+           "evaluate_bool", "evaluate_when", "format_value"]
 
 
 @lru_cache(maxsize=4096)
@@ -23,20 +29,13 @@ def evaluate(text: str, env: Mapping[str, Any]) -> Any:
 def evaluate_bool(text: str, env: Mapping[str, Any]) -> bool:
     value = evaluate(text, env)
     if not isinstance(value, bool):
-        raise exprlang.ExpressionError(f"expected a boolean from {text!r}, got {format_value(value)}")
+        raise _ExpressionError(f"expected a boolean from {text!r}, got {format_value(value)}")
     return value
 
 
 def evaluate_when(text: str) -> bool:
     """govaluate `when` after substitution (bare words are strings)."""
     return govaluate.evaluate_when(text)
-
-
-def format_value(value: Any) -> str:
-    """How Argo inserts an expression result: Go's %v (strings raw; use toJson for JSON)."""
-    if isinstance(value, str):
-        return value
-    return exprlang.go_format(value)
 
 
 def depends_operands(text: str) -> list[tuple[str, str | None]]:
@@ -46,11 +45,11 @@ def depends_operands(text: str) -> list[tuple[str, str | None]]:
 
 @lru_cache(maxsize=4096)
 def _depends(text: str, continue_on: tuple[tuple[str, tuple[str, ...]], ...]):
-    return expressions.compile_depends(text, continue_on=dict(continue_on))
+    return depends.compile_depends(text, continue_on=dict(continue_on))
 
 
 def compile_depends(text: str, continue_on: dict[str, tuple[str, ...]] | None = None):
     return _depends(text, tuple(sorted((continue_on or {}).items())))
 
 
-TaskResult = expressions.TaskResult
+TaskResult = depends.TaskResult

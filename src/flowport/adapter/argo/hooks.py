@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ...model.argo import Call, Hook
 from . import expr
 from .nodes import ERROR, Node, spawn
-from .variables import Unresolved
+from ...lang.argo_tags import Unresolved
 
 if TYPE_CHECKING:
     from .executor import Executor

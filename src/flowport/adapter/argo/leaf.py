@@ -17,7 +17,7 @@ from ...model.argo import Template
 from .. import states
 from . import expr
 from .executor import ERROR, FAILED, RUNNING, SUCCEEDED, Executor, Node, _fire, now
-from .variables import Unresolved, substitute
+from ...lang.argo_tags import Unresolved, substitute
 
 if TYPE_CHECKING:
     from .program import ArgoProgram
@@ -29,7 +29,7 @@ def run_leaf(ex: Executor, node: Node, tmpl: Template, scope: dict[str, str], ex
              on_running: Callable[[], None] | None) -> None:
     """Called by the executor (in its thread): resolve, wait for a pod slot, run the task."""
     run: "ArgoProgram" = ex.program  # type: ignore[attr-defined]
-    from ...translators.argo import parse_duration
+    from ...lang.durations import parse_duration
 
     try:
         if tmpl.kind in ("container", "script"):

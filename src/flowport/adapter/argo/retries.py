@@ -9,7 +9,7 @@ from ...model.argo import Template
 from ..records import now
 from . import expr
 from .nodes import ERROR, FAILED, RUNNING, SUCCEEDED, Node, _fire, _node_type
-from .variables import Unresolved, substitute
+from ...lang.argo_tags import Unresolved, substitute
 
 
 class RetriesMixin:
@@ -17,7 +17,7 @@ class RetriesMixin:
 
     def run_retry(self, node: Node, tmpl: Template, scope: dict[str, str], exit_ctx: bool,
                   on_running: Callable[[], None] | None) -> None:
-        from ...translators.argo import parse_duration
+        from ...lang.durations import parse_duration
 
         r = tmpl.retry
         node.node_type = "Retry"

@@ -10,7 +10,7 @@ from collections import ChainMap
 from datetime import datetime
 from pathlib import Path
 
-from ...lang import templating
+from ...lang import dagu_vars
 from ...model import HANDLER_NODE_NAMES, SmtpConfig, Step, Workflow
 from ..options import RunOptions
 from ..runners.base import StopToken
@@ -170,8 +170,8 @@ class RunContext:
     def _resolve_params(self, env: dict[str, str]) -> list[tuple[str, str]]:
         overrides = [(k or None, v) for k, v in self.cli_params]
         if self.wf.params_text is not None:
-            tokens = templating.parse_params(self.wf.params_text)
-            return templating.resolve_params(
+            tokens = dagu_vars.parse_params(self.wf.params_text)
+            return dagu_vars.resolve_params(
                 tokens, overrides=overrides, env=env, backtick=self.backtick(env)
             )
         resolved: list[tuple[str, str]] = []
@@ -223,7 +223,7 @@ class RunContext:
         if not text or ("$" not in text and "`" not in text):
             return text
         properties = self.visible_properties(step) if step is not None else None
-        return templating.expand(
+        return dagu_vars.expand(
             text,
             ChainMap(env, properties) if properties else env,
             backtick=self.backtick(env),

@@ -11,7 +11,8 @@ from typing import Any, Callable
 
 import yaml
 
-from ...lang.templating import go_json, select_path
+from ...lang.dagu_vars import go_json
+from ...lang.paths import select_path
 from ...model import OutputField
 from ..runners.shell import MAX_OUTPUT_BYTES
 

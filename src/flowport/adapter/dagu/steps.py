@@ -10,7 +10,7 @@ from contextlib import ExitStack
 from dataclasses import replace
 from pathlib import Path
 
-from ...lang.templating import go_json, match_expected
+from ...lang.dagu_vars import go_json, match_expected
 from ...model import Container, Http, Mail, Precondition, Shell, Sql, Step
 from .containers import run_container_step
 from .context import HANDLER, RunContext, now

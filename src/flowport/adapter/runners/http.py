@@ -10,6 +10,7 @@ import os
 import threading
 from typing import IO
 
+from ...lang import gofmt
 from ...model import Http
 from .base import LineSink, RunResult, StopToken, emit_stdout
 
@@ -91,8 +92,7 @@ def _headers(resp) -> dict[str, list[str]]:
 def _indent(doc: dict) -> str:
     """json.MarshalIndent(doc, "", " "): the top-level fields in Dagu's struct order, maps
     inside with sorted keys, <, > and & escaped as Go does."""
-    text = json.dumps({k: _sorted(v) for k, v in doc.items()}, indent=1, ensure_ascii=False)
-    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return gofmt.json_marshal({k: _sorted(v) for k, v in doc.items()}, indent=" ", sort_keys=False)
 
 
 def _sorted(value):

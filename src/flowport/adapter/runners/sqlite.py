@@ -13,7 +13,8 @@ import threading
 from decimal import Decimal
 from typing import IO, Any
 
-from ...lang.templating import go_json
+from ...lang import gofmt
+from ...lang.dagu_vars import go_json
 from ...model import Sql
 from .base import LineSink, RunResult, StopToken, emit_stdout
 from .shell import MAX_OUTPUT_BYTES
@@ -165,16 +166,7 @@ def _csv_field(field: str) -> str:
 
 def _indented(records: list[dict]) -> str:
     """json.MarshalIndent(rows, "", "  ")."""
-    if not records:
-        return "[]"
-
-    def obj(r: dict) -> str:
-        if not r:
-            return "  {}"
-        body = ",\n".join(f"    {go_json(k)}: {go_json(r[k])}" for k in sorted(r))
-        return "  {\n" + body + "\n  }"
-
-    return "[\n" + ",\n".join(obj(r) for r in records) + "\n]"
+    return gofmt.json_marshal(records, indent="  ", default=str)
 
 
 def split_statements(script: str) -> list[str]:

@@ -6,24 +6,21 @@ cron           CronWorkflow (schedule around `workflowSpec`)
 templates      the template table and bodies; synchronization
 container      container and script templates
 steps, dag     `steps` groups and `dag` tasks; calls: one step or task (loops, continueOn)
-depends        a task's `depends` / `dependencies`: read and checked
+depends        a task's `depends` / `dependencies`: read and checked (language: lang/depends)
 parameters     arguments, inputs, outputs; hooks; retry (retryStrategy); http_template
 refs           the WorkflowTemplate library and `templateRef` import
 document       one document being read (the Argo flavour of `fields.Reader`)
 """
 
-from .depends import DEPENDS_RESULTS, depends_names
+from .depends import DEPENDS_RESULTS
 from .document import is_argo
 from .refs import Library
-from .retry import parse_duration  # moving to lang/durations.py; adapter/argo imports it from here
 from .workflow import translate, translate_file
 
 __all__ = [
     "DEPENDS_RESULTS",
     "Library",
-    "depends_names",
     "is_argo",
-    "parse_duration",
     "translate",
     "translate_file",
 ]

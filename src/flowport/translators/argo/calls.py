@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...lang.depends import check_when
+from ...lang.errors import ExpressionError
 from ...model.argo import Call, Hook, Loop, Sequence
 from ..fields import OK, kind_of
 from ..fields import UNSUPPORTED as UNS
@@ -43,6 +45,20 @@ def _loop(d: DocReader, f: dict) -> Loop | None:
     return Loop(sequence=Sequence(**{k: d.string(*g[k]) for k in ("count", "start", "end", "format") if k in g}))
 
 
+def _read_when(d: DocReader, f: dict) -> str | None:
+    """`when`: govaluate once its `{{…}}` tags are substituted (Argo `steps.go`
+    `shouldExecute`); a syntax no substitution can repair is reported here, not at run time."""
+    if "when" not in f:
+        return None
+    when = d.string(*f["when"])
+    if when is not None:
+        try:
+            check_when(when)
+        except ExpressionError as exc:
+            d.p.error(f["when"][1], str(exc))
+    return when
+
+
 def read_call(d: DocReader, value: Any, path: Path_, refs: list, *, dag: bool) -> Call | None:
     f = d.fields(value, path, TASK_KEYS if dag else STEP_KEYS, "task" if dag else "step")
     if "name" not in f:
@@ -52,7 +68,7 @@ def read_call(d: DocReader, value: Any, path: Path_, refs: list, *, dag: bool) -
     name = d.string(*f["name"])
     template = template_target(d, f, path, refs)
     args = read_arguments(d, *f["arguments"]) if "arguments" in f else ()
-    when = d.string(*f["when"]) if "when" in f else None
+    when = _read_when(d, f)
     loop = _loop(d, f)
     cf = ce = False
     if "continueOn" in f:

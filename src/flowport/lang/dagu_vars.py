@@ -1,4 +1,4 @@
-"""Dagu's variable language, evaluated the way Dagu evaluates it (research/dagu.md §2.7-2.10).
+"""Dagu's variable language (``${…}``, ``$NAME``, backticks, ``params:``), evaluated the way Dagu evaluates it (research/dagu.md §2.7-2.10).
 
 Pure functions, standard library only; nothing here runs a command or reads the environment
 (backticks go through a caller-supplied callable).
@@ -29,15 +29,13 @@ are left for the step's shell.
 
 from __future__ import annotations
 
-import json
-import math
 import re
-from typing import Callable, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 
-__all__ = [
-    "expand", "go_json", "is_select_path", "json_path", "match_expected", "parse_params",
-    "resolve_params", "select_path",
-]
+from flowport.lang import gofmt
+from flowport.lang.paths import json_path
+
+__all__ = ["expand", "go_json", "match_expected", "parse_params", "resolve_params"]
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _DIGITS = re.compile(r"[0-9]+\Z")
@@ -53,293 +51,11 @@ _DOTTED_REF = re.compile(
 # Phase 4 (Dagu V3's reVarSubstitution).
 _VAR_REF = re.compile(r"\$\{([^}]+)\}|\$([A-Za-z_][A-Za-z0-9_]*)|\$([0-9]+)")
 
-# One jq path step: .name  ."name"  .[0]  [0]  .["name"]  ["name"]
-_PATH_STEP = re.compile(
-    r'\.([A-Za-z_][A-Za-z0-9_]*)'
-    r'|\."((?:[^"\\]|\\.)*)"'
-    r'|\.?\[\s*(-?[0-9]+)\s*\]'
-    r'|\.?\[\s*"((?:[^"\\]|\\.)*)"\s*\]'
-)
 
-_NIL = "<nil>"  # how Go's %v prints a JSON null, and what Dagu substitutes for it
-
-
-# --------------------------------------------------------------------------- Go formatting
-
-
-def _shortest_digits(f: float) -> tuple[str, int]:
-    """Shortest round-trip decimal digits of abs(f) > 0, and the decimal point position."""
-    mantissa, _, exponent = repr(abs(f)).partition("e")
-    whole, _, frac = mantissa.partition(".")
-    if frac == "0":
-        frac = ""
-    digits = whole + frac
-    point = len(whole) + (int(exponent) if exponent else 0)
-    stripped = digits.lstrip("0")
-    point -= len(digits) - len(stripped)
-    return stripped.rstrip("0") or "0", point
-
-
-def _fixed(digits: str, point: int) -> str:
-    if point <= 0:
-        return "0." + "0" * -point + digits
-    if point >= len(digits):
-        return digits + "0" * (point - len(digits))
-    return digits[:point] + "." + digits[point:]
-
-
-def _sci(digits: str, point: int, min_exp_digits: int) -> str:
-    exp = point - 1
-    head = digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
-    return f"{head}e{'-' if exp < 0 else '+'}{abs(exp):0{min_exp_digits}d}"
-
-
-def _go_float_v(f: float) -> str:
-    """Go's fmt %v of a float64: strconv 'g' with shortest digits, exponent form when the
-    decimal exponent is < -4 or >= 6 (8080 -> "8080", 1234567 -> "1.234567e+06")."""
-    if math.isnan(f):
-        return "NaN"
-    if math.isinf(f):
-        return "+Inf" if f > 0 else "-Inf"
-    if f == 0:
-        return "-0" if math.copysign(1.0, f) < 0 else "0"
-    digits, point = _shortest_digits(f)
-    exp = point - 1
-    body = _sci(digits, point, 2) if exp < -4 or exp >= 6 else _fixed(digits, point)
-    return ("-" if f < 0 else "") + body
-
-
-def _go_json_float(f: float) -> str:
-    """encoding/json's rendering of a float64."""
-    if f == 0:
-        return "-0" if math.copysign(1.0, f) < 0 else "0"
-    digits, point = _shortest_digits(f)
-    a = abs(f)
-    if a < 1e-6 or a >= 1e21:
-        body = _sci(digits, point, 1)
-    else:
-        body = _fixed(digits, point)
-    return ("-" if f < 0 else "") + body
-
-
-_JSON_HTML = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-
-
-def _go_json_string(s: str) -> str:
-    out = json.dumps(s, ensure_ascii=False)
-    if any(c in s for c in _JSON_HTML):
-        out = "".join(_JSON_HTML.get(c, c) for c in out)
-    return out
-
-
-def _go_json(v: object) -> str:
-    """encoding/json.Marshal of a decoded JSON value (keys sorted, compact, HTML-escaped)."""
-    if v is None:
-        return "null"
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if isinstance(v, float):
-        return _go_json_float(v)
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, str):
-        return _go_json_string(v)
-    if isinstance(v, list):
-        return "[" + ",".join(_go_json(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ",".join(_go_json_string(k) + ":" + _go_json(v[k]) for k in sorted(v)) + "}"
-    return _go_json_string(str(v))
-
-
-go_json = _go_json  # public name: step outputs are published as Go would marshal them
-
-
-def _go_v(v: object) -> str:
-    """fmt.Sprintf("%v") of a decoded JSON value."""
-    if v is None:
-        return _NIL
-    if v is True:
-        return "true"
-    if v is False:
-        return "false"
-    if isinstance(v, float):
-        return _go_float_v(v)
-    if isinstance(v, list):
-        return "[" + " ".join(_go_v(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "map[" + " ".join(f"{k}:{_go_v(v[k])}" for k in sorted(v)) + "]"
-    return str(v)
-
-
-_GO_QUOTE_ESC = {"\a": "\\a", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t", "\v": "\\v"}
-
-
-def _go_quote(s: str) -> str:
-    """Go's strconv.Quote."""
-    out = ['"']
-    for c in s:
-        if c == '"' or c == "\\":
-            out.append("\\" + c)
-        elif c.isprintable():  # same classes as Go's unicode.IsPrint
-            out.append(c)
-        elif c in _GO_QUOTE_ESC:
-            out.append(_GO_QUOTE_ESC[c])
-        else:
-            o = ord(c)
-            if o < 0x20 or o == 0x7F:
-                out.append(f"\\x{o:02x}")
-            elif 0xDC80 <= o <= 0xDCFF:  # an undecodable byte (surrogateescape)
-                out.append(f"\\x{o - 0xDC00:02x}")
-            elif 0xD800 <= o <= 0xDFFF:
-                out.append("\\ufffd")
-            elif o < 0x10000:
-                out.append(f"\\u{o:04x}")
-            else:
-                out.append(f"\\U{o:08x}")
-    out.append('"')
-    return "".join(out)
-
-
-_UNQUOTE_SIMPLE = {"a": 7, "b": 8, "f": 12, "n": 10, "r": 13, "t": 9, "v": 11, "\\": 92, '"': 34}
-
-
-def _go_unquote(s: str) -> str | None:
-    """Go's strconv.Unquote for a double-quoted literal; None where Go returns an error."""
-    if len(s) < 2 or s[0] != '"' or s[-1] != '"':
-        return None
-    body = s[1:-1]
-    if "\n" in body:
-        return None
-    out = bytearray()
-    i, n = 0, len(body)
-    while i < n:
-        c = body[i]
-        if c == '"':
-            return None
-        if c != "\\":
-            out += c.encode("utf-8", "surrogateescape")
-            i += 1
-            continue
-        if i + 1 >= n:
-            return None
-        e = body[i + 1]
-        i += 2
-        if e in _UNQUOTE_SIMPLE:
-            out.append(_UNQUOTE_SIMPLE[e])
-        elif e in "xuU":
-            width = {"x": 2, "u": 4, "U": 8}[e]
-            h = body[i:i + width]
-            if len(h) != width or not all(ch in "0123456789abcdefABCDEF" for ch in h):
-                return None
-            i += width
-            v = int(h, 16)
-            if e == "x":
-                out.append(v)
-            elif v > 0x10FFFF or 0xD800 <= v <= 0xDFFF:
-                return None
-            else:
-                out += chr(v).encode("utf-8")
-        elif e in "01234567":
-            o = body[i - 1:i + 2]
-            if len(o) != 3 or not all(ch in "01234567" for ch in o) or int(o, 8) > 255:
-                return None
-            i += 2
-            out.append(int(o, 8))
-        else:
-            return None
-    return out.decode("utf-8", "surrogateescape")
-
-
-# --------------------------------------------------------------------------- JSON path
-
-
-def _reject_constant(name: str) -> float:
-    raise ValueError(name)  # Go's encoding/json rejects NaN / Infinity
-
-
-def _load_json(value: str) -> tuple[bool, object]:
-    try:
-        # Go decodes every JSON number to float64.
-        return True, json.loads(value, parse_int=float, parse_constant=_reject_constant)
-    except (ValueError, TypeError, RecursionError):
-        return False, None
-
-
-def _unescape_json_str(s: str) -> str:
-    return json.loads('"' + s + '"')
-
-
-def json_path(value: str, path: str) -> str | None:
-    """Value at a jq path (``.a.b[0].c``, ``.items.[1]``, ``."k"``, ``.["k"]``) inside the JSON
-    text ``value``, rendered as Dagu renders it; None when Dagu would leave the reference as written
-    (``value`` is not JSON, the path is not a supported jq path, or a step applies to the wrong type).
-
-    Rendering (Dagu ``stringifyResolvedValue`` after gojq): strings unquoted; numbers as Go %v of
-    a float64 (``8080``, ``1.5``, ``1.234567e+06``); ``true``/``false``; objects and arrays as
-    compact JSON with sorted keys. A missing key or out-of-range index is jq ``null``, which
-    Dagu prints as ``<nil>`` (it does NOT leave the reference untouched). A path not starting with
-    ``.`` or ``[`` gets a leading ``.``. Supported jq subset: ``.name``, ``."name"``, ``.[N]``
-    (negative N counts from the end), ``[N]``, ``.["name"]``, ``["name"]``."""
-    ok, data = _load_json(value)
-    if not ok:
-        return None
-    ok, data = select_path(data, path)
-    return _render(data) if ok else None
-
-
-def is_select_path(path: str) -> bool:
-    """Whether ``path`` is in the jq subset ``json_path`` and ``select_path`` understand."""
-    return select_path(None, path)[0]
-
-
-def select_path(data: object, path: str) -> tuple[bool, object]:
-    """The value at a jq path inside decoded JSON/YAML ``data``: ``(True, value)``, the value
-    being None (jq ``null``) for a missing key or index; ``(False, None)`` when the path is not
-    in the supported subset or steps into the wrong type. Subset: see ``json_path``."""
-    if path and path[0] not in ".[":
-        path = "." + path
-    if not path or path == ".":
-        return True, data
-    pos = 0
-    while pos < len(path):
-        m = _PATH_STEP.match(path, pos)
-        if m is None:
-            return False, None
-        pos = m.end()
-        ident, qkey, index, bkey = m.groups()
-        if index is not None:
-            if data is None:
-                continue
-            if not isinstance(data, list):
-                return False, None
-            i = int(index)
-            if i < 0:
-                i += len(data)
-            data = data[i] if 0 <= i < len(data) else None
-        else:
-            if ident is not None:
-                key = ident
-            else:
-                try:
-                    key = _unescape_json_str(qkey if qkey is not None else bkey)
-                except ValueError:
-                    return False, None
-            if data is None:
-                continue
-            if not isinstance(data, dict):
-                return False, None
-            data = data.get(key)
-    return True, data
-
-
-def _render(data: object) -> str:
-    if isinstance(data, str):
-        return data
-    if isinstance(data, (dict, list)):
-        return _go_json(data)
-    return _go_v(data)
+def go_json(v: Any) -> str:
+    """A step output published as Go's ``json.Marshal`` writes it (keys sorted, compact,
+    HTML-escaped); values JSON has no form for (dates read from YAML…) as their text."""
+    return gofmt.json_marshal(v, default=str)
 
 
 # --------------------------------------------------------------------------- expand helpers
@@ -580,7 +296,7 @@ def _quoted_ref(m: re.Match[str], text: str, variables: Mapping[str, str]) -> st
     ref = m.group(1)
     name, dot, path = ref.partition(".")
     value = _resolve_dotted(name, "." + path, variables) if dot else _get(variables, ref)
-    return m.group(0) if value is None else _go_quote(value)
+    return m.group(0) if value is None else gofmt.quote(value)
 
 
 def _dotted_ref(m: re.Match[str], text: str, variables: Mapping[str, str]) -> str:
@@ -644,14 +360,17 @@ def parse_params(text: str) -> list[tuple[str | None, str]]:
     if stripped and (
         (stripped[0] == "{" and stripped[-1] == "}") or (stripped[0] == "[" and stripped[-1] == "]")
     ):
-        ok, data = _load_json(stripped)
-        if ok and isinstance(data, (dict, list)):
+        try:
+            data = gofmt.json_unmarshal(stripped)
+        except ValueError:
+            data = None
+        if isinstance(data, (dict, list)):
             return _json_params(data)
     tokens: list[tuple[str | None, str]] = []
     for m in _PARAM.finditer(stripped):
         key, value = m.group(1), m.group(2)
         if value.startswith('"'):
-            unquoted = _go_unquote(value)
+            unquoted = gofmt.unquote(value)
             value = unquoted if unquoted is not None else value.strip('"').replace('\\"', '"')
         tokens.append((key or None, value))
     return tokens
@@ -659,7 +378,7 @@ def parse_params(text: str) -> list[tuple[str | None, str]]:
 
 def _json_params(data: dict | list) -> list[tuple[str | None, str]]:
     def scalar(v: object) -> str:
-        return v if isinstance(v, str) else _go_v(v)
+        return v if isinstance(v, str) else gofmt.format_v(v)
 
     if isinstance(data, dict):
         return [(k, scalar(data[k])) for k in sorted(data)]

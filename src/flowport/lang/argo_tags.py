@@ -1,4 +1,5 @@
-"""`{{…}}` substitution with Argo's rules, loop items, and the global variables.
+"""Argo's ``{{…}}`` tags: substitution with Argo's rules, loop items and their labels,
+``withSequence`` items, timestamp variables, ``workflow.failures``.
 
 A scope is a flat dict of Argo variable names (`steps.gen.outputs.result`) to strings, as
 Argo keeps them. Simple tags are looked up there; `{{=…}}` tags are evaluated with expr-lang
@@ -8,23 +9,41 @@ values holding `{{` stay literal.
 
 from __future__ import annotations
 
-import json
 import re
 from datetime import datetime
+from functools import lru_cache
 from typing import Any, Mapping
 
-from . import expr
+from flowport.errors import FlowportError
+from flowport.lang import gofmt
+from flowport.lang.errors import ExpressionError
+from flowport.lang.exprlang import Expr, compile_expr
+
+__all__ = [
+    "STRICT", "TAG", "Unresolved", "format_value", "item_label", "item_scope", "item_text",
+    "pure_reference", "sequence_items", "substitute", "timestamp_vars", "workflow_failures",
+]
 
 TAG = re.compile(r"\{\{(.*?)\}\}", re.S)
 STRICT = ("steps.", "tasks.", "inputs.")  # unresolved references there are errors (Argo)
 
 
-class Unresolved(Exception):
+class Unresolved(FlowportError):
     """A reference that has no value (yet); `key` names it."""
 
     def __init__(self, key: str, message: str | None = None) -> None:
         super().__init__(message or f"failed to resolve {{{{{key}}}}}")
         self.key = key
+
+
+@lru_cache(maxsize=4096)
+def _compiled(text: str) -> Expr:
+    return compile_expr(text)
+
+
+def format_value(value: Any) -> str:
+    """How Argo inserts an expression result: Go's %v (strings raw; use toJson for JSON)."""
+    return gofmt.format_v(value)
 
 
 def substitute(text: str, scope: Mapping[str, str], *, strict: tuple[str, ...] = STRICT) -> str:
@@ -35,8 +54,8 @@ def substitute(text: str, scope: Mapping[str, str], *, strict: tuple[str, ...] =
         inner = m.group(1)
         if inner.startswith("="):
             try:
-                return expr.format_value(expr.evaluate(inner[1:].strip(), scope))
-            except expr.ExpressionError as exc:
+                return format_value(_compiled(inner[1:].strip()).evaluate(scope))
+            except ExpressionError as exc:
                 raise Unresolved(inner, f"failed to evaluate expression {{{{{inner}}}}}: {exc}") from None
         key = inner.strip()
         value = scope.get(key)
@@ -59,7 +78,8 @@ def pure_reference(text: str) -> str | None:
 
 
 def item_text(item: Any) -> str:
-    """`{{item}}`: strings as they are, other values as JSON."""
+    """`{{item}}`: strings as they are, other values as JSON (Argo keeps an item as a
+    ``json.RawMessage``: its own key order, marshalled with HTML escaping)."""
     if isinstance(item, str):
         return item
     if isinstance(item, bool):
@@ -68,7 +88,7 @@ def item_text(item: Any) -> str:
         return str(int(item))
     if isinstance(item, (int, float)):
         return str(item)
-    return json.dumps(item, separators=(",", ":"))
+    return gofmt.json_marshal(item, sort_keys=False)
 
 
 def item_label(item: Any) -> str:
@@ -125,6 +145,8 @@ def timestamp_vars(prefix: str, t: datetime) -> dict[str, str]:
     return out
 
 
-def go_quote(text: str) -> str:
-    """Go strconv.Quote (for `workflow.failures`, which Argo stores quoted)."""
-    return json.dumps(text, ensure_ascii=False)
+def workflow_failures(failed: list[dict[str, Any]]) -> str:
+    """``workflow.failures``: Argo (``operator.go``) marshals the failed nodes with
+    ``json.Marshal`` (struct field order) and stores the text ``strconv.Quote``-d, so the
+    value is quoted JSON; ``"null"`` (quoted) when nothing failed."""
+    return gofmt.quote(gofmt.json_marshal(failed or None, sort_keys=False))
