@@ -23,14 +23,14 @@ from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Callable, Protocol
 
 from ..model import Retry, Semantics, Workflow
 from .options import RunOptions
 from .records import NodeRecord, now
 from .report import NodeReport, RunReport
 from .runfiles import claim, claimed, run_dir
-from .runners.base import StopToken
+from .runners.base import StopToken, timer
 
 Work = Callable[[Any], Any]  # work(logger) -> the node's Prefect state
 
@@ -335,7 +335,7 @@ def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, op
     restore = install_signal_handlers(lambda: control.request_stop(signal_source()))
     watcher = watch_cancellation(run_id, lambda: control.request_stop("Prefect"))
     try:
-        with _deadline(program.deadline, lambda: (program.deadline_passed(), control.exceed_deadline())):
+        with timer(program.deadline, lambda: (program.deadline_passed(), control.exceed_deadline())):
             _guarded(program, program.run_main)
         if control.stopped:
             _stop_containers(run_id, program, wf.semantics.stop_grace_seconds)
@@ -362,20 +362,6 @@ def _guarded(program: Program, phase: Callable[[], None]) -> None:
         phase()
     except Exception as exc:
         program.internal_error(exc)
-
-
-@contextlib.contextmanager
-def _deadline(seconds: float | None, on_fire: Callable[[], Any]) -> Iterator[None]:
-    timer = None
-    if seconds:
-        timer = threading.Timer(seconds, on_fire)
-        timer.daemon = True
-        timer.start()
-    try:
-        yield
-    finally:
-        if timer is not None:
-            timer.cancel()
 
 
 def _stop_containers(run_id: str, program: Program, grace: float) -> None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from dataclasses import dataclass
-from typing import IO, Callable, Protocol
+from typing import IO, Any, Callable, Iterator, Protocol
 
 TIMEOUT_EXIT_CODE = 124  # what Dagu reports for a step that hit its timeoutSec
 
@@ -93,3 +94,19 @@ class ForceOnlyStop:
 
     def unregister(self, key: int) -> None:
         self._token.unregister(key)
+
+
+@contextlib.contextmanager
+def timer(seconds: float | None, on_fire: Callable[[], Any]) -> Iterator[None]:
+    """Call `on_fire` (in a daemon thread) once `seconds` have passed inside the block;
+    no timer for None or 0."""
+    pending = None
+    if seconds:
+        pending = threading.Timer(seconds, on_fire)
+        pending.daemon = True
+        pending.start()
+    try:
+        yield
+    finally:
+        if pending is not None:
+            pending.cancel()

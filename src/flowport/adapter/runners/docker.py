@@ -26,7 +26,7 @@ import docker.errors
 import requests
 
 from ...model import Container
-from .base import TIMEOUT_EXIT_CODE, LineSink, RunResult, StopToken
+from .base import TIMEOUT_EXIT_CODE, LineSink, RunResult, StopToken, timer
 from .images import IMAGES_ENV, ImageMap, ImageUnavailable, ensure_image, forget_image, load_image_map
 from .shell import MAX_OUTPUT_BYTES
 
@@ -198,16 +198,10 @@ class _Ending:
 @contextlib.contextmanager
 def _watch(ending: _Ending, stop: StopToken | None, timeout: float | None) -> Iterator[None]:
     key = stop.register(lambda force: ending.request("stop", force)) if stop is not None else None
-    timer = None
-    if timeout:
-        timer = threading.Timer(timeout, ending.request, args=("timeout", False))
-        timer.daemon = True
-        timer.start()
     try:
-        yield
+        with timer(timeout, lambda: ending.request("timeout", False)):
+            yield
     finally:
-        if timer is not None:
-            timer.cancel()
         if key is not None and stop is not None:
             stop.unregister(key)
 
@@ -439,9 +433,9 @@ def _run_exec(api, spec: Container, *, env, sink, stop, timeout, grace, stdout_f
         if not _signal_exec(api, exec_id, force):
             frames.close()  # cannot reach the process: at least stop waiting for it
         elif not force and grace >= 0:
-            timer = threading.Timer(grace, ending.request, args=(ending.reason or "stop", True))
-            timer.daemon = True
-            timer.start()
+            kill_timer = threading.Timer(grace, ending.request, args=(ending.reason or "stop", True))
+            kill_timer.daemon = True
+            kill_timer.start()
 
     ending = _Ending(end)
     ending.started()
