@@ -67,6 +67,8 @@ def resolve_dir(ctx: RunContext, raw: str | None, env: dict[str, str]) -> str:
     return str(path)
 
 
+# Over 80 lines on purpose: one attempt of a node reads top to bottom in Dagu's order (env,
+# preconditions, action, outputs, continueOn, phase), as its node.go Execute does.
 def execute_node(
     ctx: RunContext,
     step: Step,
