@@ -263,8 +263,6 @@ def _try_parse_time(s: str) -> float | None:
     return None
 
 
-# Over 80 lines on purpose: one scanner loop with a branch per token kind, as govaluate's
-# lexerState table reads in one place.
 def _tokenize(text: str) -> list[_Token]:
     # long: one branch per case of govaluate's readToken switch, kept in its order to compare
     tokens: list[_Token] = []
