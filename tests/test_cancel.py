@@ -39,8 +39,8 @@ def start_run(tmp_path: Path):
     it running."""
     started: list[subprocess.Popen] = []
 
-    def _start() -> subprocess.Popen:
-        (tmp_path / "dag.yaml").write_text(DAG)
+    def _start(dag: str = DAG) -> subprocess.Popen:
+        (tmp_path / "dag.yaml").write_text(dag)
         proc = subprocess.Popen(
             [sys.executable, "-m", "flowport.cli", "run", "dag.yaml", "--report", "report.json", "--no-logs"],
             cwd=tmp_path,
@@ -102,3 +102,51 @@ def test_cancel_through_the_prefect_api(prefect_server, tmp_path, start_run):
         state = client.read_flow_run(run_id).state
     assert state.is_cancelled(), state
     assert "canceled" in (state.message or "")
+
+
+HANGING_CANCEL = DAG.replace(
+    """    command: echo "cancel:$DAG_RUN_STATUS" >> handlers.txt""",
+    """    command: sh -c 'echo "cancel:$DAG_RUN_STATUS" >> handlers.txt; echo $$ > cancel.pid; sleep 120'""")
+
+
+def test_second_signal_force_stops_a_hanging_cancel_handler_and_exit_still_runs(prefect_server, tmp_path,
+                                                                                start_run):
+    """The README's promise: a second Ctrl-C kills what hangs. Here the cancel handler hangs:
+    the second SIGTERM force-stops that handler only; the exit handler still runs, once."""
+    proc = start_run(HANGING_CANCEL)
+    pid = int(wait_for(tmp_path / "long.pid", proc=proc))
+    proc.send_signal(signal.SIGTERM)
+    handler_pid = int(wait_for(tmp_path / "cancel.pid", proc=proc))
+    proc.send_signal(signal.SIGTERM)
+    output, _ = proc.communicate(timeout=60)
+    report = json.loads((tmp_path / "report.json").read_text())
+    phases = {n["name"]: n["phase"] for n in report["nodes"]}
+    assert report["status"] == "canceled", output
+    assert phases["onCancel"] == "canceled" and phases["onExit"] == "succeeded", phases
+    assert (tmp_path / "handlers.txt").read_text().split() == ["cancel:canceled", "exit:canceled"]
+    assert not alive(pid) and not alive(handler_pid)
+
+
+def test_a_storm_of_sigterms_still_ends_canceled_with_summary_and_report(prefect_server, tmp_path, start_run):
+    """30 SIGTERMs 30 ms apart: flowport does not die of them (Prefect's own SIGTERM bridge
+    must not see them), writes its summary and report, and the flow run ends Cancelled."""
+    from prefect.client.orchestration import get_client
+
+    proc = start_run()
+    pid = int(wait_for(tmp_path / "long.pid", proc=proc))
+    run_id = wait_for(tmp_path / "run.id", proc=proc)
+    for _ in range(30):
+        if proc.poll() is not None:
+            break
+        proc.send_signal(signal.SIGTERM)
+        time.sleep(0.03)
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 1, output
+    assert "Traceback" not in output and "stoppable: canceled" in output, output
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["status"] == "canceled"
+    assert (tmp_path / "handlers.txt").read_text().split() == ["cancel:canceled", "exit:canceled"]
+    assert not alive(pid)
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(run_id).state
+    assert state.is_cancelled(), state

@@ -23,7 +23,7 @@ from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Protocol
+from typing import Any, Callable, Iterator, Protocol
 
 from ..model import Retry, Semantics, Workflow
 from .options import RunOptions
@@ -125,8 +125,10 @@ class RunControl:
         """`dagu stop`: the first request stops the steps gracefully; the next kills them.
         Handlers are not stopped by the first request (Dagu lets them finish)."""
         if self.in_lifecycle:
+            # The first request of a run nobody stopped lets the handlers finish (Dagu);
+            # after that, each request force-stops the handler that is running now.
             self.lifecycle_requests += 1
-            if self.lifecycle_requests > 1:
+            if self.shutdown is not None or self.lifecycle_requests > 1:
                 self.lifecycle.stop(force=True)
             return
         if self.shutdown is None:
@@ -146,6 +148,15 @@ class RunControl:
         self.main.stop(force=again)
         if strategy == "Terminate":
             self.lifecycle.stop(force=again)
+
+    def lifecycle_node(self) -> StopToken:
+        """The stop token of the next lifecycle node. Dagu: each handler gets its own (and its
+        own grace), so a handler force-stopped by a second Ctrl-C does not take the next ones
+        with it. Argo: one token for the exit handler and its children (Terminate stops all)."""
+        with self.lock:
+            if self.ladder == "dagu":
+                self.lifecycle = StopToken(grace=self.main.grace)
+            return self.lifecycle
 
     def exceed_deadline(self) -> None:
         with self.lock:
@@ -321,7 +332,7 @@ def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, op
           leaves: Any, publish: bool = True) -> RunReport:
     """begin → main graph (under the deadline) → stop what a stop left → lifecycle → finish."""
     from . import notify
-    from .cancel import signal_source, watch_cancellation
+    from .cancel import watch_cancellation
 
     folder = run_dir(wf.name, run_id)
     claim(folder, "started")  # the Prefect hooks replay only runs that began
@@ -332,7 +343,7 @@ def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, op
     RUNS[run_id] = ActiveRun(program, control, leaves)
     started = now()
     notify.preload_in_background(options.notify)
-    restore = install_signal_handlers(lambda: control.request_stop(signal_source()))
+    restore = SIGNALS.attach(control)
     watcher = watch_cancellation(run_id, lambda: control.request_stop("Prefect"))
     try:
         with timer(program.deadline, lambda: (program.deadline_passed(), control.exceed_deadline())):
@@ -375,23 +386,74 @@ def _stop_containers(run_id: str, program: Program, grace: float) -> None:
         pass
 
 
-def install_signal_handlers(on_signal: Callable[[], None]) -> Callable[[], None]:
-    """SIGINT/SIGTERM stop the run instead of killing the process (main thread only)."""
-    if threading.current_thread() is not threading.main_thread():
-        return lambda: None
-    previous = {}
+class SignalRouter:
+    """SIGINT/SIGTERM → the stop ladder of the run in progress (main thread only).
 
-    def handler(signum, frame):  # noqa: ARG001
-        on_signal()
+    The handler only hands the signal to a thread: a signal may land while the main thread
+    holds a lock the stop needs. `run()` keeps the router installed from before the server
+    starts until the flow run is final, so Prefect's own SIGTERM bridge (which turns the
+    signal into a crash) never sees a signal meant for the run. A signal before the run began
+    is kept and stops it as it begins (a second one aborts); one after it ended is ignored."""
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        previous[sig] = signal.signal(sig, handler)
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-    def restore() -> None:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
+    def __init__(self) -> None:
+        self.control: RunControl | None = None
+        self.pending = 0
+        self.ran = False  # a run was attached since the router was installed
+        self.owned = False  # installed by run() for its whole length
 
-    return restore
+    def handle(self, signum: int, frame: Any) -> None:  # noqa: ARG002
+        control = self.control
+        if control is None and self.ran:
+            return  # the run is over: its summary and report are being written
+        if control is None:
+            self.pending += 1
+            if self.pending > 1:
+                raise KeyboardInterrupt  # asked twice before any run began: give up
+            return
+        from .cancel import signal_source
+
+        context = contextvars.copy_context()  # the flow run's (signal_source reads it)
+        threading.Thread(target=context.run, args=(lambda: control.request_stop(signal_source()),),
+                         name="flowport-signal", daemon=True).start()
+
+    @contextlib.contextmanager
+    def installed(self) -> Iterator[None]:
+        """Route the signals for the whole block (the outermost call installs)."""
+        if self.owned or threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = {sig: signal.signal(sig, self.handle) for sig in self.SIGNALS}
+        self.owned, self.pending, self.ran = True, 0, False
+        try:
+            yield
+        finally:
+            self.owned = False
+            for sig, old in previous.items():
+                signal.signal(sig, old)
+
+    def attach(self, control: RunControl) -> Callable[[], None]:
+        """Route to `control` while its run is active; returns the detach function."""
+        if threading.current_thread() is not threading.main_thread():
+            return lambda: None
+        # Prefect's flow engine put its SIGTERM bridge in place since: ours goes back on top.
+        previous = {sig: signal.signal(sig, self.handle) for sig in self.SIGNALS}
+        self.control, self.ran = control, True
+        if self.pending:
+            self.pending = 0
+            control.request_stop("signal")
+
+        def detach() -> None:
+            self.control = None
+            if not self.owned:  # a deployed run: Prefect's handlers are back for its finish
+                for sig, old in previous.items():
+                    signal.signal(sig, old)
+
+        return detach
+
+
+SIGNALS = SignalRouter()
 
 
 def build_report(wf: Workflow, program: Program, run_id: str, folder: Path, started) -> RunReport:
@@ -455,7 +517,7 @@ def run(wf: Workflow, params: list[tuple[str, str]] | None = None, options: RunO
     PREFECT_API_URL, else on Prefect's embedded server started for the run."""
     from .server import prefect_api
 
-    with prefect_api():
+    with SIGNALS.installed(), prefect_api():
         state = build_flow(wf, options)(params=params, return_state=True)
     run_id = str(state.state_details.flow_run_id)
     report = REPORTS.pop(run_id)

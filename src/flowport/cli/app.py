@@ -145,9 +145,10 @@ def run(
         os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "WARNING"
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     from ..adapter import prefect_api, run as run_workflow
+    from ..adapter.core import SIGNALS
     from .views import live_progress, render_summary
 
-    with prefect_api():
+    with SIGNALS.installed(), prefect_api():  # a signal from here on stops the run
         with live_progress(out, wf, enabled=interactive):
             result = run_workflow(wf, _parse_params(param), options)
     render_summary(out, result)

@@ -54,7 +54,6 @@ class RunContext:
         run_id: str,
         params: list[tuple[str, str]] | None = None,
         stop: StopToken | None = None,
-        handler_stop: StopToken | None = None,
         options: RunOptions | None = None,
     ) -> None:
         from .containers import DagContainer
@@ -65,7 +64,6 @@ class RunContext:
         self.run_id = run_id
         self.cli_params = list(params or [])
         self.stop = stop or StopToken(grace=wf.semantics.stop_grace_seconds)
-        self.handler_stop = handler_stop or StopToken(grace=wf.semantics.stop_grace_seconds)
         self.lock = threading.Lock()
         self.started_at = now()
         self.finished_at: datetime | None = None

@@ -55,8 +55,7 @@ class DaguProgram:
         self.leaves = leaves
         self.folder = folder
         self.execute = execute
-        self.ctx = RunContext(wf, run_id=run_id, params=params, stop=control.main, handler_stop=control.lifecycle,
-                              options=options)
+        self.ctx = RunContext(wf, run_id=run_id, params=params, stop=control.main, options=options)
         self.canceled = False  # stopped, or an unmet DAG precondition / failed init handler
         self.status: str | None = None
         self.children: dict[str, list[str]] = {s.name: [] for s in wf.steps}
@@ -261,8 +260,10 @@ class DaguProgram:
             return True
         step = getattr(self.wf.handlers, key)
 
+        stop = self.control.lifecycle_node()
+
         def work(logger: Any) -> Any:
-            self.execute(ctx, step, rec, logger=logger, stop=ctx.handler_stop, handler=key, status=ctx.status)
+            self.execute(ctx, step, rec, logger=logger, stop=stop, handler=key, status=ctx.status)
             return node_state(rec.phase, rec.message)
 
         self.leaves.run(HANDLER_TASK_NAMES[key], rec.name, work)
