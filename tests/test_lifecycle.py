@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 from textwrap import dedent
 
 from testkit.reports import phases, read
@@ -292,3 +294,33 @@ def test_zero_steps_succeeds_and_runs_success_then_exit(run_dag, tmp_path):
     report = run_dag(HANDLERS)
     assert report.status == "succeeded"
     assert order(tmp_path) == ["success:succeeded", "exit:succeeded"]
+
+
+def test_unwritable_log_folder_falls_back_and_handlers_still_run(run_dag, tmp_path, monkeypatch):
+    """The log root is not a folder (ENOTDIR, as a full or read-only disk refuses writes):
+    the run's files go to the temp folder, claims still hold, steps and handlers run."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    monkeypatch.setenv("FLOWPORT_LOG_DIR", str(blocker / "logs"))
+    report = run_dag("""
+        name: nolog
+        steps:
+          - name: a
+            command: echo hi
+        handlerOn:
+          success:
+            command: sh -c 'echo success >> handlers.txt'
+          exit:
+            command: sh -c 'echo exit >> handlers.txt'
+    """)
+    assert report.status == "succeeded", report.message
+    assert (tmp_path / "handlers.txt").read_text().split() == ["success", "exit"]
+    from flowport.adapter.runfiles import fallback_run_dir
+
+    folder = fallback_run_dir("nolog", report.run_id)
+    try:
+        assert report.log_dir == str(folder)
+        assert sorted(p.name for p in (folder / "claims").iterdir()) == ["handler-exit", "handler-success", "started"]
+        assert (folder / "a.out").read_text() == "hi\n"
+    finally:
+        shutil.rmtree(folder.parent, ignore_errors=True)  # the fallback lives in the shared temp folder

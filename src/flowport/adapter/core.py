@@ -29,7 +29,7 @@ from ..model import Retry, Semantics, Workflow
 from .options import RunOptions
 from .records import NodeRecord, now
 from .report import NodeReport, RunReport
-from .runfiles import claim, claimed, run_dir
+from .runfiles import claim, claimed, existing_run_dir, usable_run_dir
 from .runners.base import StopToken, timer
 
 Work = Callable[[Any], Any]  # work(logger) -> the node's Prefect state
@@ -334,7 +334,9 @@ def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, op
     from . import notify
     from .cancel import watch_cancellation
 
-    folder = run_dir(wf.name, run_id)
+    folder, why = usable_run_dir(wf.name, run_id)
+    if why:
+        logging.getLogger("flowport").warning("flowport: %s; the run's files go to %s", why, folder)
     claim(folder, "started")  # the Prefect hooks replay only runs that began
     control = RunControl(wf.semantics, options.on_cancel)
     program = make_program(wf, run_id=run_id, params=params, options=options, control=control,
@@ -472,7 +474,7 @@ def build_report(wf: Workflow, program: Program, run_id: str, folder: Path, star
 def replay_lifecycle(wf: Workflow, run_id: str, params: list[tuple[str, str]], reason: str, logger: Any) -> list[str]:
     """The flow process is gone (`reason`: "canceled" or "crashed"): run the lifecycle nodes
     the body did not claim, here, without task runs. Returns the names of those run."""
-    folder = run_dir(wf.name, run_id)
+    folder = existing_run_dir(wf.name, run_id)
     if not claimed(folder, "started"):
         logger.info("flowport: the run never started; no lifecycle node to run")
         return []

@@ -29,7 +29,7 @@ from typing import Any, Callable
 
 from ..model import Workflow
 from .core import replay_lifecycle
-from .runfiles import claim, run_dir
+from .runfiles import claim, existing_run_dir
 
 # Called with (workflow, summary dict) when a run crashed; the notification code registers
 # here (summary keys: workflow, status, message, run_id, flow_run_url, failed_nodes, …).
@@ -130,7 +130,7 @@ class StateHooks:
             return
         wf, params, logger = loaded
         run_id = str(flow_run.id)
-        if not claim(run_dir(wf.name, run_id), "crashed"):
+        if not claim(existing_run_dir(wf.name, run_id), "crashed"):
             return
         message = getattr(state, "message", None) or "the flow process crashed"
         logger.error("flowport: %s crashed (%s)", wf.name, message)

@@ -8,9 +8,14 @@ handler runs exactly once on this host.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import tempfile
+import threading
 from pathlib import Path
+
+log = logging.getLogger("flowport")
 
 
 def data_root() -> Path:
@@ -31,18 +36,62 @@ def run_dir(workflow_name: str, run_id: str) -> Path:
     return log_root() / safe_name(workflow_name) / run_id
 
 
+def fallback_run_dir(workflow_name: str, run_id: str) -> Path:
+    """Where a run's files go when the log root cannot be written (full, read-only, not a
+    folder): the temp folder, at a place the Prefect hooks can find again."""
+    return Path(tempfile.gettempdir()) / f"flowport-{os.getuid()}" / "logs" / safe_name(workflow_name) / run_id
+
+
+def usable_run_dir(workflow_name: str, run_id: str) -> tuple[Path, str | None]:
+    """The run's folder, created and writable; else the fallback. Returns (folder, why the
+    log root was not used, or None)."""
+    why = None
+    for folder in (run_dir(workflow_name, run_id), fallback_run_dir(workflow_name, run_id)):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            probe = folder / ".write-test"
+            probe.write_text("")
+            probe.unlink()
+            return folder, why
+        except OSError as exc:
+            why = why or f"cannot write the run's log folder {folder}: {exc.strerror or exc}"
+    raise OSError(why)
+
+
+def existing_run_dir(workflow_name: str, run_id: str) -> Path:
+    """The folder a run used (the log root's, or the fallback)."""
+    fallback = fallback_run_dir(workflow_name, run_id)
+    primary = run_dir(workflow_name, run_id)
+    return fallback if not primary.exists() and fallback.exists() else primary
+
+
+# claims that could not be written to disk: exactly once within this process at least
+_MEMORY_CLAIMS: set[tuple[str, str]] = set()
+_MEMORY_LOCK = threading.Lock()
+
+
 def claim(folder: Path, what: str) -> bool:
-    """True for the first caller only (across processes on this host)."""
+    """True for the first caller only (across processes on this host; within this process
+    only, with a warning, when the folder cannot be written)."""
     claims = folder / "claims"
-    claims.mkdir(parents=True, exist_ok=True)
     try:
+        claims.mkdir(parents=True, exist_ok=True)
         fd = os.open(claims / safe_name(what), os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
     except FileExistsError:
         return False
+    except OSError as exc:
+        log.warning("flowport: cannot record the claim %s in %s (%s): exactly once within this process only",
+                    what, claims, exc.strerror or exc)
+        with _MEMORY_LOCK:
+            key = (str(folder), what)
+            if key in _MEMORY_CLAIMS:
+                return False
+            _MEMORY_CLAIMS.add(key)
+            return True
     with os.fdopen(fd, "w") as f:
         f.write(f"{os.getpid()}\n")
     return True
 
 
 def claimed(folder: Path, what: str) -> bool:
-    return (folder / "claims" / safe_name(what)).exists()
+    return (folder / "claims" / safe_name(what)).exists() or (str(folder), what) in _MEMORY_CLAIMS

@@ -55,6 +55,7 @@ class RunContext:
         params: list[tuple[str, str]] | None = None,
         stop: StopToken | None = None,
         options: RunOptions | None = None,
+        log_dir: Path | None = None,
     ) -> None:
         from .containers import DagContainer
 
@@ -82,7 +83,7 @@ class RunContext:
         self.message: str | None = None
         self.notify_errors: list[str] = []  # mails that could not be sent (never the status)
         self.timed_out = False
-        self.log_dir = run_dir(wf.name, run_id)
+        self.log_dir = log_dir or run_dir(wf.name, run_id)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.log_file = self.log_dir / "run.log"
         self._log = open(self.log_file, "a", buffering=1)

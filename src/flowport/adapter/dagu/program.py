@@ -55,7 +55,8 @@ class DaguProgram:
         self.leaves = leaves
         self.folder = folder
         self.execute = execute
-        self.ctx = RunContext(wf, run_id=run_id, params=params, stop=control.main, options=options)
+        self.ctx = RunContext(wf, run_id=run_id, params=params, stop=control.main, options=options,
+                              log_dir=folder)
         self.canceled = False  # stopped, or an unmet DAG precondition / failed init handler
         self.status: str | None = None
         self.children: dict[str, list[str]] = {s.name: [] for s in wf.steps}
