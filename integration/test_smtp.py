@@ -266,6 +266,29 @@ def test_silent_server_times_out():
         assert time.perf_counter() - started < 2.0
 
 
+def test_trickling_server_hits_the_total_deadline():
+    """One byte every 0.3 s never trips the per-read timeout; the mail's total deadline ends it."""
+    greeting = b"220 slow.example ESMTP ready, one byte at a time, for as long as you listen\r\n"
+    with SilentServer(trickle=greeting, every=0.3) as slow:
+        started = time.perf_counter()
+        with pytest.raises(MailError, match="did not take the mail within 1.5 s"):
+            send_mail(SmtpSettings(slow.host, slow.port, timeout=1.0, deadline=1.5), message())
+        assert time.perf_counter() - started < 3.0
+
+
+def test_a_stop_ends_a_mail_in_flight():
+    """A stop of the run (the abort event) ends a mail that is waiting on its server."""
+    import threading
+
+    abort = threading.Event()
+    with SilentServer() as silent:
+        threading.Timer(0.3, abort.set).start()
+        started = time.perf_counter()
+        with pytest.raises(MailError, match="the run was stopped"):
+            send_mail(SmtpSettings(silent.host, silent.port, timeout=30.0), message(), abort=abort)
+        assert time.perf_counter() - started < 2.0
+
+
 # ---------------------------------------------------------------- Dagu mailOn
 
 

@@ -294,12 +294,14 @@ class HttpReceiver(_Running):
 
 
 class SilentServer:
-    """Accepts connections and never answers: a hung SMTP/HTTP server."""
+    """Accepts connections and never answers: a hung SMTP/HTTP server. With `trickle`, it
+    answers that text one byte every `every` seconds (a server that is slow, not silent)."""
 
-    def __init__(self) -> None:
+    def __init__(self, trickle: bytes = b"", every: float = 0.3) -> None:
         self._sock = socket.create_server((HOST, 0))
         self.host, self.port = HOST, self._sock.getsockname()[1]
         self._clients: list[socket.socket] = []
+        self._trickle, self._every = trickle, every
         self._thread = threading.Thread(target=self._accept, daemon=True)
 
     def _accept(self) -> None:
@@ -309,6 +311,16 @@ class SilentServer:
             except OSError:
                 return
             self._clients.append(client)
+            if self._trickle:
+                threading.Thread(target=self._drip, args=(client,), daemon=True).start()
+
+    def _drip(self, client: socket.socket) -> None:
+        for byte in self._trickle:
+            time.sleep(self._every)
+            try:
+                client.sendall(bytes([byte]))
+            except OSError:
+                return
 
     def __enter__(self) -> SilentServer:
         self._thread.start()

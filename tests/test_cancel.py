@@ -145,6 +145,8 @@ def test_a_storm_of_sigterms_still_ends_canceled_with_summary_and_report(prefect
     assert "Traceback" not in output and "stoppable: canceled" in output, output
     report = json.loads((tmp_path / "report.json").read_text())
     assert report["status"] == "canceled"
+    phases = {n["name"]: n["phase"] for n in report["nodes"]}
+    assert phases["onCancel"] == phases["onExit"] == "succeeded"  # the storm was one request
     assert (tmp_path / "handlers.txt").read_text().split() == ["cancel:canceled", "exit:canceled"]
     assert not alive(pid)
     with get_client(sync_client=True) as client:

@@ -22,11 +22,17 @@ ARGO = Semantics(vocabulary="argo", stop_ladder="argo", lifecycle_after_crash=Tr
 # ---------------------------------------------------------------- stop ladders
 
 
+def later(c: RunControl) -> RunControl:
+    """As if the previous signal came a while ago (a person's second Ctrl-C, not a storm)."""
+    c.last_signal -= 10
+    return c
+
+
 def test_dagu_first_stop_is_graceful_the_second_kills():
     c = RunControl(DAGU)
     c.request_stop("signal")
     assert c.shutdown == "Stop" and c.main.requested.is_set() and not c.main.forced.is_set()
-    c.request_stop("signal")
+    later(c).request_stop("signal")
     assert c.main.forced.is_set() and not c.lifecycle.requested.is_set()
 
 
@@ -35,7 +41,7 @@ def test_dagu_handlers_survive_the_first_stop_and_the_second_kills_them():
     c.enter_lifecycle()
     c.request_stop("signal")
     assert not c.lifecycle.requested.is_set() and c.shutdown is None
-    c.request_stop("signal")
+    later(c).request_stop("signal")
     assert c.lifecycle.forced.is_set()
 
 
@@ -53,9 +59,9 @@ def test_argo_stop_then_terminate_then_kill():
     c = RunControl(ARGO)
     c.request_stop("signal")
     assert c.shutdown == "Stop" and not c.lifecycle.requested.is_set()
-    c.request_stop("signal")
+    later(c).request_stop("signal")
     assert c.shutdown == "Terminate" and c.lifecycle.requested.is_set() and not c.lifecycle.forced.is_set()
-    c.request_stop("signal")
+    later(c).request_stop("signal")
     assert c.main.forced.is_set() and c.lifecycle.forced.is_set()
 
 
@@ -66,6 +72,15 @@ def test_argo_on_cancel_terminate_and_forced_strategy():
     c = RunControl(ARGO)
     c.request_stop("conformance", strategy="Terminate")  # what `argo terminate` asks for
     assert c.shutdown == "Terminate"
+
+
+def test_a_burst_of_signals_is_one_request():
+    c = RunControl(DAGU)
+    for _ in range(30):
+        c.request_stop("signal")
+    assert c.shutdown == "Stop" and not c.main.forced.is_set()
+    later(c).request_stop("signal")
+    assert c.main.forced.is_set()
 
 
 def test_stop_listener_hears_every_request():

@@ -18,6 +18,7 @@ import contextvars
 import logging
 import signal
 import threading
+import time
 import uuid
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -81,6 +82,8 @@ def make_program(wf: Workflow, **kwargs: Any) -> Program:
 
 # ---------------------------------------------------------------- stop ladder
 
+STORM_WINDOW = 0.25  # seconds: signals closer together than this are one stop request
+
 
 class RunControl:
     """The stop state of one run, shared by the core (which changes it) and the program
@@ -96,6 +99,7 @@ class RunControl:
         self.deadline_exceeded = False
         self.in_lifecycle = False
         self.lifecycle_requests = 0
+        self.last_signal = float("-inf")
         self.on_stop: Callable[[str], None] = lambda source: None
         self.lock = threading.RLock()
 
@@ -110,6 +114,13 @@ class RunControl:
     def request_stop(self, source: str = "signal", strategy: str | None = None) -> None:
         """One stop request (a signal, a Prefect cancel, or `strategy` forced by a caller)."""
         with self.lock:
+            if source == "signal" and strategy is None:
+                # A burst of signals (a supervisor repeating SIGTERM) is one request: each
+                # arrival within STORM_WINDOW of the previous one is the same request. A
+                # person's second Ctrl-C comes later, and escalates.
+                last, self.last_signal = self.last_signal, time.monotonic()
+                if self.last_signal - last < STORM_WINDOW:
+                    return
             if source == "Prefect" and strategy is None and (self.source == "Prefect" or (
                     self.ladder == "dagu" and (self.stopped or self.in_lifecycle))):
                 return  # one cancel seen twice (our watcher, then the runner's SIGTERM)
@@ -421,8 +432,10 @@ class SignalRouter:
                          name="flowport-signal", daemon=True).start()
 
     @contextlib.contextmanager
-    def installed(self) -> Iterator[None]:
-        """Route the signals for the whole block (the outermost call installs)."""
+    def installed(self, restore: bool = True) -> Iterator[None]:
+        """Route the signals for the whole block (the outermost call installs). The CLI
+        passes restore=False: after its run only the summary and the exit are left, and a
+        late signal of a storm must not kill the process on its way out."""
         if self.owned or threading.current_thread() is not threading.main_thread():
             yield
             return
@@ -432,8 +445,9 @@ class SignalRouter:
             yield
         finally:
             self.owned = False
-            for sig, old in previous.items():
-                signal.signal(sig, old)
+            if restore:
+                for sig, old in previous.items():
+                    signal.signal(sig, old)
 
     def attach(self, control: RunControl) -> Callable[[], None]:
         """Route to `control` while its run is active; returns the detach function."""

@@ -148,12 +148,13 @@ def run(
     from ..adapter.core import SIGNALS
     from .views import live_progress, render_summary
 
-    with SIGNALS.installed(), prefect_api():  # a signal from here on stops the run
-        with live_progress(out, wf, enabled=interactive):
-            result = run_workflow(wf, _parse_params(param), options)
-    render_summary(out, result)
-    if report:
-        result.write(report)
+    with SIGNALS.installed(restore=False):  # a signal from here on stops the run, never the tool
+        with prefect_api():
+            with live_progress(out, wf, enabled=interactive):
+                result = run_workflow(wf, _parse_params(param), options)
+        render_summary(out, result)
+        if report:
+            result.write(report)
     raise typer.Exit(0 if result.ok else 1)
 
 

@@ -9,6 +9,7 @@ Beyond Dagu: implicit TLS (port 465), an explicit security mode, TLS verificatio
 from __future__ import annotations
 
 import base64
+import contextlib
 import functools
 import ipaddress
 import mimetypes
@@ -16,6 +17,8 @@ import re
 import smtplib
 import socket
 import ssl
+import threading
+import time
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
@@ -48,7 +51,8 @@ class SmtpSettings:
     username: str | None = None
     password: str | None = field(default=None, repr=False)
     security: Security = "auto"
-    timeout: float = 10.0
+    timeout: float = 10.0  # per read or write (smtplib's socket timeout)
+    deadline: float = 60.0  # for the whole mail: a server trickling bytes never hits `timeout`
     verify: bool = True
     ca_file: str | None = None
 
@@ -209,18 +213,48 @@ def effective_security(settings: SmtpSettings) -> Security:
     return settings.security
 
 
-def _open(settings: SmtpSettings) -> tuple[smtplib.SMTP, bool]:
+class _Deadline:
+    """Ends a mail that takes longer than `seconds` in all, or whose `abort` event is set (the
+    run is being stopped), by shutting its socket: the blocked read then fails at once."""
+
+    def __init__(self, seconds: float, abort: threading.Event | None) -> None:
+        self.client: smtplib.SMTP | None = None
+        self.fired: str | None = None
+        self._done = threading.Event()
+        self._seconds, self._abort = seconds, abort
+        threading.Thread(target=self._watch, name="flowport-mail-deadline", daemon=True).start()
+
+    def _watch(self) -> None:
+        end = time.monotonic() + self._seconds
+        while not self._done.wait(min(0.05, max(0.0, end - time.monotonic()))):
+            if self._abort is not None and self._abort.is_set():
+                self.fired = "stopped"
+            elif time.monotonic() >= end:
+                self.fired = "deadline"
+            else:
+                continue
+            sock = getattr(self.client, "sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+            return
+
+    def done(self) -> None:
+        self._done.set()
+
+
+def _open(settings: SmtpSettings, deadline: _Deadline) -> tuple[smtplib.SMTP, bool]:
     """Connected, greeted and (if asked or offered) encrypted client, and whether TLS is on."""
     mode = effective_security(settings)
     if mode == "ssl":
-        client: smtplib.SMTP = smtplib.SMTP_SSL(
-            settings.host, settings.port, local_hostname=_local_name(),
-            timeout=settings.timeout, context=_tls_context(settings),
-        )
+        client: smtplib.SMTP = smtplib.SMTP_SSL(local_hostname=_local_name(), timeout=settings.timeout,
+                                                context=_tls_context(settings))
     else:
-        client = smtplib.SMTP(settings.host, settings.port, local_hostname=_local_name(),
-                              timeout=settings.timeout)
+        client = smtplib.SMTP(local_hostname=_local_name(), timeout=settings.timeout)
+    client._host = settings.host  # what a host given to the constructor sets (TLS server name)
+    deadline.client = client  # connect() reads the greeting: the deadline covers it too
     try:
+        client.connect(settings.host, settings.port)
         client.ehlo()
         if mode in ("ssl", "plain"):
             return client, mode == "ssl"
@@ -278,12 +312,28 @@ def _scrub(text: str, settings: SmtpSettings) -> str:
     return text
 
 
-def send_mail(settings: SmtpSettings, message: MailMessage) -> None:
-    """Send one message to all its recipients; raise MailError on any problem."""
+def send_mail(settings: SmtpSettings, message: MailMessage, *, abort: threading.Event | None = None) -> None:
+    """Send one message to all its recipients within `settings.deadline`; raise MailError on
+    any problem, or when `abort` is set meanwhile."""
+    deadline = _Deadline(settings.deadline, abort)
+    try:
+        _send(settings, message, deadline)
+    except MailError:
+        if deadline.fired == "deadline":
+            raise MailError(f"{settings.host}:{settings.port} did not take the mail within "
+                            f"{settings.deadline:g} s") from None
+        if deadline.fired == "stopped":
+            raise MailError("not sent: the run was stopped") from None
+        raise
+    finally:
+        deadline.done()
+
+
+def _send(settings: SmtpSettings, message: MailMessage, deadline: _Deadline) -> None:
     mail, sender, recipients = build_message(message)
     where = f"{settings.host}:{settings.port}"
     try:
-        client, tls = _open(settings)
+        client, tls = _open(settings, deadline)
         try:
             _login(client, settings, tls)
             # CRLF line ends: smtplib sends bytes as given, and many servers refuse bare LF.

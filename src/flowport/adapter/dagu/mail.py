@@ -3,6 +3,7 @@ from the flow body; none of them can change the run's status."""
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ def summary(ctx: RunContext, status: str | None = None) -> dict[str, Any]:
     }
 
 
-def _send(ctx: RunContext, block: MailBlock, status: str, what: str) -> None:
+def _send(ctx: RunContext, block: MailBlock, status: str, what: str, abort: threading.Event | None) -> None:
     smtp = ctx.smtp()
     if smtp is None:  # Dagu: no smtp block, no mail (a silent no-op sender)
         return
@@ -45,7 +46,7 @@ def _send(ctx: RunContext, block: MailBlock, status: str, what: str) -> None:
         attachments=tuple(attachments),
     )
     try:
-        send_mail(smtp_settings(smtp), message)
+        send_mail(smtp_settings(smtp), message, abort=abort)
         ctx.log(f"{what} sent to {', '.join(message.to)}")
     except (MailError, ValueError, OSError) as exc:  # logged, never the run's outcome
         ctx.log(f"{what} could not be sent: {exc}")
@@ -57,7 +58,7 @@ def _non_empty(path: str) -> bool:
     return p.is_file() and p.stat().st_size > 0
 
 
-def send_run_mail(ctx: RunContext) -> None:
+def send_run_mail(ctx: RunContext, abort: threading.Event | None = None) -> None:
     """After all handlers, with the final status (research/dagu.md §3.5)."""
     mail = ctx.wf.mail
     if not (mail.on_failure or mail.on_success):
@@ -67,10 +68,10 @@ def send_run_mail(ctx: RunContext) -> None:
     kind = dagu_mail_kind(ctx.status or "", on_failure=mail.on_failure, on_success=mail.on_success)
     block = {"error": mail.error_mail, "info": mail.info_mail}.get(kind or "")
     if block is not None:
-        _send(ctx, block, ctx.status or "", f"{kind} mail")
+        _send(ctx, block, ctx.status or "", f"{kind} mail", abort)
 
 
 def send_step_error_mail(ctx: RunContext, step_name: str) -> None:
     """`mailOnError`: the error mail as soon as the step has failed (the run is running)."""
     if ctx.wf.mail.error_mail is not None:
-        _send(ctx, ctx.wf.mail.error_mail, "running", f"error mail for step {step_name}")
+        _send(ctx, ctx.wf.mail.error_mail, "running", f"error mail for step {step_name}", ctx.stop.forced)

@@ -250,7 +250,7 @@ class DaguProgram:
                                         failure_fails_run=self.wf.semantics.handler_failure_fails_run)
         ctx.status = status
         ctx.finished_at = now()
-        mail.send_run_mail(ctx)
+        mail.send_run_mail(ctx, abort=self.control.lifecycle_node().forced)  # a 2nd signal ends it
 
     def run_handler(self, key: str, status: str | None = None) -> bool:
         """Run handler `key` once (claimed across processes); True when it succeeded."""

@@ -271,5 +271,5 @@ def run_action(
             message=expand(action.message),
             attachments=tuple(str(Path(cwd, expand(a))) for a in action.attachments),
         )
-        return send_mail_step(resolved, ctx.smtp(), sink)
+        return send_mail_step(resolved, ctx.smtp(), sink, stop)
     return RunResult(exit_code=None, error=f"{type(action).__name__} steps are not supported yet")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...model import Mail, SmtpConfig
 from ...notifiers.smtp import MailError, MailMessage, SmtpSettings, send_mail
-from .base import LineSink, RunResult
+from .base import LineSink, RunResult, StopToken
 
 
 def smtp_settings(smtp: SmtpConfig) -> SmtpSettings:
@@ -21,12 +21,13 @@ def smtp_settings(smtp: SmtpConfig) -> SmtpSettings:
     )
 
 
-def send_mail_step(mail: Mail, smtp: SmtpConfig | None, sink: LineSink) -> RunResult:
+def send_mail_step(mail: Mail, smtp: SmtpConfig | None, sink: LineSink, stop: StopToken | None = None) -> RunResult:
     if smtp is None or not smtp.host:
         return RunResult(None, error="the mail step needs the DAG's `smtp:` settings (host, port)")
     sink("stdout", f"sending email to {', '.join(mail.to)}")
     try:
-        send_mail(smtp_settings(smtp), MailMessage(mail.sender, mail.to, mail.subject, mail.message, mail.attachments))
+        send_mail(smtp_settings(smtp), MailMessage(mail.sender, mail.to, mail.subject, mail.message, mail.attachments),
+                  abort=stop.requested if stop is not None else None)
     except (MailError, ValueError, OSError) as exc:
         return RunResult(None, error=f"sending email failed: {exc}")
     sink("stdout", "sending email succeed.")  # Dagu's wording
