@@ -41,9 +41,43 @@ UNSUPPORTED_KINDS = {
 }
 
 
+# Argo's template-type fields (`TemplateType`): `templateDefaults` keeps only the one of the
+# template's own type (operator.go `mergedTemplateDefaultsInto`)
+_TYPE_FIELDS = ("container", "containerSet", "steps", "script", "resource", "dag", "suspend", "data", "http",
+                "plugin")
+# lists that a strategic merge patch merges by key (Kubernetes `patchMergeKey`) instead of replacing
+_MERGE_KEYS = {"env": "name", "volumeMounts": "mountPath", "ports": "containerPort", "volumes": "name",
+               "sidecars": "name", "initContainers": "name", "tolerations": "key", "hostAliases": "ip",
+               "volumeDevices": "devicePath"}
+
+
+def merge_defaults(defaults: dict, template: dict) -> dict:
+    """`templateDefaults` under one template, as Argo merges them: the defaults' body of another
+    template type is dropped, then the template is a strategic merge patch over the rest
+    (mappings merge key by key, keyed lists merge by their key, other lists are replaced)."""
+    own = next((k for k in _TYPE_FIELDS if k in template), None)
+    base = {k: v for k, v in defaults.items() if k not in _TYPE_FIELDS or k == own}
+    return _patch(base, template)
+
+
+def _patch(base: Any, patch: Any, key: str | None = None) -> Any:
+    if isinstance(base, dict) and isinstance(patch, dict):
+        out = dict(base)
+        for k, v in patch.items():
+            out[k] = _patch(base[k], v, k) if k in base else v
+        return out
+    mk = _MERGE_KEYS.get(key or "")
+    if mk and isinstance(base, list) and isinstance(patch, list) and \
+            all(isinstance(x, dict) and mk in x for x in [*base, *patch]):
+        given = {x[mk]: x for x in patch}
+        merged = [_patch(x, given.pop(x[mk])) if x[mk] in given else x for x in base]
+        return merged + [x for x in patch if x[mk] in given]
+    return patch
+
+
 def read_template(d: DocReader, value: Any, path: Path_, refs: list, defaults: dict | None) -> Template | None:
     if isinstance(value, dict) and defaults:
-        value = {**defaults, **value}
+        value = merge_defaults(defaults, value)
     f = d.fields(value, path, TEMPLATE_KEYS, "template")
     if "name" not in f:
         if isinstance(value, dict):

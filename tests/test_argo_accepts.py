@@ -1,0 +1,43 @@
+"""Issue 10 item 7 (Argo): files Argo accepts are accepted, and run as Argo runs them."""
+
+from __future__ import annotations
+
+import textwrap
+
+from flowport.translators import check
+
+from test_argo_semantics import run
+
+
+def write(tmp_path, text: str):
+    p = tmp_path / "wf.yaml"
+    p.write_text(textwrap.dedent(text).lstrip())
+    return p
+
+
+def test_template_defaults_keep_only_the_body_of_the_templates_own_type(tmp_path):
+    r = check(write(tmp_path, """
+        apiVersion: argoproj.io/v1alpha1
+        kind: Workflow
+        metadata: {name: d}
+        spec:
+          entrypoint: s
+          templateDefaults:
+            timeout: 30s
+            container: {image: busybox, env: [{name: A, value: "1"}, {name: B, value: "2"}]}
+            script: {image: alpine, env: [{name: A, value: "s"}]}
+          templates:
+          - name: s
+            script: {image: python:3, command: [python], source: print(1), env: [{name: C, value: "3"}]}
+          - name: c
+            container: {command: [echo], env: [{name: B, value: "two"}]}
+          - name: st
+            steps: [[{name: a, template: c}]]
+        """))
+    assert r.ok, r.error().render()
+    t = r.workflow.argo.templates
+    assert t["s"].kind == "script" and t["s"].container.image == "python:3"
+    assert dict(t["s"].container.env) == {"A": "s", "C": "3"}
+    assert t["c"].container.image == "busybox" and t["c"].container.entrypoint == ("echo",)
+    assert dict(t["c"].container.env) == {"A": "1", "B": "two"}
+    assert t["st"].kind == "steps" and t["s"].timeout == "30s" and t["st"].timeout == "30s"
