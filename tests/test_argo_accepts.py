@@ -41,3 +41,28 @@ def test_template_defaults_keep_only_the_body_of_the_templates_own_type(tmp_path
     assert t["c"].container.image == "busybox" and t["c"].container.entrypoint == ("echo",)
     assert dict(t["c"].container.env) == {"A": "1", "B": "two"}
     assert t["st"].kind == "steps" and t["s"].timeout == "30s" and t["st"].timeout == "30s"
+
+
+def test_step_and_task_exit_hooks_with_an_expression_run_only_when_it_is_true(tmp_path):
+    ex = run(tmp_path, """
+        entrypoint: main
+        templates:
+        - name: main
+          steps:
+          - - name: a
+              template: ok
+              hooks: {exit: {template: ok, expression: 'steps.a.status == "Failed"'}}
+            - name: b
+              template: fail
+              continueOn: {failed: true}
+              hooks: {exit: {template: ok, expression: 'steps.b.status == "Failed"'}}
+          - - {name: d, template: dag}
+        - name: dag
+          dag:
+            tasks:
+            - {name: t, template: ok, hooks: {exit: {template: ok, expression: 'tasks.t.outputs.result == "fine"'}}}
+            - {name: u, template: ok, hooks: {exit: {template: ok, expression: "false"}}}
+        """)
+    names = {n.display_name for n in ex.records()}
+    assert "b.onExit" in names and "t.onExit" in names
+    assert "a.onExit" not in names and "u.onExit" not in names
