@@ -66,3 +66,34 @@ def test_step_and_task_exit_hooks_with_an_expression_run_only_when_it_is_true(tm
     names = {n.display_name for n in ex.records()}
     assert "b.onExit" in names and "t.onExit" in names
     assert "a.onExit" not in names and "u.onExit" not in names
+
+
+def test_skipped_or_omitted_producers_hand_their_output_defaults_to_consumers(tmp_path):
+    ex = run(tmp_path, """
+        entrypoint: main
+        templates:
+        - name: main
+          steps:
+          - - {name: p, template: prod, when: "a == b"}
+          - - {name: c, template: echo, arguments: {parameters: [{name: m, value: "{{steps.p.outputs.parameters.o}}"}]}}
+          - - {name: d, template: dag}
+          outputs:
+            parameters:
+            - {name: agg, valueFrom: {parameter: "{{steps.p.outputs.parameters.o}}"}}
+        - name: dag
+          dag:
+            tasks:
+            - {name: f, template: fail}
+            - {name: q, template: prod, depends: f.Succeeded}
+            - {name: r, template: echo, depends: q.Omitted || q.Succeeded,
+               arguments: {parameters: [{name: m, value: "{{tasks.q.outputs.parameters.o}}"}]}}
+        - name: prod
+          container: {image: x, args: ["0", "made"]}
+          outputs:
+            parameters:
+            - {name: o, valueFrom: {path: /tmp/o, default: from-default}}
+        """)
+    out = {n.display_name: n for n in ex.records()}
+    assert out["c"].outputs["result"] == "from-default"
+    assert out["r"].outputs["result"] == "from-default"
+    assert out["w"].outputs["parameters"]["agg"] == "from-default"
