@@ -97,3 +97,19 @@ def test_skipped_or_omitted_producers_hand_their_output_defaults_to_consumers(tm
     assert out["c"].outputs["result"] == "from-default"
     assert out["r"].outputs["result"] == "from-default"
     assert out["w"].outputs["parameters"]["agg"] == "from-default"
+
+
+def test_jsonpath_filters_like_argos_jsonpath_library():
+    from flowport.lang.exprlang import compile_expr
+    from flowport.lang.paths import jsonpath_lookup as jp
+
+    data = {"items": [{"name": "x", "age": 3}, {"name": "y", "age": 40}, {"name": "z"}], "min": 10}
+    assert jp(data, '$.items[?(@.name=="x")].age') == [3]
+    assert jp(data, "$.items[?(@.name != 'x')].name") == ["y", "z"]
+    assert jp(data, "$.items[?(@.age >= 3 && @.age < 40)].name") == ["x"]
+    assert jp(data, "$.items[?(@.age <= 3 || @.age > $.min)].name") == ["x", "y"]
+    assert jp(data, "$.items[?(@.age)].name") == ["x", "y"]  # existence
+    assert jp(data, '$.items[?(!(@.name == "x"))][0].name') == "y"
+    assert jp(data, "$.items[?(@.age < 1)]") == []
+    env = {"j": '{"items":[{"name":"x","age":3},{"name":"y","age":40}]}'}
+    assert compile_expr("jsonpath(j, '$.items[?(@.name==\"y\")].age')[0]").evaluate(env) == 40
