@@ -22,15 +22,18 @@ TEMPLATE_KEYS = {
     "name": OK, "inputs": OK, "outputs": OK, "container": OK, "script": OK, "steps": OK,
     "dag": OK, "suspend": OK, "http": OK, "retryStrategy": OK, "activeDeadlineSeconds": OK,
     "timeout": OK, "parallelism": OK, "failFast": OK, "synchronization": OK, "templateRef": OK,
-    "metadata": IGN, "nodeSelector": IGN, "affinity": IGN, "tolerations": IGN,
+    "metadata": IGN, "annotations": IGN, "nodeSelector": IGN, "affinity": IGN, "tolerations": IGN,
     "serviceAccountName": IGN, "automountServiceAccountToken": IGN, "securityContext": IGN,
     "priorityClassName": IGN, "priority": IGN, "schedulerName": IGN, "archiveLocation": IGN,
-    "metrics": IGN, "hostAliases": IGN, "podSpecPatch": UNS, "executor": IGN,
+    "metrics": IGN, "hostAliases": IGN, "pendingTimeout": IGN, "podResources": IGN, "resourceClaims": IGN, "podSpecPatch": UNS, "executor": IGN,
     "hooks": IGN,  # Argo's Template has no `hooks` field: it drops them (see docs/argo.md)
     "resource": UNS, "data": UNS, "plugin": UNS, "containerSet": UNS, "sidecars": UNS,
     "initContainers": UNS, "daemon": UNS, "memoize": UNS, "volumes": UNS, "artifactLocation": UNS,
     "outputsFrom": UNS,
 }
+SUSPEND_KEYS = {"duration": OK}
+SYNCHRONIZATION_KEYS = {"mutex": OK, "mutexes": OK, "semaphore": UNS, "semaphores": UNS}
+MUTEX_KEYS = {"name": OK, "namespace": IGN, "database": IGN}
 KINDS = ("container", "script", "steps", "dag", "suspend", "http", "resource", "data", "plugin",
          "containerSet")
 UNSUPPORTED_KINDS = {
@@ -111,7 +114,7 @@ def read_template(d: DocReader, value: Any, path: Path_, refs: list, defaults: d
     elif kind == "dag":
         t["tasks"], t["target"], t["fail_fast"] = read_dag(d, body, bpath, refs)
     elif kind == "suspend":
-        g = d.fields(body or {}, bpath, {"duration": OK}, "suspend")
+        g = d.fields(body or {}, bpath, SUSPEND_KEYS, "suspend")
         if "duration" not in g:
             d.p.unsupported(bpath, "suspend without `duration` (waiting for `argo resume`)",
                             hint="give it a duration, e.g. duration: \"20s\"")
@@ -135,7 +138,7 @@ def read_template(d: DocReader, value: Any, path: Path_, refs: list, defaults: d
 
 
 def _mutexes(d: DocReader, value: Any, path: Path_) -> tuple[str, ...]:
-    f = d.fields(value, path, {"mutex": OK, "mutexes": OK, "semaphore": UNS, "semaphores": UNS},
+    f = d.fields(value, path, SYNCHRONIZATION_KEYS,
                  "synchronization")
     names = []
     items = []
@@ -144,7 +147,7 @@ def _mutexes(d: DocReader, value: Any, path: Path_) -> tuple[str, ...]:
     if "mutexes" in f and isinstance(f["mutexes"][0], list):
         items.extend((m, (*f["mutexes"][1], i)) for i, m in enumerate(f["mutexes"][0]))
     for m, mpath in items:
-        g = d.fields(m, mpath, {"name": OK, "namespace": IGN, "database": IGN}, "mutex")
+        g = d.fields(m, mpath, MUTEX_KEYS, "mutex")
         if "name" in g:
             n = d.string(*g["name"])
             if n:
