@@ -113,3 +113,56 @@ def test_jsonpath_filters_like_argos_jsonpath_library():
     assert jp(data, "$.items[?(@.age < 1)]") == []
     env = {"j": '{"items":[{"name":"x","age":3},{"name":"y","age":40}]}'}
     assert compile_expr("jsonpath(j, '$.items[?(@.name==\"y\")].age')[0]").evaluate(env) == 40
+
+
+def test_sprig_functions_with_gos_output_formats():
+    from flowport.lang.exprlang import compile_expr
+
+    def ev(text, env=None):
+        return compile_expr(text).evaluate(env or {})
+
+    assert ev('sprig.sha256sum("abc")') == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+    assert ev('sprig.sha1sum("abc")') == "a9993e364706816aba3e25717850c26c9cd0d89d"
+    assert ev('sprig.adler32sum("abc")') == "38600999"
+    assert ev('sprig.b64dec(sprig.b64enc("hi"))') == "hi" and ev('sprig.b32enc("hi")') == "NBUQ===="
+    assert ev('sprig.date("2006-01-02T15:04:05Z07:00", 86400)') == "1970-01-02T00:00:00Z"
+    assert ev('sprig.dateInZone("Mon Jan _2 3:04PM MST 2006", 0, "UTC")') == "Thu Jan  1 12:00AM UTC 1970"
+    assert ev('sprig.htmlDate(0)') == "1970-01-01"
+    t = 'sprig.toDate("2006-01-02 15:04", "2024-03-05 14:07")'
+    assert ev(f"sprig.unixEpoch({t})") == "1709647620"
+    assert ev(f'sprig.date("Jan 2, 2006 at 3:04pm (MST)", sprig.dateModify("-1h30m", {t}))') == \
+        "Mar 5, 2024 at 12:37pm (UTC)"
+    assert ev('toJson(sprig.toDate("2006-01-02", "2024-03-05"))') == '"2024-03-05T00:00:00Z"'
+    assert ev('sprig.duration("3725")') == "1h2m5s" and ev("sprig.duration(95)") == "0s"  # a Go int is not int64
+    assert ev('sprig.durationRound("49h")') == "2d" and ev("sprig.ago(sprig.now())") == "0s"
+    assert ev('sprig.snakecase("HelloWorld")') == "hello_world" and ev('sprig.camelcase("a_b")') == "AB"
+    assert ev('sprig.trunc(3, "hello")') == "hel" and ev('sprig.abbrev(5, "hello world")') == "he..."
+    assert ev("sprig.seq(3)") == "1 2 3" and ev("sprig.until(3)") == [0, 1, 2]
+    assert ev("sprig.round(3.14159, 2)") == 3.14 and ev("sprig.floor(1.5)") == 1.0
+    assert ev('sprig.dig("a", "b", "none", {"a": {"b": 1}})') == 1
+    assert ev('sprig.hasKey({"a": 1}, "a") && sprig.semverCompare("^1.2", "1.4.0")')
+    assert ev('sprig.join(",", sprig.uniq([1, 1, 2]))') == "1,2"
+
+
+def test_an_unknown_function_is_a_validate_error_at_its_name(tmp_path):
+    r = check(write(tmp_path, """
+        apiVersion: argoproj.io/v1alpha1
+        kind: Workflow
+        metadata: {name: f}
+        spec:
+          entrypoint: t
+          templates:
+          - name: t
+            container:
+              image: busybox
+              args: ["{{= sprig.sha256sum('a') }}", "x {{=sprig.upperr(inputs.parameters.x)}}"]
+            retryStrategy: {limit: 1, expression: "sprig.bcrypt(lastRetry.exitCode) == 1"}
+            outputs:
+              parameters: [{name: o, valueFrom: {expression: "nosuch(1)"}}]
+        """))
+    found = sorted((p.mark.line, p.mark.col, p.message) for p in r.problems)
+    assert found == [
+        (10, 51, "invalid expression: unknown function sprig.upperr"),
+        (11, 44, "invalid expression: function sprig.bcrypt is not supported yet"),
+        (13, 55, "invalid expression: unknown function nosuch"),
+    ]

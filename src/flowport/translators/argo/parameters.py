@@ -112,9 +112,10 @@ def check_expr(d: DocReader, text: Any, path: Path_) -> None:
         return
     from ...lang.errors import ExpressionError
     from ...lang.exprlang import compile_expr  # only files with expressions pay its import
+    from ...lang.exprlang.functions import check_functions
 
     try:
-        compile_expr(text)
+        check_functions(compile_expr(text))
     except ExpressionError as exc:
         mark = d.doc.mark_within(path, text, exc.position or 0)
         d.p.add(Problem(f"invalid expression: {exc}", mark, tuple(path)))

@@ -17,6 +17,7 @@ from .http_template import read_http
 from .parameters import read_inputs, read_outputs
 from .retry import read_retry
 from .steps import read_steps
+from .tags import check_expression_tags
 
 TEMPLATE_KEYS = {
     "name": OK, "inputs": OK, "outputs": OK, "container": OK, "script": OK, "steps": OK,
@@ -82,6 +83,7 @@ def read_template(d: DocReader, value: Any, path: Path_, refs: list, defaults: d
     if isinstance(value, dict) and defaults:
         value = merge_defaults(defaults, value)
     f = d.fields(value, path, TEMPLATE_KEYS, "template")
+    check_expression_tags(d, value, path)
     if "name" not in f:
         if isinstance(value, dict):
             d.p.error(path, "a template needs a `name`")
