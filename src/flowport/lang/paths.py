@@ -256,19 +256,18 @@ class _Filter:
         return tok
 
     def _or(self) -> Any:
-        left = self._and()
-        while self._peek() == ("op", "||"):
-            self.i += 1
-            right = self._and()
-            left = _need_bool(left) or _need_bool(right)
-        return left
+        return self._logic("||", self._and)
 
     def _and(self) -> Any:
-        left = self._cmp()
-        while self._peek() == ("op", "&&"):
+        return self._logic("&&", self._cmp)
+
+    def _logic(self, op: str, operand: Any) -> Any:
+        """`a op b op …`; both sides are evaluated and must be booleans."""
+        left = operand()
+        while self._peek() == ("op", op):
             self.i += 1
-            right = self._cmp()
-            left = _need_bool(left) and _need_bool(right)
+            right = _need_bool(operand())
+            left = (_need_bool(left) or right) if op == "||" else (_need_bool(left) and right)
         return left
 
     def _cmp(self) -> Any:
