@@ -557,3 +557,32 @@ def test_http_template_and_suspend_duration(run_dag):
     assert 'got {"ready": true}' in log_text(r)
     # a non-2xx answer fails the http exit handler, which turns the workflow Failed
     assert n["onExit"].phase == "Failed" and r.status == "Failed"
+
+
+# ------------------------------------------------------------------ issue 10 item 7: accepted as Argo accepts them
+
+
+def test_template_defaults_container_block_does_not_reach_a_script_and_exit_hook_expression(run_dag):
+    r = run_dag(argo("""
+        entrypoint: main
+        templateDefaults:
+          container: {image: busybox, env: [{name: WHO, value: container-default}]}
+          script: {image: busybox, env: [{name: WHO, value: script-default}]}
+        templates:
+        - name: main
+          steps:
+          - - name: s
+              template: s
+              hooks: {exit: {template: c, expression: 'steps.s.outputs.result == "script-default"'}}
+            - name: k
+              template: c
+              hooks: {exit: {template: c, expression: 'steps.k.status == "Failed"'}}
+        - name: s
+          script: {command: [sh], source: 'echo "$WHO"'}
+        - name: c
+          container: {command: [sh, -c], args: ['echo "$WHO"']}
+        """, leaves=False))
+    n = by_display(r)
+    assert r.status == "Succeeded"
+    assert n["s"].outputs["result"] == "script-default" and n["k"].outputs["result"] == "container-default"
+    assert n["s.onExit"].phase == "Succeeded" and "k.onExit" not in n

@@ -116,6 +116,10 @@ def format_v(v: Any) -> str:
         return "map[" + " ".join(f"{format_v(k)}:{format_v(x)}" for k, x in items) + "]"
     if isinstance(v, re.Pattern):
         return v.pattern
+    if hasattr(v, "utcoffset") and hasattr(v, "hour"):  # a time.Time (sprig dates)
+        from flowport.lang.gotime import time_string
+
+        return time_string(v)
     return str(v)
 
 
@@ -182,6 +186,10 @@ def json_marshal(
         if sort_keys:
             items.sort(key=lambda kv: kv[0])
         return "{" + ",".join(f"{nl}{_json_string(k)}:{sep}{inner(x)}" for k, x in items) + end + "}"
+    if hasattr(v, "utcoffset") and hasattr(v, "hour"):  # a time.Time marshals as RFC 3339 (nanoseconds)
+        from flowport.lang.gotime import format_time
+
+        return _json_string(format_time(v, "2006-01-02T15:04:05.999999999Z07:00"))
     if default is not None:
         return json_marshal(default(v), indent=indent, sort_keys=sort_keys, default=None, _level=_level)
     raise MarshalError(f"json: unsupported type: {type(v).__name__}")

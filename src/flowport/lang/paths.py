@@ -4,8 +4,9 @@
   ``select:``: :func:`select_path`, :func:`is_select_path`, :func:`json_path` (the value rendered
   as Dagu renders it).
 * JSONPath, as Argo's expr ``jsonpath(json, path)`` uses it (``json.Unmarshal`` then
-  github.com/evilmonkeyinc/jsonpath ``Query``; oliveagle/jsonpath in older releases): simple
-  paths only, no filters or scripts: :func:`jsonpath_lookup`.
+  github.com/evilmonkeyinc/jsonpath ``Query``; oliveagle/jsonpath in older releases): paths and
+  filters ``[?(…)]`` with ``== != < <= > >= && || !``, parentheses and existence (``?(@.key)``),
+  no scripts ``[(…)]`` and no ``=~``: :func:`jsonpath_lookup`.
 """
 
 from __future__ import annotations
@@ -132,15 +133,197 @@ def jsonpath_lookup(data: Any, path: str) -> Any:
         raise PathError(f"jsonpath: path must start with $: {path!r}")
     pos = 1
     values: list[Any] = [data]
-    multi = False
+    multi = filtered = False
     while pos < len(path):
+        if path.startswith("[?(", pos):
+            end = _filter_end(path, pos + 3)
+            test = _Filter(path[pos + 3:end], data)
+            values = [c for v in values for c in _jp_filter_children(v) if test.keeps(c)]
+            pos, multi, filtered = end + 2, True, True
+            m = _JP_TOKEN.match(path, pos)
+            if m and m["bracket"] is not None and re.fullmatch(r"\s*-?\d+\s*", m["bracket"]):
+                # an index right after a filter picks from the filtered list (evilmonkeyinc)
+                pos, multi, values = m.end(), False, [_jp_index(values, m["bracket"].strip())]
+            continue
         m = _JP_TOKEN.match(path, pos)
         if not m:
             raise PathError(f"jsonpath: cannot parse {path[pos:]!r} in {path!r}")
         pos = m.end()
+        if filtered:  # after a filter, elements the rest of the path does not apply to drop out
+            kept = []
+            for v in values:
+                try:
+                    kept.extend(_jp_step(m, [v])[1])
+                except PathError:
+                    pass
+            values = kept
+            continue
         step_multi, values = _jp_step(m, values)
         multi = multi or step_multi
     return values if multi else values[0]
+
+
+def _filter_end(path: str, pos: int) -> int:
+    """Where the `)]` that closes a filter opened before `pos` starts."""
+    depth, quote = 0, ""
+    for i in range(pos, len(path)):
+        ch = path[i]
+        if quote:
+            if ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "(":
+            depth += 1
+        elif ch == ")":
+            if depth == 0:
+                if path.startswith(")]", i):
+                    return i
+                break
+            depth -= 1
+    raise PathError(f"jsonpath: unterminated filter in {path!r}")
+
+
+def _jp_filter_children(v: Any) -> list[Any]:
+    if isinstance(v, (list, Mapping)):
+        return _jp_children(v)
+    raise PathError(f"jsonpath: filter: invalid token target. expected [array map slice] got [{_go_kind(v)}]")
+
+
+def _go_kind(v: Any) -> str:
+    if v is None:
+        return "nil"
+    return {bool: "bool", str: "string", int: "float64", float: "float64"}.get(type(v), type(v).__name__)
+
+
+_FILTER_TOKEN = re.compile(
+    r"""\s*(?:(?P<str>'[^']*'|"[^"]*")
+      | (?P<num>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
+      | (?P<op>==|!=|<=|>=|&&|\|\||<|>|!|\(|\))
+      | (?P<path>[@$](?:\.[A-Za-z_$][\w$-]*|\[[^\]]*\])*)
+      | (?P<word>true|false|null|nil))""",
+    re.VERBOSE,
+)
+
+
+class _Filter:
+    """One filter expression, evaluated against each candidate (`@`) and the document (`$`).
+    An element whose test cannot be evaluated (a missing key, `<` on strings) is left out, as
+    evilmonkeyinc's filter token leaves it out."""
+
+    def __init__(self, text: str, root: Any) -> None:
+        self.root = root
+        self.tokens: list[tuple[str, Any]] = []
+        pos = 0
+        while pos < len(text):
+            if not text[pos:].strip():
+                break
+            m = _FILTER_TOKEN.match(text, pos)
+            if not m:
+                raise PathError(f"jsonpath: unsupported filter expression {text!r}")
+            pos = m.end()
+            kind = m.lastgroup or ""
+            raw = m[kind]
+            if kind == "str":
+                self.tokens.append(("val", raw[1:-1]))
+            elif kind == "num":
+                self.tokens.append(("val", float(raw)))
+            elif kind == "word":
+                self.tokens.append(("val", {"true": True, "false": False}.get(raw)))
+            else:
+                self.tokens.append((kind, raw))
+        if not self.tokens:
+            raise PathError("jsonpath: invalid expression. is empty")
+
+    def keeps(self, current: Any) -> bool:
+        self.current, self.i = current, 0
+        try:
+            value = self._or()
+            if self.i != len(self.tokens):
+                raise PathError("jsonpath: invalid filter expression")
+        except PathError:
+            return False
+        return _truthy(value)
+
+    def _peek(self) -> tuple[str, Any] | None:
+        return self.tokens[self.i] if self.i < len(self.tokens) else None
+
+    def _take(self) -> tuple[str, Any]:
+        tok = self._peek()
+        if tok is None:
+            raise PathError("jsonpath: incomplete filter expression")
+        self.i += 1
+        return tok
+
+    def _or(self) -> Any:
+        return self._logic("||", self._and)
+
+    def _and(self) -> Any:
+        return self._logic("&&", self._cmp)
+
+    def _logic(self, op: str, operand: Any) -> Any:
+        """`a op b op …`; both sides are evaluated and must be booleans."""
+        left = operand()
+        while self._peek() == ("op", op):
+            self.i += 1
+            right = _need_bool(operand())
+            left = (_need_bool(left) or right) if op == "||" else (_need_bool(left) and right)
+        return left
+
+    def _cmp(self) -> Any:
+        left = self._unary()
+        tok = self._peek()
+        if tok and tok[0] == "op" and tok[1] in ("==", "!=", "<", "<=", ">", ">="):
+            self.i += 1
+            return _compare(tok[1], left, self._unary())
+        return left
+
+    def _unary(self) -> Any:
+        kind, raw = self._take()
+        if (kind, raw) == ("op", "!"):
+            return not _need_bool(self._unary())
+        if (kind, raw) == ("op", "("):
+            value = self._or()
+            if self._take() != ("op", ")"):
+                raise PathError("jsonpath: missing )")
+            return value
+        if kind == "val":
+            return raw
+        if kind == "path":
+            return jsonpath_lookup(self.current if raw[0] == "@" else self.root, "$" + raw[1:])
+        raise PathError(f"jsonpath: unexpected {raw!r} in filter")
+
+
+def _truthy(v: Any) -> bool:
+    """evilmonkeyinc `shouldInclude`: booleans as they are, collections and strings when not
+    empty (a quoted empty string is empty), numbers when not zero, nil never."""
+    if v is None:
+        return False
+    if isinstance(v, bool):
+        return v
+    if isinstance(v, str):
+        if len(v) > 1 and v[0] == v[-1] and v[0] in "'\"":
+            v = v[1:-1]
+        return v != ""
+    if isinstance(v, (list, Mapping)):
+        return len(v) > 0
+    return v != 0
+
+
+def _need_bool(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise PathError("jsonpath: invalid parameter. expected boolean")
+    return v
+
+
+def _compare(op: str, a: Any, b: Any) -> bool:
+    numbers = all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b))
+    if op in ("==", "!="):
+        same = a == b if numbers or type(a) is type(b) else False
+        return same if op == "==" else not same
+    if not numbers:
+        raise PathError("jsonpath: invalid parameter. expected a number")
+    return {"<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[op]
 
 
 def _jp_step(m: re.Match[str], values: list[Any]) -> tuple[bool, list[Any]]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ...model.argo import Call, Parameter
+from ...model.argo import Call, Hook, Parameter
 from . import expr
 from .hooks import HookSet
 from .nodes import COMPLETED, ERROR, RUNNING, SKIPPED, Node, _node_type, node_vars
@@ -68,8 +68,20 @@ class CallsMixin:
         hooks.wait()
         if call.exit_hook is not None and node.phase in COMPLETED:
             own = {**scope, **node_vars(prefix, call.name, node)}
-            self.run_hook(call.exit_hook, node, own, exit_ctx=True)
+            if self._exit_hook_applies(call.exit_hook, node, own):
+                self.run_hook(call.exit_hook, node, own, exit_ctx=True)
         return node
+
+    def _exit_hook_applies(self, hook: Hook, node: Node, own: dict[str, str]) -> bool:
+        """A step's/task's exit hook with an `expression` runs only when it is true (Argo
+        `runOnExitNode`); one that cannot be evaluated runs nothing and says so on the node."""
+        if not hook.expression:
+            return True
+        try:
+            return expr.evaluate_bool(hook.expression, {**own, **self.globals()})
+        except expr.ExpressionError as exc:
+            node.message = node.message or f"hooks.exit: {exc}"
+            return False
 
     def call_args(self, params: tuple[Parameter, ...], scope: dict[str, str]) -> dict[str, str]:
         out = {}

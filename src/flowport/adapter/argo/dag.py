@@ -18,6 +18,7 @@ from .nodes import (
     Node,
     _continues,
     aggregate_vars,
+    skipped_output_defaults,
     spawn,
 )
 from ...lang.argo_tags import Unresolved, substitute
@@ -124,6 +125,7 @@ class DagMixin:
             if not go:
                 n = self.add_node(Node(f"{node.name}.{name}", name, "step", "Skipped", template=call.template, parent=node.name))
                 state[name] = n.finish(OMITTED, "omitted: depends condition not met")
+                run.local.update(skipped_output_defaults("tasks", name, n, self.spec.templates.get(call.template)))
                 run.started.add(name)
                 continue
             if run.limit is not None:
@@ -159,7 +161,8 @@ class DagMixin:
         if call.loop is None and not isinstance(children, str):
             n = self.run_call(call, node_id=node_id, display=call.name, parent=dag.name, scope=scope,
                               prefix="tasks", exit_ctx=exit_ctx)
-            return n, aggregate_vars("tasks", call.name, [n], looped=False)
+            return n, {**aggregate_vars("tasks", call.name, [n], looped=False),
+                       **skipped_output_defaults("tasks", call.name, n, self.spec.templates.get(call.template))}
         group = self.add_node(Node(node_id, call.name, "step", "TaskGroup", template=call.template, parent=dag.name))
         group.phase, group.started_at = RUNNING, now()
         if isinstance(children, str):

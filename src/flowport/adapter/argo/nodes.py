@@ -68,6 +68,15 @@ def node_vars(prefix: str, name: str, node: Node) -> dict[str, str]:
     return out
 
 
+def skipped_output_defaults(prefix: str, name: str, node: Node, tmpl: Template | None) -> dict[str, str]:
+    """A Skipped/Omitted node that produced nothing offers its template's `valueFrom.default`
+    output parameters to its consumers (Argo `addSkippedNodeOutputsToScope`)."""
+    if tmpl is None or node.phase not in (SKIPPED, OMITTED) or node.outputs.get("parameters"):
+        return {}
+    return {f"{prefix}.{name}.outputs.parameters.{op.name}": op.default
+            for op in tmpl.outputs if op.default is not None}
+
+
 def aggregate_vars(prefix: str, name: str, nodes: list[Node], *, looped: bool, group: Node | None = None) -> dict[str, str]:
     if not looped:
         return node_vars(prefix, name, nodes[0]) if nodes else {}

@@ -7,7 +7,7 @@ from typing import Any, Callable
 
 from ...model.argo import Call, Template
 from ..records import now
-from .nodes import ERROR, FAILED, RUNNING, SKIPPED, SUCCEEDED, Node, _continues, aggregate_vars, spawn
+from .nodes import ERROR, FAILED, RUNNING, SKIPPED, SUCCEEDED, Node, _continues, aggregate_vars, skipped_output_defaults, spawn
 
 
 class StepsMixin:
@@ -52,6 +52,9 @@ class StepsMixin:
                     results[job[0].name].append(done[job[1]])
             for call in group:
                 local.update(aggregate_vars("steps", call.name, results[call.name], looped=call.loop is not None))
+                if call.loop is None and results[call.name]:
+                    local.update(skipped_output_defaults("steps", call.name, results[call.name][0],
+                                                         self.spec.templates.get(call.template)))
                 for child in results[call.name]:
                     if child.phase in (FAILED, ERROR) and not _continues(call, child.phase):
                         failed_child = failed_child or child

@@ -172,8 +172,18 @@ _SPRIG: dict[str, Callable[..., Any]] = {
 }
 
 
-def _call_sprig(name: str, args: list) -> Any:
+def sprig_function(name: str) -> Callable[..., Any] | None:
+    """sprig's function `name` as flowport runs it, or None."""
     fn = _SPRIG.get(name)
+    if fn is None:
+        from flowport.lang.exprlang.sprig_more import MORE  # the rest of sprig's map
+
+        fn = MORE.get(name)
+    return fn
+
+
+def _call_sprig(name: str, args: list) -> Any:
+    fn = sprig_function(name)
     if fn is None:
         raise _RuntimeError(f"unknown function sprig.{name}")
     try:

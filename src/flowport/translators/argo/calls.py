@@ -21,6 +21,8 @@ STEP_KEYS = {
     "inline": UNS,
 }
 TASK_KEYS = {**STEP_KEYS, "depends": OK, "dependencies": OK}
+SEQUENCE_KEYS = {"count": OK, "start": OK, "end": OK, "format": OK}
+CONTINUE_ON_KEYS = {"failed": OK, "error": OK}
 
 
 def _loop(d: DocReader, f: dict) -> Loop | None:
@@ -39,7 +41,7 @@ def _loop(d: DocReader, f: dict) -> Loop | None:
     if key == "withParam":
         text = d.string(value, vpath)
         return Loop(param=text) if text is not None else None
-    g = d.fields(value, vpath, {"count": OK, "start": OK, "end": OK, "format": OK}, "withSequence")
+    g = d.fields(value, vpath, SEQUENCE_KEYS, "withSequence")
     if "count" in g and "end" in g:
         d.p.error(g["end"][1], "withSequence takes either `count` or `end`", key=True)
     return Loop(sequence=Sequence(**{k: d.string(*g[k]) for k in ("count", "start", "end", "format") if k in g}))
@@ -72,7 +74,7 @@ def read_call(d: DocReader, value: Any, path: Path_, refs: list, *, dag: bool) -
     loop = _loop(d, f)
     cf = ce = False
     if "continueOn" in f:
-        g = d.fields(f["continueOn"][0], f["continueOn"][1], {"failed": OK, "error": OK}, "continueOn")
+        g = d.fields(f["continueOn"][0], f["continueOn"][1], CONTINUE_ON_KEYS, "continueOn")
         cf = d.boolean(*g["failed"]) if "failed" in g else False
         ce = d.boolean(*g["error"]) if "error" in g else False
     exit_hook, hooks = (None, ())

@@ -16,7 +16,7 @@ CONTAINER_KEYS = {
     "name": IGN, "resources": IGN, "securityContext": IGN, "ports": IGN, "livenessProbe": IGN,
     "readinessProbe": IGN, "startupProbe": IGN, "lifecycle": IGN, "terminationMessagePath": IGN,
     "terminationMessagePolicy": IGN, "tty": IGN, "stdin": IGN, "stdinOnce": IGN,
-    "resizePolicy": IGN, "restartPolicy": IGN,
+    "resizePolicy": IGN, "restartPolicy": IGN, "restartPolicyRules": IGN,
     "volumeMounts": UNS, "envFrom": UNS, "volumeDevices": UNS,
 }
 SCRIPT_KEYS = {**CONTAINER_KEYS, "source": OK}

@@ -12,8 +12,10 @@ from .depends import check_depends
 from .document import DocReader, Path_
 
 
+DAG_KEYS = {"tasks": OK, "target": OK, "failFast": OK}
+
 def read_dag(d: DocReader, value: Any, path: Path_, refs: list) -> tuple[tuple[Call, ...], str | None, bool]:
-    f = d.fields(value, path, {"tasks": OK, "target": OK, "failFast": OK}, "dag")
+    f = d.fields(value, path, DAG_KEYS, "dag")
     tasks: list[Call] = []
     paths: dict[str, Path_] = {}
     if "tasks" not in f:

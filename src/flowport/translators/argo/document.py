@@ -17,6 +17,8 @@ Path_ = tuple
 K8S = "Kubernetes-only, no effect on a local run"
 
 
+TEMPLATE_REF_KEYS = {"name": OK, "template": OK, "clusterScope": OK}
+
 def is_argo(data: object) -> bool:
     return isinstance(data, dict) and str(data.get("apiVersion", "")).startswith("argoproj.io")
 
@@ -66,6 +68,8 @@ class DocReader(Reader):
     def ignored_note(self, kpath: Path_, raw: Any, what: str) -> str:
         note = "Argo drops `hooks` written on a template (hooks belong on steps/tasks or spec)" \
             if raw == "hooks" and what == "template" else K8S
+        if what == "output parameter" and raw in ("default", "enum"):
+            note = "no effect on an output (its default is `valueFrom.default`)"
         return f"{self.doc.file}: {format_path(kpath)}: {note}"
 
 
@@ -82,7 +86,7 @@ def template_target(d: DocReader, f: dict, path: Path_, refs: list) -> str | Non
         refs.append((d, t, f["template"][1]))
         return d.name_of(t)
     if "templateRef" in f:
-        g = d.fields(f["templateRef"][0], f["templateRef"][1], {"name": OK, "template": OK, "clusterScope": OK},
+        g = d.fields(f["templateRef"][0], f["templateRef"][1], TEMPLATE_REF_KEYS,
                      "templateRef")
         if "name" not in g or "template" not in g:
             d.p.error(f["templateRef"][1], "templateRef needs `name` (a WorkflowTemplate) and `template`")

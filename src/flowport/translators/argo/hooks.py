@@ -18,16 +18,16 @@ def _hook(d: DocReader, name: str, value: Any, path: Path_, refs: list) -> Hook 
     expr = None
     if "expression" in f:
         expr = d.string(*f["expression"])
-        if name != "exit":
-            check_expr(d, expr, f["expression"][1])
+        check_expr(d, expr, f["expression"][1])
     if name != "exit" and not expr:
         d.p.error(path, f"hooks.{name} needs an `expression` (only `exit` hooks run unconditionally)",
                   hint="e.g. expression: workflow.status == \"Failed\"")
     args = read_arguments(d, *f["arguments"]) if "arguments" in f else ()
     if template is None:
         return None
-    return Hook(name=name, template=template, arguments=args, expression=None if name == "exit" else expr,
-                where=d.where(path))
+    # an exit hook's expression gates it on steps and tasks (`runOnExitNode`); Argo's workflow-level
+    # exit handler does not read it
+    return Hook(name=name, template=template, arguments=args, expression=expr or None, where=d.where(path))
 
 
 def read_hooks(d: DocReader, value: Any, path: Path_, refs: list) -> tuple[Hook | None, tuple[Hook, ...]]:

@@ -13,7 +13,10 @@ from .document import DocReader, Path_
 
 PARAM_KEYS = {"name": OK, "value": OK, "default": OK, "enum": OK, "description": IGN,
               "globalName": IGN, "valueFrom": UNS}
-OUTPUT_PARAM_KEYS = {"name": OK, "value": OK, "valueFrom": OK, "globalName": OK, "description": IGN}
+ARGUMENTS_KEYS = INPUTS_KEYS = {"parameters": OK, "artifacts": UNS}
+OUTPUTS_KEYS = {"parameters": OK, "artifacts": UNS, "result": IGN, "exitCode": IGN}
+OUTPUT_PARAM_KEYS = {"name": OK, "value": OK, "valueFrom": OK, "globalName": OK, "description": IGN,
+                     "default": IGN, "enum": IGN}  # Argo reads an output's default from valueFrom
 VALUE_FROM_KEYS = {"path": OK, "default": OK, "expression": OK, "parameter": OK, "supplied": OK,
                    "event": UNS, "jsonPath": UNS, "jqFilter": UNS, "configMapKeyRef": UNS}
 
@@ -48,21 +51,21 @@ def _parameters(d: DocReader, value: Any, path: Path_, *, what: str) -> tuple[Pa
 def read_arguments(d: DocReader, value: Any, path: Path_) -> tuple[Parameter, ...]:
     if value is None:
         return ()
-    f = d.fields(value, path, {"parameters": OK, "artifacts": UNS}, "arguments")
+    f = d.fields(value, path, ARGUMENTS_KEYS, "arguments")
     return _parameters(d, *f["parameters"], what="arguments.parameters") if "parameters" in f else ()
 
 
 def read_inputs(d: DocReader, value: Any, path: Path_) -> tuple[Parameter, ...]:
     if value is None:
         return ()
-    f = d.fields(value, path, {"parameters": OK, "artifacts": UNS}, "inputs")
+    f = d.fields(value, path, INPUTS_KEYS, "inputs")
     return _parameters(d, *f["parameters"], what="inputs.parameters") if "parameters" in f else ()
 
 
 def read_outputs(d: DocReader, value: Any, path: Path_, kind: str) -> tuple[OutputParameter, ...]:
     if value is None:
         return ()
-    f = d.fields(value, path, {"parameters": OK, "artifacts": UNS, "result": IGN, "exitCode": IGN},
+    f = d.fields(value, path, OUTPUTS_KEYS,
                  "outputs")
     if "parameters" not in f:
         return ()
@@ -109,9 +112,10 @@ def check_expr(d: DocReader, text: Any, path: Path_) -> None:
         return
     from ...lang.errors import ExpressionError
     from ...lang.exprlang import compile_expr  # only files with expressions pay its import
+    from ...lang.exprlang.functions import check_functions
 
     try:
-        compile_expr(text)
+        check_functions(compile_expr(text))
     except ExpressionError as exc:
         mark = d.doc.mark_within(path, text, exc.position or 0)
         d.p.add(Problem(f"invalid expression: {exc}", mark, tuple(path)))

@@ -17,20 +17,24 @@ from .http_template import read_http
 from .parameters import read_inputs, read_outputs
 from .retry import read_retry
 from .steps import read_steps
+from .tags import check_expression_tags
 
 TEMPLATE_KEYS = {
     "name": OK, "inputs": OK, "outputs": OK, "container": OK, "script": OK, "steps": OK,
     "dag": OK, "suspend": OK, "http": OK, "retryStrategy": OK, "activeDeadlineSeconds": OK,
     "timeout": OK, "parallelism": OK, "failFast": OK, "synchronization": OK, "templateRef": OK,
-    "metadata": IGN, "nodeSelector": IGN, "affinity": IGN, "tolerations": IGN,
+    "metadata": IGN, "annotations": IGN, "nodeSelector": IGN, "affinity": IGN, "tolerations": IGN,
     "serviceAccountName": IGN, "automountServiceAccountToken": IGN, "securityContext": IGN,
     "priorityClassName": IGN, "priority": IGN, "schedulerName": IGN, "archiveLocation": IGN,
-    "metrics": IGN, "hostAliases": IGN, "podSpecPatch": UNS, "executor": IGN,
+    "metrics": IGN, "hostAliases": IGN, "pendingTimeout": IGN, "podResources": IGN, "resourceClaims": IGN, "podSpecPatch": UNS, "executor": IGN,
     "hooks": IGN,  # Argo's Template has no `hooks` field: it drops them (see docs/argo.md)
     "resource": UNS, "data": UNS, "plugin": UNS, "containerSet": UNS, "sidecars": UNS,
     "initContainers": UNS, "daemon": UNS, "memoize": UNS, "volumes": UNS, "artifactLocation": UNS,
     "outputsFrom": UNS,
 }
+SUSPEND_KEYS = {"duration": OK}
+SYNCHRONIZATION_KEYS = {"mutex": OK, "mutexes": OK, "semaphore": UNS, "semaphores": UNS}
+MUTEX_KEYS = {"name": OK, "namespace": IGN, "database": IGN}
 KINDS = ("container", "script", "steps", "dag", "suspend", "http", "resource", "data", "plugin",
          "containerSet")
 UNSUPPORTED_KINDS = {
@@ -41,10 +45,45 @@ UNSUPPORTED_KINDS = {
 }
 
 
+# Argo's template-type fields (`TemplateType`): `templateDefaults` keeps only the one of the
+# template's own type (operator.go `mergedTemplateDefaultsInto`)
+_TYPE_FIELDS = ("container", "containerSet", "steps", "script", "resource", "dag", "suspend", "data", "http",
+                "plugin")
+# lists that a strategic merge patch merges by key (Kubernetes `patchMergeKey`) instead of replacing
+_MERGE_KEYS = {"env": "name", "volumeMounts": "mountPath", "ports": "containerPort", "volumes": "name",
+               "sidecars": "name", "initContainers": "name", "tolerations": "key", "hostAliases": "ip",
+               "volumeDevices": "devicePath"}
+
+
+def merge_defaults(defaults: dict, template: dict) -> dict:
+    """`templateDefaults` under one template, as Argo merges them: the defaults' body of another
+    template type is dropped, then the template is a strategic merge patch over the rest
+    (mappings merge key by key, keyed lists merge by their key, other lists are replaced)."""
+    own = next((k for k in _TYPE_FIELDS if k in template), None)
+    base = {k: v for k, v in defaults.items() if k not in _TYPE_FIELDS or k == own}
+    return _patch(base, template)
+
+
+def _patch(base: Any, patch: Any, key: str | None = None) -> Any:
+    if isinstance(base, dict) and isinstance(patch, dict):
+        out = dict(base)
+        for k, v in patch.items():
+            out[k] = _patch(base[k], v, k) if k in base else v
+        return out
+    mk = _MERGE_KEYS.get(key or "")
+    if mk and isinstance(base, list) and isinstance(patch, list) and \
+            all(isinstance(x, dict) and mk in x for x in [*base, *patch]):
+        given = {x[mk]: x for x in patch}
+        merged = [_patch(x, given.pop(x[mk])) if x[mk] in given else x for x in base]
+        return merged + [x for x in patch if x[mk] in given]
+    return patch
+
+
 def read_template(d: DocReader, value: Any, path: Path_, refs: list, defaults: dict | None) -> Template | None:
     if isinstance(value, dict) and defaults:
-        value = {**defaults, **value}
+        value = merge_defaults(defaults, value)
     f = d.fields(value, path, TEMPLATE_KEYS, "template")
+    check_expression_tags(d, value, path)
     if "name" not in f:
         if isinstance(value, dict):
             d.p.error(path, "a template needs a `name`")
@@ -77,7 +116,7 @@ def read_template(d: DocReader, value: Any, path: Path_, refs: list, defaults: d
     elif kind == "dag":
         t["tasks"], t["target"], t["fail_fast"] = read_dag(d, body, bpath, refs)
     elif kind == "suspend":
-        g = d.fields(body or {}, bpath, {"duration": OK}, "suspend")
+        g = d.fields(body or {}, bpath, SUSPEND_KEYS, "suspend")
         if "duration" not in g:
             d.p.unsupported(bpath, "suspend without `duration` (waiting for `argo resume`)",
                             hint="give it a duration, e.g. duration: \"20s\"")
@@ -101,7 +140,7 @@ def read_template(d: DocReader, value: Any, path: Path_, refs: list, defaults: d
 
 
 def _mutexes(d: DocReader, value: Any, path: Path_) -> tuple[str, ...]:
-    f = d.fields(value, path, {"mutex": OK, "mutexes": OK, "semaphore": UNS, "semaphores": UNS},
+    f = d.fields(value, path, SYNCHRONIZATION_KEYS,
                  "synchronization")
     names = []
     items = []
@@ -110,7 +149,7 @@ def _mutexes(d: DocReader, value: Any, path: Path_) -> tuple[str, ...]:
     if "mutexes" in f and isinstance(f["mutexes"][0], list):
         items.extend((m, (*f["mutexes"][1], i)) for i, m in enumerate(f["mutexes"][0]))
     for m, mpath in items:
-        g = d.fields(m, mpath, {"name": OK, "namespace": IGN, "database": IGN}, "mutex")
+        g = d.fields(m, mpath, MUTEX_KEYS, "mutex")
         if "name" in g:
             n = d.string(*g["name"])
             if n:

@@ -33,7 +33,8 @@ TOP_KEYS = {"apiVersion": OK, "kind": OK, "metadata": OK, "spec": OK, "status": 
 METADATA_KEYS = {
     "name": OK, "generateName": OK, "namespace": OK, "labels": OK, "annotations": OK,
     "uid": IGN, "creationTimestamp": IGN, "resourceVersion": IGN, "generation": IGN,
-    "managedFields": IGN, "ownerReferences": IGN, "finalizers": IGN,
+    "managedFields": IGN, "ownerReferences": IGN, "finalizers": IGN, "selfLink": IGN,
+    "deletionTimestamp": IGN, "deletionGracePeriodSeconds": IGN,
 }
 SPEC_KEYS = {
     "entrypoint": OK, "templates": OK, "arguments": OK, "onExit": OK, "hooks": OK,
@@ -45,10 +46,11 @@ SPEC_KEYS = {
     "hostAliases": IGN, "securityContext": IGN, "priorityClassName": IGN, "podPriority": IGN,
     "podPriorityClassName": IGN, "archiveLogs": IGN, "archiveLocation": IGN,
     "workflowMetadata": IGN, "schedulerName": IGN, "imagePullSecrets": IGN, "hostNetwork": IGN,
-    "metrics": IGN, "artifactGC": IGN, "podSpecPatch": UNS, "shutdown": IGN, "suspend": IGN,
+    "metrics": IGN, "artifactGC": IGN, "executorPlugins": IGN, "podResources": IGN, "resourceClaims": IGN, "podSpecPatch": UNS, "shutdown": IGN, "suspend": IGN,
     "volumes": UNS, "volumeClaimTemplates": UNS, "volumeClaimGC": UNS,
     "artifactRepositoryRef": UNS, "synchronization": UNS, "retryStrategy": UNS,
 }
+WORKFLOW_TEMPLATE_REF_KEYS = {"name": OK, "clusterScope": OK}
 RUNNABLE_KINDS = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
 _TEMPLATES_HINT = "load it with --templates FILE_OR_DIR (or put it in the same file after `---`)"
 
@@ -150,7 +152,7 @@ def _read_spec(cx: Translation, d: DocReader, top: dict, spec: dict) -> _Spec:
     base_doc: DocReader | None = None
     if isinstance(spec, dict) and "workflowTemplateRef" in spec:
         ref = spec["workflowTemplateRef"]
-        g = d.fields(ref, ("spec", "workflowTemplateRef"), {"name": OK, "clusterScope": OK}, "workflowTemplateRef")
+        g = d.fields(ref, ("spec", "workflowTemplateRef"), WORKFLOW_TEMPLATE_REF_KEYS, "workflowTemplateRef")
         wt = d.string(*g["name"]) if "name" in g else None
         if wt is None:
             d.p.error(("spec", "workflowTemplateRef"), "workflowTemplateRef needs a `name`")
