@@ -152,3 +152,29 @@ def test_a_storm_of_sigterms_still_ends_canceled_with_summary_and_report(prefect
     with get_client(sync_client=True) as client:
         state = client.read_flow_run(run_id).state
     assert state.is_cancelled(), state
+
+
+def test_cleanup_ends_the_orphans_of_a_killed_flowport_and_marks_the_run_crashed(prefect_server, tmp_path,
+                                                                                start_run):
+    """SIGKILL of `flowport run` leaves its step running (steps have their own sessions) and
+    the flow run Running: `flowport cleanup` ends the step and marks the run Crashed."""
+    from prefect.client.orchestration import get_client
+
+    proc = start_run()
+    pid = int(wait_for(tmp_path / "long.pid", proc=proc))
+    run_id = wait_for(tmp_path / "run.id", proc=proc)
+    proc.kill()
+    proc.communicate(timeout=30)
+    assert alive(pid), "the step should have outlived its killed flowport (else this test proves nothing)"
+    done = subprocess.run([sys.executable, "-m", "flowport.cli", "cleanup"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode in (0, 1), done.stdout + done.stderr  # 1: no Docker Engine for the containers
+    assert f"ended the leftovers of run {run_id}" in done.stdout, done.stdout + done.stderr
+    deadline = time.monotonic() + 10
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive(pid), "cleanup left the orphaned step running"
+    with get_client(sync_client=True) as client:
+        state = client.read_flow_run(run_id).state
+    assert state.is_crashed(), state
+    assert not (tmp_path / "handlers.txt").exists()  # Dagu runs no handler for a killed run

@@ -366,6 +366,7 @@ def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, op
         control.enter_lifecycle()
         _guarded(program, program.run_lifecycle)
         report = build_report(wf, program, run_id, folder, started)
+        claim(folder, "finished")  # not an orphan (orphans.py)
         REPORTS.put(run_id, report)
         if publish:
             from .artifacts import publish_run_artifacts
@@ -534,6 +535,9 @@ def run(wf: Workflow, params: list[tuple[str, str]] | None = None, options: RunO
     from .server import prefect_api
 
     with SIGNALS.installed(), prefect_api():
+        from .orphans import end_orphans
+
+        end_orphans()  # runs of killed flowport processes: their leftovers go, Prefect learns
         state = build_flow(wf, options)(params=params, return_state=True)
     run_id = str(state.state_details.flow_run_id)
     report = REPORTS.pop(run_id)

@@ -172,10 +172,14 @@ def _run_options(config: Optional[Path], images: list[str], notify: list[str] = 
 def cleanup(
     run_id: Optional[str] = typer.Option(None, "--run-id", help="Only the containers of this run (default: every flowport container)."),
 ) -> None:
-    """Remove containers left behind by runs that were killed (found by their flowport labels),
-    and containers kept on purpose (`autoRemove: false`, `keepContainer`)."""
+    """End what runs whose flowport process was killed left behind (step processes, containers;
+    their flow runs are marked Crashed), then remove containers left by killed runs (found by
+    their flowport labels) and containers kept on purpose (`autoRemove: false`, `keepContainer`)."""
+    from ..adapter.orphans import end_orphans
     from ..adapter.runners.docker import DockerUnavailable, cleanup as remove_containers
 
+    for orphan in end_orphans():
+        out.print(f"ended the leftovers of run {orphan} (its flowport process was killed)")
     try:
         removed = remove_containers(run_id)
     except DockerUnavailable as exc:

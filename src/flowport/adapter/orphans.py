@@ -1,0 +1,93 @@
+"""Runs whose flowport process was killed (SIGKILL, OOM, a lost machine): nothing of them may
+outlive the process, and Prefect must not show them Running for ever.
+
+A run's folder holds `claims/started` (written by the process that runs it: its pid) and,
+once it ended, `claims/finished`. A run that started, did not finish, and whose process is
+gone is an orphan: `flowport cleanup` and the next `flowport run` end its leftover step
+processes (found by the `DAG_RUN_ID` in their environment) and containers (by label), and
+mark its flow run Crashed.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+from .runfiles import claim, fallback_run_dir, log_root
+
+log = logging.getLogger("flowport")
+
+
+def _owner_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie is gone for our purpose
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def orphaned_runs() -> list[tuple[Path, str]]:
+    """(run folder, run id) of the runs that started here, never finished, and whose
+    process is gone."""
+    found = []
+    roots = {log_root(), fallback_run_dir("x", "x").parent.parent}
+    for root in roots:
+        for started in root.glob("*/*/claims/started"):
+            claims = started.parent
+            if (claims / "finished").exists() or (claims / "crashed").exists():
+                continue
+            try:
+                pid = int(started.read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue
+            if not _owner_alive(pid):
+                found.append((claims.parent, claims.parent.name))
+    return found
+
+
+def end_orphans(logger: Any = log) -> list[str]:
+    """End what every orphaned run left behind; returns their run ids."""
+    from .prefect_hooks import kill_leftovers
+
+    ended = []
+    for folder, run_id in orphaned_runs():
+        if not claim(folder, "crashed"):  # another sweep or a Prefect hook took it
+            continue
+        kill_leftovers(run_id, logger)
+        try:
+            from .runners.docker import cleanup
+
+            cleanup(run_id)
+        except Exception:  # no Docker Engine: no containers
+            pass
+        mark_crashed(run_id, logger)
+        ended.append(run_id)
+    return ended
+
+
+def mark_crashed(run_id: str, logger: Any = log) -> None:
+    """Set the flow run Crashed if it is still not final (best effort: the server may be gone)."""
+    try:
+        flow_run_id = uuid.UUID(run_id)
+    except ValueError:
+        return
+    try:
+        from prefect.client.orchestration import get_client
+        from prefect.states import Crashed
+
+        with get_client(sync_client=True) as client:
+            state = client.read_flow_run(flow_run_id).state
+            if state is None or not state.is_final():
+                client.set_flow_run_state(flow_run_id, Crashed(message="the flowport process was killed"),
+                                          force=True)
+                logger.warning("flowport: flow run %s marked Crashed (its flowport process was killed)", run_id)
+    except Exception as exc:
+        logger.info("flowport: could not mark flow run %s Crashed: %s", run_id, exc)
