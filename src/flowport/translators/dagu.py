@@ -61,7 +61,7 @@ DAG_KEYS: dict[str, str] = {
     "mail_on": "ok", "smtp": "ok", "error_mail": "ok",
     "info_mail": "ok", "wait_mail": "unsupported", "container": "ok",
     "registry_auths": "unsupported", "ssh": "unsupported", "secrets": "unsupported",
-    "s3": "unsupported", "redis": "unsupported", "llm": "unsupported", "defaults": "unsupported",
+    "s3": "unsupported", "redis": "unsupported", "llm": "unsupported", "defaults": "ok",
     "retry_policy": "unsupported", "consts": "unsupported", "webhook": "unsupported",
     "kubernetes": "unsupported", "harness": "unsupported", "harnesses": "unsupported",
     "step_types": "unsupported", "actions": "unsupported", "tools": "unsupported",
@@ -74,11 +74,20 @@ STEP_KEYS: dict[str, str] = {
     "continue_on": "ok", "retry_policy": "ok", "timeout_sec": "ok", "signal_on_stop": "ok",
     "stdout": "ok", "stderr": "ok", "run": "ok", "exec": "ok", "executor": "ok", "type": "ok",
     "log_output": "ignored", "worker_selector": "ignored", "shell_packages": "unsupported",
-    "call": "unsupported", "params": "unsupported", "parallel": "unsupported",
+    "call": "unsupported", "params": "ignored", "parallel": "unsupported",
     "repeat_policy": "ok", "mail_on_error": "ok", "container": "ok",
     "config": "ok", "with": "ok", "action": "ok",
     "llm": "unsupported", "messages": "unsupported", "agent": "unsupported",
     "approval": "unsupported", "value": "unsupported", "routes": "unsupported",
+}
+# Dagu's `defaults:` (spec/defaults.go): applied to every step and handler that does not set
+# the key itself; `env` and `preconditions` are put before the step's own.
+DEFAULTS_KEYS = {k: "ok" for k in ("continue_on", "retry_policy", "repeat_policy", "timeout_sec",
+                                   "mail_on_error", "signal_on_stop", "env", "preconditions")}
+# why a key is not supported, where a plain "not supported yet" would leave the user guessing
+UNSUPPORTED_HINTS = {
+    ("DAG", "retrypolicy"): "a DAG-level retry policy re-runs a failed DAG run from Dagu's scheduler; "
+                            "to retry steps use `defaults: {retry_policy: …}` or each step's own",
 }
 HANDLER_KEYS = {"success": "success", "failure": "failure", "cancel": "cancel",
                 "abort": "cancel", "exit": "exit", "init": "init", "wait": None}
@@ -110,6 +119,7 @@ class _Ctx(Reader):
         super().__init__(Problems(doc), [])
         self.doc = doc
         self.dialect = dialect
+        self.defaults: dict[str, Any] = {}  # `defaults:` as Step field values
 
     def where(self, path: Path_) -> Where:
         m = self.doc.mark(path)
@@ -117,6 +127,9 @@ class _Ctx(Reader):
 
     def spell(self, key: str) -> str:
         return CAMEL.get(key, key) if self.dialect == "dagu-v1" else key
+
+    def unsupported_hint(self, raw: Any, what: str) -> str | None:
+        return UNSUPPORTED_HINTS.get((what, norm(raw)))
 
 
 def detect_dialect(data: dict) -> str:
@@ -185,6 +198,8 @@ def translate_document(doc: Document, *, source_file: str | None = None) -> tupl
     container_shell: tuple[str, ...] = ()
     if "container" in top:
         container, container_shell = container_field(cx, *top["container"], dag_level=True)
+    if "defaults" in top:
+        cx.defaults = _defaults(cx, *top["defaults"])
     steps = _steps(cx, raw_steps, chain=chain, dialect=dialect)
     handlers = _handlers(cx, *top["handler_on"]) if "handler_on" in top else Handlers()
     if container is not None:
@@ -546,9 +561,51 @@ def _check_cycles(cx: _Ctx, steps: list[Step], paths: dict[str, Path_]) -> None:
                           hint="remove one of these `depends`, or set `type: graph` if the chain order caused it")
 
 
+def _defaults(cx: _Ctx, value: Any, path: Path_) -> dict[str, Any]:
+    if value is None:
+        return {}
+    d = cx.fields(value, path, DEFAULTS_KEYS, "defaults")
+    out: dict[str, Any] = {}
+    if "retry_policy" in d:
+        out["retry"] = _retry(cx, *d["retry_policy"])
+    if "repeat_policy" in d:
+        out["repeat"] = _repeat(cx, *d["repeat_policy"])
+    if "timeout_sec" in d:
+        out["timeout"] = cx.number(*d["timeout_sec"]) or None
+    if "continue_on" in d:
+        out["continue_on"] = _continue_on(cx, *d["continue_on"])
+    if "mail_on_error" in d:
+        out["mail_on_error"] = cx.boolean(*d["mail_on_error"])
+    if "signal_on_stop" in d:
+        out["signal_on_stop"] = cx.string(*d["signal_on_stop"])
+    if "env" in d:
+        out["env"] = _env(cx, *d["env"])
+    if "preconditions" in d:
+        out["preconditions"] = _preconditions(cx, *d["preconditions"])
+    return out
+
+
+def _with_defaults(cx: _Ctx, step: Step, own: Fields | dict, handler: str | None) -> Step:
+    """Dagu's applyDefaults: a default fills what the step did not set itself."""
+    if not cx.defaults:
+        return step
+    changes: dict[str, Any] = {}
+    for key, field in (("retry_policy", "retry"), ("repeat_policy", "repeat"), ("timeout_sec", "timeout"),
+                       ("continue_on", "continue_on"), ("mail_on_error", "mail_on_error"),
+                       ("signal_on_stop", "signal_on_stop")):
+        if field in cx.defaults and key not in own and not (handler and field == "repeat"):
+            changes[field] = cx.defaults[field]
+    if "env" in cx.defaults:
+        changes["env"] = (*cx.defaults["env"], *step.env)
+    if "preconditions" in cx.defaults:
+        changes["preconditions"] = (*cx.defaults["preconditions"], *step.preconditions)
+    return replace(step, **changes)
+
+
 def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str | None = None) -> tuple[Step | None, bool]:
     if isinstance(raw, str):
-        return Step(name=f"cmd_{n}", action=_command_action(cx, raw, path, None), where=cx.where(path)), False
+        step = Step(name=f"cmd_{n}", action=_command_action(cx, raw, path, None), where=cx.where(path))
+        return _with_defaults(cx, step, {}, handler), False
     if not isinstance(raw, dict):
         cx.problems.error(path, f"a step is a mapping or a command string, got {kind_of(raw)}")
         return None, False
@@ -610,7 +667,7 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
         mail_on_error=cx.boolean(*f["mail_on_error"]) if "mail_on_error" in f else False,
         where=cx.where(path),
     )
-    return step, explicit_depends
+    return _with_defaults(cx, step, f, handler), explicit_depends
 
 
 def _executor(cx: _Ctx, f: Fields) -> tuple[str, tuple[Any, Path_] | None]:
