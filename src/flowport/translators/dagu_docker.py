@@ -24,7 +24,7 @@ PullPolicy = Literal["missing", "always", "never"]
 EXECUTOR_KEYS = {
     "image": "ok", "container_name": "ok", "pull": "ok", "auto_remove": "ok", "platform": "ok",
     "container": "ok", "host": "ok", "exec": "ok", "network": "unsupported",
-    "volumes": "ok", "working_dir": "ok",  # Dagu's shortcuts for host.Binds/Mounts and container.WorkingDir
+    "volumes": "ok", "working_dir": "ok", "command": "ok",  # Dagu's shortcuts for host.Binds/Mounts and container.WorkingDir
 }
 # Docker's container.Config / HostConfig / exec options, as Dagu passes them through
 CONFIG_KEYS = {"env": "ok", "entrypoint": "ok", "cmd": "ok", "user": "ok", "working_dir": "ok",
@@ -133,6 +133,8 @@ def executor_container(cx: Any, config: Any, cpath: Path_, cmd: tuple[str, ...] 
         env += _env_pairs(cx, *e["env"]) if "env" in e else []
         user = cx.string(*e["user"]) if "user" in e else user
         workdir = cx.string(*e["working_dir"]) if "working_dir" in e else workdir
+    if not cmd and "command" in f:  # the container command when the step has none (Dagu ≥ 2.7)
+        cmd = tuple(_argv(cx, *f["command"]))
     exec_in = name if not image else None
     return Container(
         image=image or "",
