@@ -73,3 +73,36 @@ steps:
 """)
     assert result.ok, result.error().render()
     assert result.workflow.ignored == ("steps[0].params: no effect under Prefect",)
+
+
+def test_new_schema_reads(tmp_path):
+    """Fields the schema walk found flowport did not read (issue 10 item 7)."""
+    result = _load(tmp_path, """
+shell: bash
+shell_args: [-e, -u]
+schedule:
+  - expression: "0 1 * * *"
+    kind: cron
+  - "30 2 * * *"
+params:
+  schema: ./params.schema.json
+  values: {region: eu, size: 3}
+steps:
+  - name: a
+    run: echo hi
+  - name: b
+    type: docker
+    with: {image: busybox, command: [echo, 1]}
+  - name: c
+    shell: sh
+    shell_args: [-x]
+    run: echo c
+""")
+    assert result.ok, result.error().render()
+    wf = result.workflow
+    assert wf.shell == ("bash", "-e", "-u")
+    assert wf.schedule == ("0 1 * * *", "30 2 * * *")
+    assert [(p.name, p.default) for p in wf.params] == [("region", "eu"), ("size", "3")]
+    assert "params.schema: no effect under Prefect" in wf.ignored
+    assert wf.steps[1].action.cmd == ("echo", "1")
+    assert wf.steps[2].action.shell == ("sh", "-x")
