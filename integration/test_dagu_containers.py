@@ -248,3 +248,61 @@ def test_v3_docker_run_action_with_structured_output(run_dag, tmp_path):
     assert report.status == "succeeded", report.message
     assert (tmp_path / "os.txt").read_text().startswith("alpine-")
     assert run_containers(report.run_id) == []
+
+
+def test_docker_executor_volumes_and_host_config_reach_the_engine(run_dag, tmp_path):
+    """Issue 10 item 7: the executor's `volumes` shortcut (relative host paths from the DAG's
+    folder, a bare name is a named volume) and HostConfig keys as Docker names them."""
+    from flowport.adapter.runners.docker import remove_container, shared_client
+
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "in.txt").write_text("from-host\n")
+    volume = f"flowport-test-{os.getpid()}"
+    report = run_dag(
+        f"""
+        steps:
+          - name: boxed
+            executor:
+              type: docker
+              config:
+                image: busybox
+                volumes: ["./data:/data:ro", "{volume}:/cache"]
+                host:
+                  CapDrop: [ALL]
+                  CapAdd: [CHOWN]
+                  ShmSize: 64m
+                  Memory: 268435456
+                  NanoCpus: 500000000
+                  SecurityOpt: [no-new-privileges]
+                  ReadonlyRootfs: true
+                  Tmpfs: {{/scratch: "rw,size=1m"}}
+                  Ulimits: [{{name: nofile, soft: 1024, hard: 2048}}]
+                  ExtraHosts: ["db.test:10.1.2.3"]
+                  Resources: {{PidsLimit: 64}}
+            command: sh -c 'cat /data/in.txt; df -k /dev/shm | tail -1; ulimit -n; grep db.test /etc/hosts; echo x > /cache/x && echo cached; touch /ro 2>/dev/null || echo read-only'
+          - name: step_container
+            container: {{image: busybox, volumes: ["./data:/in"]}}
+            command: cat /in/in.txt
+            output: VIA_CONTAINER
+        """
+    )
+    try:
+        assert report.status == "succeeded", report.message
+        out = (Path(report.log_dir) / "boxed.out").read_text().splitlines()
+        assert out[0] == "from-host"
+        assert out[1].split()[1] == "65536"  # 64 MiB of /dev/shm
+        assert out[2:] == ["1024", "10.1.2.3\tdb.test", "cached", "read-only"]
+        assert node(report, "step_container").outputs["VIA_CONTAINER"] == "from-host"
+        [kept] = run_containers(report.run_id)  # the executor keeps its container (autoRemove: false)
+        host = shared_client().api.inspect_container(kept["Id"])["HostConfig"]
+        assert host["CapDrop"] == ["ALL"] and host["CapAdd"] == ["CHOWN"]
+        assert host["ShmSize"] == 64 * 1024 * 1024
+        assert host["Memory"] == 268435456 and host["NanoCpus"] == 500000000
+        assert host["SecurityOpt"] == ["no-new-privileges"] and host["ReadonlyRootfs"] is True
+        assert host["Tmpfs"] == {"/scratch": "rw,size=1m"} and host["PidsLimit"] == 64
+        assert host["Ulimits"] == [{"Name": "nofile", "Soft": 1024, "Hard": 2048}]
+        assert host["Binds"] == [f"{tmp_path / 'data'}:/data:ro", f"{volume}:/cache"]
+    finally:
+        for c in run_containers(report.run_id):
+            remove_container(c["Id"])
+        subprocess.run(["docker", "volume", "rm", "-f", volume], capture_output=True)

@@ -152,3 +152,54 @@ def test_artifacts_turn_on_only_when_used(tmp_path):
     assert check(dag).workflow.artifacts_dir == ""  # referenced: on, in flowport's data folder
     dag.write_text("artifacts: {enabled: true, dir: arts}\nsteps:\n  - name: a\n    command: 'true'\n")
     assert Path(check(dag).workflow.artifacts_dir) == Path("arts")
+
+
+def test_steps_namespace_in_commands_env_preconditions_and_handlers(run_dag, tmp_path):
+    """Issue 10 item 7: `${steps.<id>.outputs.<name>}` (Dagu spec 007) resolves in a downstream
+    step's command, env and preconditions; other `steps.` forms are not Dagu references and stay
+    as written, as do references to steps by name (no `id`), to non-upstream steps and from
+    handlers. The legacy `${id.stdout}` family keeps working, in step env too."""
+    report = run_dag("""
+        steps:
+          - id: build
+            run: |
+              printf 'image=v1.2.3\\n' >> "$DAGU_OUTPUT_FILE"
+              echo built
+            outputs:
+              - name: image
+          - name: noid
+            run: printf 'tag=t1\\n' >> "$DAGU_OUTPUT_FILE"
+            outputs: [tag]
+          - id: side
+            run: printf 'x=1\\n' >> "$DAGU_OUTPUT_FILE"
+            outputs: [x]
+          - id: deploy
+            depends: [build, noid]
+            env:
+              - IMAGE: ${steps.build.outputs.image}
+              - CODE: ${build.exit_code}
+              - OUT: ${build.stdout}
+            preconditions:
+              - condition: "${steps.build.outputs.image}"
+                expected: "v1.2.3"
+            run: |
+              printf '%s\\n' "cmd=${steps.build.outputs.image} env=$IMAGE code=$CODE" > deploy.txt
+              printf '%s\\n' '${steps.build.stdout} ${steps.build.exit_code} ${steps.build.exitCode}' >> deploy.txt
+              printf '%s\\n' '${steps.build.output} ${steps.build.outputs.image.x} ${steps.noid.outputs.tag}' >> deploy.txt
+              printf '%s\\n' '${steps.side.outputs.x} ${build.outputs.image}' >> deploy.txt
+              cat "$OUT" >> deploy.txt
+        handler_on:
+          exit:
+            env:
+              - H: ${steps.build.outputs.image}
+            run: sh -c 'printf "%s %s\\n" "$H" "$0"' ${build.exit_code} > handler.txt
+    """)
+    assert report.status == "succeeded", report.message
+    assert read(tmp_path / "deploy.txt").splitlines() == [
+        "cmd=v1.2.3 env=v1.2.3 code=0",
+        "${steps.build.stdout} ${steps.build.exit_code} ${steps.build.exitCode}",
+        "${steps.build.output} ${steps.build.outputs.image.x} ${steps.noid.outputs.tag}",
+        "${steps.side.outputs.x} v1.2.3",
+        "built",
+    ]
+    assert read(tmp_path / "handler.txt") == "${steps.build.outputs.image} 0\n"

@@ -4,7 +4,7 @@ noop), parameters and the engine semantics that differ by source."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Union
+from typing import Any, Literal, Union
 
 Pairs = tuple[tuple[str, str], ...]  # ordered KEY=VALUE pairs (Dagu evaluates env in order)
 
@@ -57,6 +57,9 @@ class Container:
     name: str | None = None  # container name to create
     exec_in: str | None = None  # run `cmd` inside this existing container (docker exec)
     script: str | None = None  # Argo script.source: mounted, its path appended to cmd
+    # Docker HostConfig fields by Docker's own names (`CapDrop`, `ShmSize`…), JSON values,
+    # merged into the container's host config as given
+    host: tuple[tuple[str, Any], ...] = ()
 
 @dataclass(frozen=True)
 class Mail:

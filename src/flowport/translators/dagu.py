@@ -48,7 +48,7 @@ def norm(key: Any) -> str:
 # canonical (snake_case) key -> what we do with it. "ok": implemented; "ignored": accepted,
 # no effect under Prefect (reported by `plan`); "unsupported": rejected by `validate`.
 DAG_KEYS: dict[str, str] = {
-    "name": "ok", "description": "ok", "group": "ok", "tags": "ok", "labels": "ok",
+    "name": "ok", "description": "ok", "group": "ignored", "tags": "ok", "labels": "ok",
     "type": "ok", "schedule": "ok", "params": "ok", "env": "ok", "dotenv": "ok",
     "working_dir": "ok", "shell": "ok", "timeout_sec": "ok", "max_active_steps": "ok",
     "delay_sec": "ok", "max_clean_up_time_sec": "ok", "preconditions": "ok",
@@ -57,11 +57,11 @@ DAG_KEYS: dict[str, str] = {
     "max_active_runs": "ignored", "skip_if_successful": "ignored", "restart_wait_sec": "ignored",
     "catchup_window": "ignored", "overlap_policy": "ignored", "max_output_size": "ignored",
     "queue": "ignored", "worker_selector": "ignored", "run_config": "ignored", "otel": "ignored",
-    "log_output": "ignored", "artifacts": "ok",
+    "log_output": "ignored", "artifacts": "ok", "resources": "ignored", "shell_args": "ok",
     "mail_on": "ok", "smtp": "ok", "error_mail": "ok",
     "info_mail": "ok", "wait_mail": "unsupported", "container": "ok",
     "registry_auths": "unsupported", "ssh": "unsupported", "secrets": "unsupported",
-    "s3": "unsupported", "redis": "unsupported", "llm": "unsupported", "defaults": "unsupported",
+    "s3": "unsupported", "redis": "unsupported", "llm": "unsupported", "defaults": "ok",
     "retry_policy": "unsupported", "consts": "unsupported", "webhook": "unsupported",
     "kubernetes": "unsupported", "harness": "unsupported", "harnesses": "unsupported",
     "step_types": "unsupported", "actions": "unsupported", "tools": "unsupported",
@@ -74,11 +74,28 @@ STEP_KEYS: dict[str, str] = {
     "continue_on": "ok", "retry_policy": "ok", "timeout_sec": "ok", "signal_on_stop": "ok",
     "stdout": "ok", "stderr": "ok", "run": "ok", "exec": "ok", "executor": "ok", "type": "ok",
     "log_output": "ignored", "worker_selector": "ignored", "shell_packages": "unsupported",
-    "call": "unsupported", "params": "unsupported", "parallel": "unsupported",
+    "call": "unsupported", "params": "ignored", "parallel": "unsupported",
     "repeat_policy": "ok", "mail_on_error": "ok", "container": "ok",
     "config": "ok", "with": "ok", "action": "ok",
     "llm": "unsupported", "messages": "unsupported", "agent": "unsupported",
     "approval": "unsupported", "value": "unsupported", "routes": "unsupported",
+    "shell_args": "ok", "dependencies": "ignored", "foreach": "unsupported", "inputs": "unsupported",
+    "output_schema": "unsupported", "tools": "unsupported",
+}
+# a `schedule:` list entry written as a mapping (Dagu ≥ 2.13)
+SCHEDULE_ENTRY_KEYS = {"kind": "ok", "expression": "ok", "at": "unsupported", "profile": "unsupported"}
+# a V2/V3 `params:` list entry with a name; the value checks Dagu runs on a param are not run
+PARAM_ENTRY_KEYS = {"name": "ok", "default": "ok", "description": "ok", "type": "ignored",
+                    "required": "ignored", "enum": "ignored", "eval": "ignored", "min_length": "ignored",
+                    "max_length": "ignored", "minimum": "ignored", "maximum": "ignored", "pattern": "ignored"}
+# Dagu's `defaults:` (spec/defaults.go): applied to every step and handler that does not set
+# the key itself; `env` and `preconditions` are put before the step's own.
+DEFAULTS_KEYS = {k: "ok" for k in ("continue_on", "retry_policy", "repeat_policy", "timeout_sec",
+                                   "mail_on_error", "signal_on_stop", "env", "preconditions")}
+# why a key is not supported, where a plain "not supported yet" would leave the user guessing
+UNSUPPORTED_HINTS = {
+    ("DAG", "retrypolicy"): "a DAG-level retry policy re-runs a failed DAG run from Dagu's scheduler; "
+                            "to retry steps use `defaults: {retry_policy: …}` or each step's own",
 }
 HANDLER_KEYS = {"success": "success", "failure": "failure", "cancel": "cancel",
                 "abort": "cancel", "exit": "exit", "init": "init", "wait": None}
@@ -110,6 +127,7 @@ class _Ctx(Reader):
         super().__init__(Problems(doc), [])
         self.doc = doc
         self.dialect = dialect
+        self.defaults: dict[str, Any] = {}  # `defaults:` as Step field values
 
     def where(self, path: Path_) -> Where:
         m = self.doc.mark(path)
@@ -117,6 +135,9 @@ class _Ctx(Reader):
 
     def spell(self, key: str) -> str:
         return CAMEL.get(key, key) if self.dialect == "dagu-v1" else key
+
+    def unsupported_hint(self, raw: Any, what: str) -> str | None:
+        return UNSUPPORTED_HINTS.get((what, norm(raw)))
 
 
 def detect_dialect(data: dict) -> str:
@@ -168,6 +189,7 @@ def translate_document(doc: Document, *, source_file: str | None = None) -> tupl
     shell: tuple[str, ...] = ()
     if "shell" in top:
         shell = _shell(cx, *top["shell"])
+    shell = _shell_args(cx, top, shell)
 
     params, params_text = _params(cx, *top["params"]) if "params" in top else ((), None)
     env = _env(cx, *top["env"]) if "env" in top else ()
@@ -185,6 +207,8 @@ def translate_document(doc: Document, *, source_file: str | None = None) -> tupl
     container_shell: tuple[str, ...] = ()
     if "container" in top:
         container, container_shell = container_field(cx, *top["container"], dag_level=True)
+    if "defaults" in top:
+        cx.defaults = _defaults(cx, *top["defaults"])
     steps = _steps(cx, raw_steps, chain=chain, dialect=dialect)
     handlers = _handlers(cx, *top["handler_on"]) if "handler_on" in top else Handlers()
     if container is not None:
@@ -270,6 +294,18 @@ def _schedule_and_tags(cx: _Ctx, top: Fields) -> tuple[tuple[str, ...], tuple[st
         value, path = top["schedule"]
         if isinstance(value, dict):
             cx.problems.unsupported(path, "schedule with start/stop/restart")
+        elif isinstance(value, list):
+            entries = []
+            for i, item in enumerate(value):
+                if isinstance(item, dict):  # {expression: "0 * * * *", kind: cron}
+                    e = cx.fields(item, (*path, i), SCHEDULE_ENTRY_KEYS, "schedule entry")
+                    if "kind" in e and cx.string(*e["kind"]) not in ("cron", None):
+                        cx.problems.unsupported(e["kind"][1], f"schedule entry kind {e['kind'][0]!r}")
+                    if "expression" in e:
+                        entries.append(cx.string(*e["expression"]) or "")
+                else:
+                    entries.extend(cx.strings(item, (*path, i)))
+            schedule = tuple(entries)
         else:
             schedule = tuple(cx.strings(value, path))
     tags: tuple[str, ...] = ()
@@ -291,6 +327,18 @@ def _shell(cx: _Ctx, value: Any, path: Path_) -> tuple[str, ...]:
     return tuple(shlex.split(s)) if s else ()
 
 
+def _shell_args(cx: _Ctx, f: Fields, shell: tuple[str, ...]) -> tuple[str, ...]:
+    """`shell_args`: arguments appended to the `shell` they go with."""
+    if "shell_args" not in f:
+        return shell
+    value, path = f["shell_args"]
+    if not shell:
+        cx.problems.unsupported(path, "`shell_args` without a `shell` next to it", key=True,
+                                hint="name the shell too, e.g. `shell: bash`")
+        return shell
+    return (*shell, *(cx.str_list(value, path) or ()))
+
+
 def _params(cx: _Ctx, value: Any, path: Path_) -> tuple[tuple[Param, ...], str | None]:
     if value is None:
         return (), None
@@ -299,6 +347,15 @@ def _params(cx: _Ctx, value: Any, path: Path_) -> tuple[tuple[Param, ...], str |
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return (), str(value)
     out: list[Param] = []
+    if isinstance(value, dict) and _schema_params(value):
+        if "properties" in value:  # Dagu's inline JSON schema
+            cx.problems.unsupported(path, "params given as a JSON schema (`type: object` + `properties`)")
+            return (), None
+        cx.ignored.append(f"{format_path((*path, 'schema'))}: no effect under Prefect")
+        value = value.get("values") or {}
+        if not isinstance(value, dict):
+            cx.problems.error((*path, "values"), f"params `values` must be a mapping, got {kind_of(value)}")
+            return (), None
     if isinstance(value, dict):
         for k, v in value.items():
             out.append(Param(str(k), _scalar(v)))
@@ -311,8 +368,10 @@ def _params(cx: _Ctx, value: Any, path: Path_) -> tuple[tuple[Param, ...], str |
         ipath = (*path, i)
         if isinstance(item, dict) and "name" in item and not (len(item) == 1):
             # V2/V3 schema form: {name, default, description, type, required, enum}
-            default = item.get("default")
-            out.append(Param(str(item["name"]), None if default is None else _scalar(default), item.get("description")))
+            e = cx.fields(item, ipath, PARAM_ENTRY_KEYS, "param")
+            default = e["default"][0] if "default" in e else None
+            description = e["description"][0] if "description" in e else None
+            out.append(Param(str(item["name"]), None if default is None else _scalar(default), description))
         elif isinstance(item, dict):
             for k, v in item.items():
                 out.append(Param(str(k), _scalar(v)))
@@ -325,6 +384,19 @@ def _params(cx: _Ctx, value: Any, path: Path_) -> tuple[tuple[Param, ...], str |
         else:
             cx.problems.error(ipath, f"a parameter is a NAME=VALUE string or a mapping, got {kind_of(item)}")
     return tuple(out), None
+
+
+def _schema_params(value: dict) -> bool:
+    """Dagu's two JSON-schema forms of `params:` (spec/params.go): `{schema, values}` (when
+    `values` is there, or `schema` is a mapping, a URL or a path) and `{type: object,
+    properties}`; any other mapping names params."""
+    if value.get("type") == "object" and isinstance(value.get("properties"), dict):
+        return True
+    if "schema" not in value or not set(value) <= {"schema", "values"}:
+        return False
+    schema = value["schema"]
+    return "values" in value or isinstance(schema, dict) or (
+        isinstance(schema, str) and ("://" in schema or any(c in schema for c in "./\\")))
 
 
 def _scalar(v: Any) -> str:
@@ -546,9 +618,51 @@ def _check_cycles(cx: _Ctx, steps: list[Step], paths: dict[str, Path_]) -> None:
                           hint="remove one of these `depends`, or set `type: graph` if the chain order caused it")
 
 
+def _defaults(cx: _Ctx, value: Any, path: Path_) -> dict[str, Any]:
+    if value is None:
+        return {}
+    d = cx.fields(value, path, DEFAULTS_KEYS, "defaults")
+    out: dict[str, Any] = {}
+    if "retry_policy" in d:
+        out["retry"] = _retry(cx, *d["retry_policy"])
+    if "repeat_policy" in d:
+        out["repeat"] = _repeat(cx, *d["repeat_policy"])
+    if "timeout_sec" in d:
+        out["timeout"] = cx.number(*d["timeout_sec"]) or None
+    if "continue_on" in d:
+        out["continue_on"] = _continue_on(cx, *d["continue_on"])
+    if "mail_on_error" in d:
+        out["mail_on_error"] = cx.boolean(*d["mail_on_error"])
+    if "signal_on_stop" in d:
+        out["signal_on_stop"] = cx.string(*d["signal_on_stop"])
+    if "env" in d:
+        out["env"] = _env(cx, *d["env"])
+    if "preconditions" in d:
+        out["preconditions"] = _preconditions(cx, *d["preconditions"])
+    return out
+
+
+def _with_defaults(cx: _Ctx, step: Step, own: Fields | dict, handler: str | None) -> Step:
+    """Dagu's applyDefaults: a default fills what the step did not set itself."""
+    if not cx.defaults:
+        return step
+    changes: dict[str, Any] = {}
+    for key, field in (("retry_policy", "retry"), ("repeat_policy", "repeat"), ("timeout_sec", "timeout"),
+                       ("continue_on", "continue_on"), ("mail_on_error", "mail_on_error"),
+                       ("signal_on_stop", "signal_on_stop")):
+        if field in cx.defaults and key not in own and not (handler and field == "repeat"):
+            changes[field] = cx.defaults[field]
+    if "env" in cx.defaults:
+        changes["env"] = (*cx.defaults["env"], *step.env)
+    if "preconditions" in cx.defaults:
+        changes["preconditions"] = (*cx.defaults["preconditions"], *step.preconditions)
+    return replace(step, **changes)
+
+
 def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str | None = None) -> tuple[Step | None, bool]:
     if isinstance(raw, str):
-        return Step(name=f"cmd_{n}", action=_command_action(cx, raw, path, None), where=cx.where(path)), False
+        step = Step(name=f"cmd_{n}", action=_command_action(cx, raw, path, None), where=cx.where(path))
+        return _with_defaults(cx, step, {}, handler), False
     if not isinstance(raw, dict):
         cx.problems.error(path, f"a step is a mapping or a command string, got {kind_of(raw)}")
         return None, False
@@ -563,7 +677,7 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
 
     executor_type, executor_config = _executor(cx, f)
 
-    shell = _shell(cx, *f["shell"]) if "shell" in f else ()
+    shell = _shell_args(cx, f, _shell(cx, *f["shell"]) if "shell" in f else ())
     action, kind = _base_action(cx, f, shell, dialect)
     action = _executor_action(cx, f, path, action, shell, executor_type, executor_config)
     name = cx.string(*f["name"]) if "name" in f else (sid or f"{kind}_{n}")
@@ -610,7 +724,7 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
         mail_on_error=cx.boolean(*f["mail_on_error"]) if "mail_on_error" in f else False,
         where=cx.where(path),
     )
-    return step, explicit_depends
+    return _with_defaults(cx, step, f, handler), explicit_depends
 
 
 def _executor(cx: _Ctx, f: Fields) -> tuple[str, tuple[Any, Path_] | None]:

@@ -10,10 +10,12 @@ Keys are matched case-insensitively in every dialect, as Dagu's decoders do.
 
 from __future__ import annotations
 
+import re
 import shlex
 from typing import Any, Literal
 
 from ..model import Container
+from .fields import kind_of
 
 Path_ = tuple
 PullPolicy = Literal["missing", "always", "never"]
@@ -22,15 +24,59 @@ PullPolicy = Literal["missing", "always", "never"]
 EXECUTOR_KEYS = {
     "image": "ok", "container_name": "ok", "pull": "ok", "auto_remove": "ok", "platform": "ok",
     "container": "ok", "host": "ok", "exec": "ok", "network": "unsupported",
+    "volumes": "ok", "working_dir": "ok", "command": "ok",  # Dagu's shortcuts for host.Binds/Mounts and container.WorkingDir
 }
 # Docker's container.Config / HostConfig / exec options, as Dagu passes them through
 CONFIG_KEYS = {"env": "ok", "entrypoint": "ok", "cmd": "ok", "user": "ok", "working_dir": "ok",
                "image": "ok", "labels": "ignored", "hostname": "ignored", "tty": "ignored",
                "attach_stdout": "ignored", "attach_stderr": "ignored"}
-HOST_KEYS = {"binds": "ok", "network_mode": "ok", "auto_remove": "ok", "privileged": "unsupported",
-             "mounts": "unsupported", "port_bindings": "unsupported", "resources": "unsupported",
-             "memory": "unsupported", "cap_add": "unsupported", "dns": "unsupported",
-             "extra_hosts": "unsupported", "shm_size": "unsupported", "ipc_mode": "unsupported"}
+# `host:` is Docker's HostConfig (moby's container.HostConfig, decoded by Dagu with
+# mapstructure: field names, any case). Keys are Docker's JSON names and go to the Engine as
+# such; the value kinds say how YAML is read (research: dagucloud/dagu docker/config.go).
+_UNITS = {"b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}  # docker's sizes (`--shm-size 64m`)
+_BOOL, _INT, _BYTES, _STR, _STRS, _MAP = "bool", "int", "bytes", "str", "strs", "map"
+HOST_FIELDS: dict[str, str] = {
+    "Privileged": _BOOL, "ReadonlyRootfs": _BOOL, "OomKillDisable": _BOOL, "Init": _BOOL,
+    "ShmSize": _BYTES, "Memory": _BYTES, "MemoryReservation": _BYTES, "MemorySwap": _BYTES,
+    "KernelMemory": _BYTES, "KernelMemoryTCP": _BYTES,
+    "NanoCpus": _INT, "CpuShares": _INT, "CpuPeriod": _INT, "CpuQuota": _INT,
+    "CpuRealtimePeriod": _INT, "CpuRealtimeRuntime": _INT, "CpuCount": _INT, "CpuPercent": _INT,
+    "BlkioWeight": _INT, "MemorySwappiness": _INT, "OomScoreAdj": _INT, "PidsLimit": _INT,
+    "IOMaximumIOps": _INT, "IOMaximumBandwidth": _INT,
+    "IpcMode": _STR, "PidMode": _STR, "UTSMode": _STR, "UsernsMode": _STR, "CgroupnsMode": _STR,
+    "Cgroup": _STR, "CgroupParent": _STR, "CpusetCpus": _STR, "CpusetMems": _STR,
+    "Runtime": _STR, "Isolation": _STR, "VolumeDriver": _STR,
+    "CapAdd": _STRS, "CapDrop": _STRS, "Dns": _STRS, "DnsOptions": _STRS, "DnsSearch": _STRS,
+    "ExtraHosts": _STRS, "GroupAdd": _STRS, "SecurityOpt": _STRS, "VolumesFrom": _STRS,
+    "Links": _STRS, "DeviceCgroupRules": _STRS, "MaskedPaths": _STRS, "ReadonlyPaths": _STRS,
+    "Tmpfs": _MAP, "Sysctls": _MAP, "StorageOpt": _MAP, "Annotations": _MAP,
+}
+# structured HostConfig values: Docker's field names of each element (matched in any case)
+HOST_STRUCTS: dict[str, tuple[bool, tuple[str, ...]]] = {  # key -> (a list of them?, fields)
+    "Ulimits": (True, ("Name", "Soft", "Hard")),
+    "Devices": (True, ("PathOnHost", "PathInContainer", "CgroupPermissions")),
+    "DeviceRequests": (True, ("Driver", "Count", "DeviceIDs", "Capabilities", "Options")),
+    "Mounts": (True, ("Type", "Source", "Target", "ReadOnly", "Consistency", "BindOptions",
+                      "VolumeOptions", "TmpfsOptions", "ImageOptions")),
+    "BlkioWeightDevice": (True, ("Path", "Weight")),
+    "BlkioDeviceReadBps": (True, ("Path", "Rate")), "BlkioDeviceWriteBps": (True, ("Path", "Rate")),
+    "BlkioDeviceReadIOps": (True, ("Path", "Rate")), "BlkioDeviceWriteIOps": (True, ("Path", "Rate")),
+    "LogConfig": (False, ("Type", "Config")),
+}
+HOST_KEYS = {
+    "Binds": "ok", "NetworkMode": "ok", "AutoRemove": "ok", "Resources": "ok",
+    **{k: "ok" for k in HOST_FIELDS}, **{k: "ok" for k in HOST_STRUCTS},
+    "ContainerIDFile": "ignored", "ConsoleSize": "ignored",  # the docker CLI's, not the Engine's
+    "PortBindings": "unsupported", "PublishAllPorts": "unsupported", "RestartPolicy": "unsupported",
+}
+# Docker's API names for Resources (embedded in HostConfig; Dagu also reads it nested)
+RESOURCE_KEYS = {k: "ok" for k in (
+    "Memory", "MemoryReservation", "MemorySwap", "KernelMemory", "KernelMemoryTCP", "NanoCpus",
+    "CpuShares", "CpuPeriod", "CpuQuota", "CpuRealtimePeriod", "CpuRealtimeRuntime", "CpuCount",
+    "CpuPercent", "BlkioWeight", "MemorySwappiness", "OomKillDisable", "PidsLimit",
+    "IOMaximumIOps", "IOMaximumBandwidth", "CgroupParent", "CpusetCpus", "CpusetMems",
+    "DeviceCgroupRules", "Ulimits", "Devices", "DeviceRequests", "BlkioWeightDevice",
+    "BlkioDeviceReadBps", "BlkioDeviceWriteBps", "BlkioDeviceReadIOps", "BlkioDeviceWriteIOps")}
 EXEC_KEYS = {"user": "ok", "working_dir": "ok", "env": "ok"}
 # the `container:` field (DAG- or step-level)
 CONTAINER_KEYS = {
@@ -67,17 +113,28 @@ def executor_container(cx: Any, config: Any, cpath: Path_, cmd: tuple[str, ...] 
         image_cmd = tuple(_argv(cx, *c["cmd"])) if "cmd" in c else None
         user = cx.string(*c["user"]) if "user" in c else None
         workdir = cx.string(*c["working_dir"]) if "working_dir" in c else None
+    host: dict[str, Any] = {}
     if "host" in f:
         h = _sub(cx, f["host"], HOST_KEYS, "host config")
-        volumes = tuple(cx.strings(*h["binds"])) if "binds" in h else ()
-        network = cx.string(*h["network_mode"]) if "network_mode" in h else None
-        if "auto_remove" in h and cx.boolean(*h["auto_remove"]):
+        volumes = tuple(cx.strings(*h.pop("Binds"))) if "Binds" in h else ()
+        network = cx.string(*h.pop("NetworkMode")) if "NetworkMode" in h else None
+        if "AutoRemove" in h and cx.boolean(*h.pop("AutoRemove")):
             keep = False
+        if "Resources" in h:  # the legacy nested form; flat keys win, as in Dagu
+            for key, item in _sub(cx, h.pop("Resources"), RESOURCE_KEYS, "host resources").items():
+                h.setdefault(key, item)
+        host = {key: _host_value(cx, key, *item) for key, item in h.items()}
+    if "working_dir" in f and not workdir:
+        workdir = cx.string(*f["working_dir"])
+    if "volumes" in f:
+        volumes += tuple(cx.strings(*f["volumes"]))
     if "exec" in f:
         e = _sub(cx, f["exec"], EXEC_KEYS, "exec options")
         env += _env_pairs(cx, *e["env"]) if "env" in e else []
         user = cx.string(*e["user"]) if "user" in e else user
         workdir = cx.string(*e["working_dir"]) if "working_dir" in e else workdir
+    if not cmd and "command" in f:  # the container command when the step has none (Dagu ≥ 2.7)
+        cmd = tuple(_argv(cx, *f["command"]))
     exec_in = name if not image else None
     return Container(
         image=image or "",
@@ -93,6 +150,7 @@ def executor_container(cx: Any, config: Any, cpath: Path_, cmd: tuple[str, ...] 
         keep=keep,
         name=name if image else None,
         exec_in=exec_in,
+        host=tuple(sorted(host.items())),
     )
 
 
@@ -143,6 +201,41 @@ def command_argv(text: str, shell: tuple[str, ...]) -> tuple[str, ...]:
 
 
 # ---------------------------------------------------------------- readers
+
+
+def _host_value(cx: Any, key: str, value: Any, path: Path_) -> Any:
+    """A HostConfig value as the Engine API takes it (numbers as numbers, Docker's field
+    names inside structures). Byte sizes also take docker's `64m`-style text."""
+    kind = HOST_FIELDS.get(key)
+    if kind == _BOOL:
+        return cx.boolean(value, path)
+    if kind == _BYTES and isinstance(value, str) and value.strip()[-1:].lower() in _UNITS:
+        m = re.fullmatch(r"([0-9]+)([bkmg])", value.strip().lower())
+        if m is None:
+            cx.problems.error(path, f"expected a size in bytes (or like 64m), got {value!r}")
+            return None
+        return int(m.group(1)) * _UNITS[m.group(2)]
+    if kind in (_INT, _BYTES):
+        n = cx.number(value, path, integer=True, minimum=-(2**63))
+        return int(n) if n is not None else None
+    if kind == _STR:
+        return cx.string(value, path)
+    if kind == _STRS:
+        return list(cx.strings(value, path))
+    if kind == _MAP:
+        if not isinstance(value, dict):
+            cx.problems.error(path, f"host config {key} must be a mapping, got {kind_of(value)}")
+            return None
+        return {str(k): cx.string(v, (*path, k)) for k, v in value.items()}
+    many, names = HOST_STRUCTS[key]
+    table = {name: "ok" for name in names}
+    if not many:
+        return {k: v for k, (v, _) in _sub(cx, (value, path), table, f"host config {key}").items()}
+    if not isinstance(value, list):
+        cx.problems.error(path, f"host config {key} must be a list, got {kind_of(value)}")
+        return None
+    return [{k: v for k, (v, _) in _sub(cx, (item, (*path, i)), table, f"host config {key}").items()}
+            for i, item in enumerate(value)]
 
 
 def _sub(cx: Any, item: tuple[Any, Path_], table: dict[str, str], what: str) -> dict[str, tuple[Any, Path_]]:

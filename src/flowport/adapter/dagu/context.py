@@ -75,7 +75,7 @@ class RunContext:
         self.outputs: dict[str, str] = {}  # output variable -> value
         self.output_owner: dict[str, str] = {}  # output variable -> step name
         self.step_outputs: dict[str, dict[str, str]] = {}  # V3 `outputs:` by step name
-        self.step_refs = {s.name: (s.id or s.name) for s in wf.steps}
+        self.step_ids = {s.name: s.id for s in wf.steps if s.id}
         # `${id.stdout|stderr|exitCode|output|outputs}` of finished steps that have an `id`
         self.step_properties: dict[str, dict[str, str]] = {}
         self.artifacts_dir: Path | None = None
@@ -206,12 +206,13 @@ class RunContext:
             "context": context,
         }
         if step is not None and step != HANDLER and self.step_outputs:
-            # V3 `${steps.<id>.outputs.<name>}`: upstream steps only; handlers get none
+            # V3 `${steps.<id>.outputs.<name>}` (exactly these four parts; Dagu's step map
+            # knows steps by their `id` only): upstream steps only; handlers get none
             mine = self.ancestors(step)
             spaces["steps"] = {
-                f"{self.step_refs[owner]}.outputs.{key}": value
+                f"{self.step_ids[owner]}.outputs.{key}": value
                 for owner, values in self.step_outputs.items()
-                if owner in mine
+                if owner in mine and owner in self.step_ids
                 for key, value in values.items()
             }
         return spaces
@@ -236,7 +237,7 @@ class RunContext:
             if not self.step_properties:
                 return {}
             owners = self.step_properties.keys() if step == HANDLER else self.ancestors(step) & self.step_properties.keys()
-            return {f"{self.step_refs[owner]}.{key}": value
+            return {f"{self.step_ids[owner]}.{key}": value
                     for owner in owners for key, value in self.step_properties[owner].items()}
 
     def record_properties(self, step: Step, properties: dict[str, str]) -> None:
@@ -263,8 +264,9 @@ class RunContext:
         else:
             env["DAG_RUN_STEP_NAME"] = step.name
             env["DAG_STEP_NAME"] = step.name
+        viewer = HANDLER if handler is not None else step.name  # step env sees what the command sees
         for key, value in step.env:
-            env[key] = self.expand(value, env, status=status)
+            env[key] = self.expand(value, env, status=status, step=viewer)
         for key, value in self.cli_params:
             if key:  # runtime params win over step env (Dagu precedence)
                 env[key] = value

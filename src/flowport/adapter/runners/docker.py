@@ -279,8 +279,20 @@ def _create_args(api, spec: Container, image: str, *, env, labels, host_dir, scr
         platform=spec.platform or None,
         stop_signal=stop_signal or None,
         volumes=anonymous or None,
-        host_config=api.create_host_config(binds=binds or None, network_mode=spec.network or None),
+        host_config=_host_config(api, spec, binds),
     )
+
+
+def _host_config(api, spec: Container, binds: list[str]) -> dict:
+    """docker-py's host config plus the spec's own HostConfig fields, by Docker's names (the
+    Engine API takes them as they are; docker-py only renames and checks)."""
+    config = api.create_host_config(binds=binds or None, network_mode=spec.network or None)
+    for key, value in spec.host:
+        if key in ("Mounts", "Binds") and key in config:
+            config[key] = [*config[key], *value]
+        else:
+            config[key] = value
+    return config
 
 
 @contextlib.contextmanager
