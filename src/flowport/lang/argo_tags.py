@@ -14,7 +14,6 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any, Mapping
 
-from flowport.errors import FlowportError
 from flowport.lang import gofmt
 from flowport.lang.errors import ExpressionError
 from flowport.lang.exprlang import Expr, compile_expr
@@ -28,8 +27,9 @@ TAG = re.compile(r"\{\{(.*?)\}\}", re.S)
 STRICT = ("steps.", "tasks.", "inputs.")  # unresolved references there are errors (Argo)
 
 
-class Unresolved(FlowportError):
-    """A reference that has no value (yet); `key` names it."""
+class Unresolved(ExpressionError):
+    """A reference that has no value (yet), or a ``{{=…}}`` that failed; `key` names it. An
+    ExpressionError like every error of flowport.lang (so a FlowportError and ValueError)."""
 
     def __init__(self, key: str, message: str | None = None) -> None:
         super().__init__(message or f"failed to resolve {{{{{key}}}}}")
@@ -108,19 +108,34 @@ def item_scope(item: Any) -> dict[str, str]:
 
 def sequence_items(count: str | None, start: str | None, end: str | None, fmt: str | None) -> list[str]:
     """`withSequence` (Argo expandSequence): count or start..end (inclusive, down if end<start)."""
-    first = int(start) if start not in (None, "") else 0
+    first = _atoi(start) if start not in (None, "") else 0
     if count not in (None, ""):
-        n = int(count)
-        numbers = list(range(first, first + n))
+        n = _atoi(count)
+        numbers = range(first, first + n)
     elif end not in (None, ""):
-        last = int(end)
+        last = _atoi(end)
         step = 1 if last >= first else -1
-        numbers = list(range(first, last + step, step))
+        numbers = range(first, last + step, step)
     else:
-        raise ValueError("withSequence needs count or end")
+        raise ExpressionError("withSequence needs count or end")
+    if len(numbers) > MAX_SEQUENCE:  # Argo builds the slice and its controller runs out of memory
+        raise ExpressionError(f"withSequence: {len(numbers)} items are more than {MAX_SEQUENCE}")
     if fmt:
         return [_printf(fmt, n) for n in numbers]
     return [str(n) for n in numbers]
+
+
+MAX_SEQUENCE = 1_000_000
+
+
+_ATOI = re.compile(r"[+-]?[0-9]+\Z")
+
+
+def _atoi(text: str) -> int:
+    """Go ``strconv.Atoi``: ASCII digits with an optional sign, nothing else."""
+    if not _ATOI.match(text):
+        raise ExpressionError(f'strconv.Atoi: parsing {gofmt.quote(text)}: invalid syntax')
+    return int(text)
 
 
 def _printf(fmt: str, n: int) -> str:
