@@ -9,6 +9,7 @@ values holding `{{` stay literal.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from functools import lru_cache
@@ -20,7 +21,7 @@ from flowport.lang.exprlang import Expr, compile_expr
 
 __all__ = [
     "STRICT", "TAG", "Unresolved", "format_value", "item_label", "item_scope", "item_text",
-    "pure_reference", "sequence_items", "substitute", "timestamp_vars", "workflow_failures",
+    "param_items", "pure_reference", "sequence_items", "substitute", "timestamp_vars", "workflow_failures",
 ]
 
 TAG = re.compile(r"\{\{(.*?)\}\}", re.S)
@@ -46,7 +47,12 @@ def format_value(value: Any) -> str:
     return gofmt.format_v(value)
 
 
-def substitute(text: str, scope: Mapping[str, str], *, strict: tuple[str, ...] = STRICT) -> str:
+def substitute(text: str, scope: Mapping[str, str], *, strict: tuple[str, ...] = STRICT,
+               lenient: bool = False) -> str:
+    """Replace the ``{{…}}`` tags of ``text`` from ``scope``, once (a value is never re-read).
+
+    ``lenient``: Argo's ``allowUnresolved`` replacement (``util/template``): an unknown tag, and
+    a ``{{=…}}`` that fails or is nil, stay as written instead of failing."""
     if "{{" not in text:
         return text
 
@@ -54,14 +60,19 @@ def substitute(text: str, scope: Mapping[str, str], *, strict: tuple[str, ...] =
         inner = m.group(1)
         if inner.startswith("="):
             try:
-                return format_value(_compiled(inner[1:].strip()).evaluate(scope))
+                value = _compiled(inner[1:].strip()).evaluate(scope)
+                if lenient and value is None:
+                    return m.group(0)
+                return format_value(value)
             except ExpressionError as exc:
+                if lenient:
+                    return m.group(0)
                 raise Unresolved(inner, f"failed to evaluate expression {{{{{inner}}}}}: {exc}") from None
         key = inner.strip()
         value = scope.get(key)
         if value is not None:
             return value
-        if key.startswith(strict):
+        if key.startswith(strict) and not lenient:
             raise Unresolved(key)
         return m.group(0)
 
@@ -104,6 +115,22 @@ def item_scope(item: Any) -> dict[str, str]:
         for k, v in item.items():
             out[f"item.{k}"] = item_text(v)
     return out
+
+
+def param_items(text: str) -> list[Any]:
+    """`withParam`: Argo ``json.Unmarshal``s the substituted text into a list of items (NaN
+    and Infinity are no JSON); ExpressionError with Argo's message otherwise."""
+    try:
+        items = json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        raise ExpressionError(f"withParam value could not be parsed as a JSON list: {text.strip()[:200]}") from None
+    if not isinstance(items, list):
+        raise ExpressionError(f"withParam value is not a JSON list: {text.strip()[:200]}")
+    return items
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
 
 
 def sequence_items(count: str | None, start: str | None, end: str | None, fmt: str | None) -> list[str]:
