@@ -7,7 +7,6 @@ still runs its exit handlers. Also pins how Argo re-substitutes an input paramet
 
 from __future__ import annotations
 
-import textwrap
 import time
 
 import pytest
@@ -20,9 +19,8 @@ from flowport.lang.errors import ExpressionError
 from flowport.lang.exprlang import compile_expr, go_json
 from flowport.lang.regex import compile_go, matches, quote_meta
 from flowport.model import ContinueOn
-from flowport.translators import check
 
-from test_argo_semantics import fake_leaf, phases
+from test_argo_semantics import phases, run
 
 EVIL = "(a+)+$"
 TEXT = "a" * 40 + "!"
@@ -178,30 +176,12 @@ def test_valid_values_render_as_before():
 # --------------------------------------------------------------------------- Argo runs
 
 
-def run_argo(tmp_path, spec: str, params=None) -> Executor:
-    text = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w}\nspec:\n" + \
-        textwrap.indent(textwrap.dedent(spec).strip("\n"), "  ") + """
-  - name: ok
-    container: {image: x, args: ["0", "fine"]}
-  - name: echo
-    inputs: {parameters: [{name: m}]}
-    container: {image: x, args: ["0", "{{inputs.parameters.m}}"]}
-"""
-    p = tmp_path / "w.yaml"
-    p.write_text(text)
-    r = check(p)
-    assert r.ok, r.error().render()
-    ex = Executor(r.workflow.argo, workflow_name="w", uid="u", params=params or {}, run_leaf=fake_leaf)
-    ex.run_workflow()
-    return ex
-
-
 def _node(ex: Executor, display: str):
     return next(n for n in ex.records() if n.display_name == display)
 
 
 def test_argo_when_on_a_bad_number_errors_the_step_and_runs_on_exit(tmp_path):
-    ex = run_argo(tmp_path, """
+    ex = run(tmp_path, """
         entrypoint: main
         onExit: ok
         arguments: {parameters: [{name: n, value: "1"}]}
@@ -227,7 +207,7 @@ def test_argo_when_on_a_bad_number_errors_the_step_and_runs_on_exit(tmp_path):
     "{{=1 % 0}}",
 ])
 def test_argo_failing_argument_expression_errors_the_node_and_runs_on_exit(tmp_path, value):
-    ex = run_argo(tmp_path, f"""
+    ex = run(tmp_path, f"""
         entrypoint: main
         onExit: ok
         templates:
@@ -247,7 +227,7 @@ def test_argo_failing_argument_expression_errors_the_node_and_runs_on_exit(tmp_p
 
 
 def test_argo_backoff_that_is_no_number_errors_the_node_and_runs_on_exit(tmp_path):
-    ex = run_argo(tmp_path, """
+    ex = run(tmp_path, """
         entrypoint: main
         onExit: ok
         arguments: {parameters: [{name: f, value: "2"}]}
@@ -264,7 +244,7 @@ def test_argo_backoff_that_is_no_number_errors_the_node_and_runs_on_exit(tmp_pat
 
 
 def test_argo_hook_expression_error_does_not_stop_the_run(tmp_path):
-    ex = run_argo(tmp_path, """
+    ex = run(tmp_path, """
         entrypoint: main
         onExit: ok
         templates:
@@ -291,7 +271,7 @@ def test_argo_substitutes_an_input_value_a_second_time_with_globals_only(tmp_pat
     fasttemplate never re-reads a replacement, so `{{inputs.parameters.*}}` inside a value,
     and the caller's `{{steps.*}}`, stay literal."""
     o = "{{='{{'}}"  # writes a literal `{{` into the producer's output
-    ex = run_argo(tmp_path, f"""
+    ex = run(tmp_path, f"""
         entrypoint: main
         templates:
         - name: main
