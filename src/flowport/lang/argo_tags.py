@@ -9,27 +9,28 @@ values holding `{{` stay literal.
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, Mapping
 
-from flowport.errors import FlowportError
 from flowport.lang import gofmt
 from flowport.lang.errors import ExpressionError
 from flowport.lang.exprlang import Expr, compile_expr
 
 __all__ = [
     "STRICT", "TAG", "Unresolved", "format_value", "item_label", "item_scope", "item_text",
-    "pure_reference", "sequence_items", "substitute", "timestamp_vars", "workflow_failures",
+    "param_items", "pure_reference", "sequence_items", "substitute", "timestamp_vars", "workflow_failures",
 ]
 
 TAG = re.compile(r"\{\{(.*?)\}\}", re.S)
 STRICT = ("steps.", "tasks.", "inputs.")  # unresolved references there are errors (Argo)
 
 
-class Unresolved(FlowportError):
-    """A reference that has no value (yet); `key` names it."""
+class Unresolved(ExpressionError):
+    """A reference that has no value (yet), or a ``{{=…}}`` that failed; `key` names it. An
+    ExpressionError like every error of flowport.lang (so a FlowportError and ValueError)."""
 
     def __init__(self, key: str, message: str | None = None) -> None:
         super().__init__(message or f"failed to resolve {{{{{key}}}}}")
@@ -46,7 +47,12 @@ def format_value(value: Any) -> str:
     return gofmt.format_v(value)
 
 
-def substitute(text: str, scope: Mapping[str, str], *, strict: tuple[str, ...] = STRICT) -> str:
+def substitute(text: str, scope: Mapping[str, str], *, strict: tuple[str, ...] = STRICT,
+               lenient: bool = False) -> str:
+    """Replace the ``{{…}}`` tags of ``text`` from ``scope``, once (a value is never re-read).
+
+    ``lenient``: Argo's ``allowUnresolved`` replacement (``util/template``): an unknown tag, and
+    a ``{{=…}}`` that fails or is nil, stay as written instead of failing."""
     if "{{" not in text:
         return text
 
@@ -54,14 +60,19 @@ def substitute(text: str, scope: Mapping[str, str], *, strict: tuple[str, ...] =
         inner = m.group(1)
         if inner.startswith("="):
             try:
-                return format_value(_compiled(inner[1:].strip()).evaluate(scope))
+                value = _compiled(inner[1:].strip()).evaluate(scope)
+                if lenient and value is None:
+                    return m.group(0)
+                return format_value(value)
             except ExpressionError as exc:
+                if lenient:
+                    return m.group(0)
                 raise Unresolved(inner, f"failed to evaluate expression {{{{{inner}}}}}: {exc}") from None
         key = inner.strip()
         value = scope.get(key)
         if value is not None:
             return value
-        if key.startswith(strict):
+        if key.startswith(strict) and not lenient:
             raise Unresolved(key)
         return m.group(0)
 
@@ -106,21 +117,52 @@ def item_scope(item: Any) -> dict[str, str]:
     return out
 
 
+def param_items(text: str) -> list[Any]:
+    """`withParam`: Argo ``json.Unmarshal``s the substituted text into a list of items (NaN
+    and Infinity are no JSON); ExpressionError with Argo's message otherwise."""
+    try:
+        items = json.loads(text, parse_constant=_no_constant)
+    except (ValueError, RecursionError):
+        raise ExpressionError(f"withParam value could not be parsed as a JSON list: {text.strip()[:200]}") from None
+    if not isinstance(items, list):
+        raise ExpressionError(f"withParam value is not a JSON list: {text.strip()[:200]}")
+    return items
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
 def sequence_items(count: str | None, start: str | None, end: str | None, fmt: str | None) -> list[str]:
     """`withSequence` (Argo expandSequence): count or start..end (inclusive, down if end<start)."""
-    first = int(start) if start not in (None, "") else 0
+    first = _atoi(start) if start not in (None, "") else 0
     if count not in (None, ""):
-        n = int(count)
-        numbers = list(range(first, first + n))
+        n = _atoi(count)
+        numbers = range(first, first + n)
     elif end not in (None, ""):
-        last = int(end)
+        last = _atoi(end)
         step = 1 if last >= first else -1
-        numbers = list(range(first, last + step, step))
+        numbers = range(first, last + step, step)
     else:
-        raise ValueError("withSequence needs count or end")
+        raise ExpressionError("withSequence needs count or end")
+    if len(numbers) > MAX_SEQUENCE:  # Argo builds the slice and its controller runs out of memory
+        raise ExpressionError(f"withSequence: {len(numbers)} items are more than {MAX_SEQUENCE}")
     if fmt:
         return [_printf(fmt, n) for n in numbers]
     return [str(n) for n in numbers]
+
+
+MAX_SEQUENCE = 1_000_000
+
+
+_ATOI = re.compile(r"[+-]?[0-9]+\Z")
+
+
+def _atoi(text: str) -> int:
+    """Go ``strconv.Atoi``: ASCII digits with an optional sign, nothing else."""
+    if not _ATOI.match(text):
+        raise ExpressionError(f'strconv.Atoi: parsing {gofmt.quote(text)}: invalid syntax')
+    return int(text)
 
 
 def _printf(fmt: str, n: int) -> str:

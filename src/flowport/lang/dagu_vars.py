@@ -33,9 +33,11 @@ import re
 from typing import Any, Callable, Mapping, Sequence
 
 from flowport.lang import gofmt
+from flowport.lang.errors import ExpressionError
 from flowport.lang.paths import json_path
+from flowport.lang.regex import compile_go
 
-__all__ = ["expand", "go_json", "match_expected", "parse_params", "resolve_params"]
+__all__ = ["expand", "go_json", "match_expected", "output_matches", "parse_params", "resolve_params"]
 
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _DIGITS = re.compile(r"[0-9]+\Z")
@@ -471,7 +473,7 @@ def match_expected(actual: str, expected: str) -> bool:
     last line after a final newline); the test holds when ANY line equals ``expected`` or, for
     ``re:PATTERN``, when ``re.search(PATTERN, line)`` finds a match on any line (unanchored).
     An empty ``actual`` matches ``""`` and patterns that match ``""``. An invalid pattern never
-    matches. (Python ``re`` stands in for Go RE2: same syntax for the common subset.)
+    matches (Dagu logs it and goes on). Patterns run on RE2, as Go's ``regexp``.
     """
     lines = actual.split("\n")
     if lines and lines[-1] == "":
@@ -479,12 +481,24 @@ def match_expected(actual: str, expected: str) -> bool:
     lines = [line[:-1] if line.endswith("\r") else line for line in lines]
     if expected.startswith("re:"):
         try:
-            pattern = re.compile(expected[3:])
-        except re.error:
+            pattern = compile_go(expected[3:])
+        except ExpressionError:
             return False
         if not lines:
-            return pattern.search("") is not None
-        return any(pattern.search(line) is not None for line in lines)
+            return pattern.search("")
+        return any(pattern.search(line) for line in lines)
     if not lines:
         return expected == ""
     return expected in lines
+
+
+def output_matches(pattern: str, log_text: str) -> bool:
+    """``continueOn.output`` test of one pattern against a step's log: a substring, or for
+    ``re:PATTERN`` an RE2 search with ``^``/``$`` at line breaks. An invalid pattern never
+    matches (Dagu's MatchPattern logs it and goes on)."""
+    if not pattern.startswith("re:"):
+        return pattern in log_text
+    try:
+        return compile_go(pattern[3:], multiline=True).search(log_text)
+    except ExpressionError:
+        return False

@@ -19,7 +19,7 @@ import math
 import re
 from typing import Any, Callable, Mapping
 
-from flowport.errors import FlowportError
+from flowport.lang.errors import ExpressionError
 
 __all__ = [
     "MarshalError", "NIL", "float_v", "format_v", "json_marshal", "json_unmarshal", "quote",
@@ -29,8 +29,10 @@ __all__ = [
 NIL = "<nil>"  # Go's %v of a nil interface
 
 
-class MarshalError(FlowportError, ValueError):
-    """``json.Marshal`` refuses the value (NaN, ±Inf, a type JSON has no form for)."""
+class MarshalError(ExpressionError):
+    """``json.Marshal`` refuses the value (NaN, ±Inf, a type JSON has no form for): Go's
+    ``UnsupportedValueError`` / ``UnsupportedTypeError``. An ExpressionError (so a
+    FlowportError and a ValueError)."""
 
 
 # --------------------------------------------------------------------------- floats
@@ -96,7 +98,15 @@ def _json_float(f: float) -> str:
 
 def format_v(v: Any) -> str:
     """Go ``fmt.Sprintf("%v", v)`` of a decoded value: ``<nil>``, ``true``, ``8080``, ``1.5``,
-    strings as they are, ``[a b]``, ``map[k:v]`` (keys sorted as %v prints them)."""
+    strings as they are, ``[a b]``, ``map[k:v]`` (keys sorted as %v prints them). A value
+    nested deeper than Python can recurse (or containing itself) is an ExpressionError."""
+    try:
+        return _format_v(v)
+    except RecursionError:
+        raise ExpressionError("value nested too deeply to format") from None
+
+
+def _format_v(v: Any) -> str:
     if v is None:
         return NIL
     if v is True:
@@ -110,10 +120,10 @@ def format_v(v: Any) -> str:
     if isinstance(v, str):
         return v
     if isinstance(v, (list, tuple)):
-        return "[" + " ".join(format_v(x) for x in v) + "]"
+        return "[" + " ".join(_format_v(x) for x in v) + "]"
     if isinstance(v, Mapping):
-        items = sorted(v.items(), key=lambda kv: format_v(kv[0]))
-        return "map[" + " ".join(f"{format_v(k)}:{format_v(x)}" for k, x in items) + "]"
+        items = sorted(v.items(), key=lambda kv: _format_v(kv[0]))
+        return "map[" + " ".join(f"{_format_v(k)}:{_format_v(x)}" for k, x in items) + "]"
     if isinstance(v, re.Pattern):
         return v.pattern
     if hasattr(v, "utcoffset") and hasattr(v, "hour"):  # a time.Time (sprig dates)
@@ -155,7 +165,17 @@ def json_marshal(
     """Go ``json.Marshal`` (``MarshalIndent(v, "", indent)`` with ``indent``): compact, HTML
     characters and U+2028/U+2029 escaped, non-ASCII kept, map keys sorted (Go sorts
     ``map[string]…``; ``sort_keys=False`` keeps a struct's or a ``json.RawMessage``'s order).
-    A value JSON has no form for raises MarshalError unless ``default`` converts it."""
+    A value JSON has no form for raises MarshalError unless ``default`` converts it; so does
+    one nested too deeply (Go: ``encountered a cycle``)."""
+    if _level == 0:
+        try:
+            return _marshal(v, indent, sort_keys, default, 0)
+        except RecursionError:
+            raise MarshalError("json: unsupported value: encountered a cycle or nesting too deep") from None
+    return _marshal(v, indent, sort_keys, default, _level)
+
+
+def _marshal(v: Any, indent: str | None, sort_keys: bool, default: Callable[[Any], Any] | None, _level: int) -> str:
     if v is None:
         return "null"
     if v is True:
@@ -173,7 +193,7 @@ def json_marshal(
         nl, end, sep = "\n" + indent * (_level + 1), "\n" + indent * _level, " "
 
     def inner(x: Any) -> str:
-        return json_marshal(x, indent=indent, sort_keys=sort_keys, default=default, _level=_level + 1)
+        return _marshal(x, indent, sort_keys, default, _level + 1)
 
     if isinstance(v, (list, tuple)):
         if not v:
@@ -191,7 +211,7 @@ def json_marshal(
 
         return _json_string(format_time(v, "2006-01-02T15:04:05.999999999Z07:00"))
     if default is not None:
-        return json_marshal(default(v), indent=indent, sort_keys=sort_keys, default=None, _level=_level)
+        return _marshal(default(v), indent, sort_keys, None, _level)
     raise MarshalError(f"json: unsupported type: {type(v).__name__}")
 
 
@@ -201,13 +221,15 @@ def _reject_constant(name: str) -> Any:
 
 def json_unmarshal(text: str) -> Any:
     """Go ``json.Unmarshal`` into ``interface{}``: every number is a float64, NaN/Infinity are
-    refused. Raises ValueError on invalid JSON."""
+    refused. Raises ExpressionError (a ValueError) on invalid JSON."""
     try:
         return json.loads(text, parse_int=float, parse_constant=_reject_constant)
     except RecursionError:
-        raise ValueError("invalid JSON: nested too deeply") from None
+        raise ExpressionError("invalid JSON: nested too deeply") from None
     except TypeError as exc:
-        raise ValueError(f"invalid JSON: {exc}") from None
+        raise ExpressionError(f"invalid JSON: {exc}") from None
+    except ValueError as exc:  # json.JSONDecodeError, a refused NaN/Infinity
+        raise ExpressionError(str(exc)) from None
 
 
 # --------------------------------------------------------------------------- strconv.Quote

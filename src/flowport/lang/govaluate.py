@@ -42,7 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flowport.lang.errors import ExpressionError
-from flowport.lang.regex import go_regex_to_python
+from flowport.lang.regex import GoRegexp, compile_go
 from flowport.lang.gofmt import format_v as _fmt  # Go %v (a regex prints its pattern)
 
 __all__ = ["ExpressionError", "check_when_syntax", "compile_when", "evaluate_when", "WhenExpr"]
@@ -202,9 +202,17 @@ def _read_until_false(text: str, pos: int, include_ws: bool, break_ws: bool, con
 
 def _parse_go_float(s: str) -> float:
     # strconv.ParseFloat on a run of digits and dots: at most one dot, at least one digit.
-    if s.count(".") > 1 or not any(ch.isdecimal() for ch in s) or not s.isascii():
+    # A backslash escape can put any character in the run (`1\\a` is the word `1a`): anything
+    # ParseFloat refuses, or that overflows (ErrRange), is govaluate's parse error.
+    if s.count(".") > 1 or not s.isascii() or not _GO_DECIMAL.fullmatch(s):
         raise _GovaluateError(f"Unable to parse numeric value '{s}' to float64\n")
-    return float(s)
+    value = float(s)
+    if math.isinf(value):
+        raise _GovaluateError(f"Unable to parse numeric value '{s}' to float64\n")
+    return value
+
+
+_GO_DECIMAL = re.compile(r"(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
 _D = r"(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})"
@@ -445,8 +453,8 @@ def _deep_equal(a: Any, b: Any) -> bool:
         return False
     if isinstance(a, list):
         return len(a) == len(b) and all(_deep_equal(x, y) for x, y in zip(a, b))
-    if isinstance(a, re.Pattern):
-        return a.pattern == b.pattern
+    if isinstance(a, GoRegexp):
+        return isinstance(b, GoRegexp) and a.pattern == b.pattern
     return a == b
 
 
@@ -569,13 +577,13 @@ def _binary(op: str, left: Any, right: Any) -> Any:
     if op in ("=~", "!~"):
         if not isinstance(left, str):
             raise _GovaluateError(_COMPARATOR_ERR.format(_fmt(left), op))
-        if isinstance(right, re.Pattern):
+        if isinstance(right, GoRegexp):
             pattern = right
         elif isinstance(right, str):
             pattern = _compile_regex(right)
         else:
             raise _GovaluateError(_COMPARATOR_ERR.format(_fmt(right), op))
-        found = pattern.search(left) is not None
+        found = pattern.search(left)
         return found if op == "=~" else not found
     if op == "in":
         if not isinstance(right, list):
@@ -605,11 +613,16 @@ def _binary(op: str, left: Any, right: Any) -> Any:
     raise _GovaluateError(f"unknown operator {op}")
 
 
-def _compile_regex(pattern: str) -> re.Pattern[str]:
+def _compile_regex(pattern: str) -> GoRegexp:
     try:
-        return re.compile(go_regex_to_python(pattern))
-    except re.error as exc:
+        return compile_go(pattern)  # RE2, as Go's regexp.Compile
+    except ExpressionError as exc:
         raise _GovaluateError(f"Unable to compile regexp pattern '{pattern}': {exc}") from None
+
+
+# Python failures inside govaluate's stages (not _GovaluateError): a run must see them as the
+# expression's error, never as a crash. RecursionError: nesting deeper than Python recurses.
+_PY_FAILURES = (ArithmeticError, LookupError, MemoryError, RecursionError, TypeError, ValueError)
 
 
 # --------------------------------------------------------------------------------------------
@@ -630,6 +643,8 @@ class WhenExpr:
             result = _eval(self._plan)
         except _GovaluateError as exc:
             raise ExpressionError(f"Failed to evaluate 'when' expression '{self.text}': {exc}") from None
+        except _PY_FAILURES as exc:
+            raise ExpressionError(f"Failed to evaluate 'when' expression '{self.text}': {_why(exc)}") from None
         if type(result) is not bool:
             raise ExpressionError(
                 f"Expected boolean evaluation for '{self.text}'. Got {_fmt(result)}"
@@ -644,6 +659,8 @@ def compile_when(text: str) -> WhenExpr:
     try:
         tokens = _tokenize(text)
         _check_syntax(tokens)
+    except _PY_FAILURES as exc:
+        raise ExpressionError(f"Invalid 'when' expression '{text}': {_why(exc)}") from None
     except _GovaluateError as exc:
         msg = f"Invalid 'when' expression '{text}': {exc}"
         if "Invalid token" in str(exc):
@@ -663,7 +680,13 @@ def compile_when(text: str) -> WhenExpr:
         plan = _Planner(tokens).plan()
     except _GovaluateError as exc:
         raise ExpressionError(f"Failed to parse 'when' expression '{text}': {exc}") from None
+    except _PY_FAILURES as exc:
+        raise ExpressionError(f"Failed to parse 'when' expression '{text}': {_why(exc)}") from None
     return WhenExpr(text, plan)
+
+
+def _why(exc: BaseException) -> str:
+    return "expression nested too deeply" if isinstance(exc, RecursionError) else str(exc) or type(exc).__name__
 
 
 def evaluate_when(text: str) -> bool:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ...model.argo import Call, Hook, Parameter
 from . import expr
 from .hooks import HookSet
 from .nodes import COMPLETED, ERROR, RUNNING, SKIPPED, Node, _node_type, node_vars
-from ...lang.argo_tags import Unresolved, item_label, item_scope, pure_reference, sequence_items, substitute
+from ...lang.argo_tags import (Unresolved, item_label, item_scope, param_items, pure_reference, sequence_items,
+                               substitute)
 
 
 class CallsMixin:
@@ -24,21 +24,15 @@ class CallsMixin:
             if loop.items is not None:
                 items = [_subst_item(i, scope) for i in loop.items]
             elif loop.param is not None:
-                text = substitute(loop.param, scope)
-                try:
-                    items = json.loads(text)
-                except json.JSONDecodeError:
-                    return f"withParam value could not be parsed as a JSON list: {text.strip()[:200]}"
-                if not isinstance(items, list):
-                    return f"withParam value is not a JSON list: {text.strip()[:200]}"
+                items = param_items(substitute(loop.param, scope))
             else:
                 s = loop.sequence
                 items = sequence_items(*(substitute(v, scope) if v is not None else None
                                          for v in (s.count, s.start, s.end, s.format)))
         except Unresolved as exc:
             return str(exc)
-        except ValueError as exc:
-            return f"withSequence: {exc}"
+        except expr.ExpressionError as exc:  # withParam / withSequence (a ValueError: a flowport bug)
+            return str(exc) if loop.param is not None else f"withSequence: {exc}"
         return [(f"({i}:{item_label(item)})", item_scope(item)) for i, item in enumerate(items)]
 
     def run_call(self, call: Call, *, node_id: str, display: str, parent: str, scope: dict[str, str],
@@ -57,7 +51,7 @@ class CallsMixin:
                 return node.finish(SKIPPED, f"when '{text}' evaluated false")
         try:
             args = self.call_args(call.arguments, scope)
-        except Unresolved as exc:
+        except expr.ExpressionError as exc:  # Unresolved, or a value no Go rendering has
             node = self.add_node(Node(node_id, display, "step", _node_type(tmpl), template=call.template, parent=parent))
             return node.finish(ERROR, str(exc))
         hooks = HookSet(self, call, scope, prefix, exit_ctx)

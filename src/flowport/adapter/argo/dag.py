@@ -21,7 +21,7 @@ from .nodes import (
     skipped_output_defaults,
     spawn,
 )
-from ...lang.argo_tags import Unresolved, substitute
+from ...lang.argo_tags import substitute
 
 
 class _DagRun:
@@ -80,7 +80,7 @@ class DagMixin:
         if tmpl.target:
             try:
                 targets = substitute(tmpl.target, scope).split()
-            except Unresolved as exc:
+            except expr.ExpressionError as exc:  # Unresolved too
                 node.finish(ERROR, str(exc))
                 return None
             unknown = [t for t in targets if t not in tasks]

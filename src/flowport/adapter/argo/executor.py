@@ -193,8 +193,11 @@ class Executor(StepsMixin, DagMixin, RetriesMixin, CallsMixin, HooksMixin):
             return node.finish(FAILED, why)
         node.phase, node.started_at = RUNNING, now()
         base = {**self.globals(), **_outer(scope)}
+        local = {**base, "node.name": node.name}
+        if tmpl.kind in ("container", "script") and tmpl.retry is None:
+            local["pod.name"] = self.pod_name(node)
         try:
-            inputs = self.resolve_inputs(tmpl, args, base)
+            inputs = self.resolve_inputs(tmpl, args, local)
         except InputError as exc:
             _fire(on_running)
             return node.finish(ERROR, str(exc))
@@ -231,10 +234,12 @@ class Executor(StepsMixin, DagMixin, RetriesMixin, CallsMixin, HooksMixin):
                 value = p.default
             else:
                 raise InputError(f"inputs.parameters.{p.name} was not supplied")
-            try:
-                value = substitute(value, {**scope, **out}, strict=())
-            except Unresolved as exc:
-                raise InputError(str(exc)) from None
+            # Argo SubstituteParams (workflow/common/util.go): the template, its input values
+            # included, is substituted once with the globals and locals (workflow.*, node.name,
+            # pod.name) leaving unknown tags and failing {{=…}} as written; the
+            # {{inputs.parameters.X}} uses then get these values, not read again. So a value
+            # is substituted a second time, but never from other inputs or the caller's scope.
+            value = substitute(value, scope, lenient=True)
             if p.enum and value not in p.enum:
                 raise InputError(f"inputs.parameters.{p.name}: value {value!r} is not in enum {list(p.enum)}")
             out[f"inputs.parameters.{p.name}"] = value

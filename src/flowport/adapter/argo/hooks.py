@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING
 from ...model.argo import Call, Hook
 from . import expr
 from .nodes import ERROR, Node, spawn
-from ...lang.argo_tags import Unresolved
 
 if TYPE_CHECKING:
     from .executor import Executor
@@ -30,7 +29,7 @@ class HooksMixin:
         params = hook.arguments or (self.workflow_args if hook.name == "exit" else ())
         try:
             args = self.call_args(params, scope)
-        except Unresolved as exc:
+        except expr.ExpressionError as exc:  # Unresolved too
             node = self.add_node(Node(node_id, display, kind, "Pod", template=hook.template, parent=owner.name))
             return node.finish(ERROR, str(exc))
         return self.execute(node_id=node_id, display=display, parent=owner.name, kind=kind, template=hook.template,

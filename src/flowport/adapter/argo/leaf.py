@@ -17,7 +17,7 @@ from ...model.argo import Template
 from .. import states
 from . import expr
 from .executor import ERROR, FAILED, RUNNING, SUCCEEDED, Executor, Node, _fire, now
-from ...lang.argo_tags import Unresolved, substitute
+from ...lang.argo_tags import substitute
 
 if TYPE_CHECKING:
     from .program import ArgoProgram
@@ -42,7 +42,7 @@ def run_leaf(ex: Executor, node: Node, tmpl: Template, scope: dict[str, str], ex
         else:
             spec = parse_duration(substitute(tmpl.suspend_duration or "0", scope))
         limits = [parse_duration(substitute(t, scope)) for t in (tmpl.timeout, tmpl.active_deadline) if t]
-    except Unresolved as exc:
+    except expr.ExpressionError as exc:  # Unresolved, a failed {{=…}}
         _fire(on_running)
         node.finish(ERROR, str(exc))
         return
@@ -149,7 +149,7 @@ def _container(run: "ArgoProgram", ex: Executor, node: Node, tmpl: Template, spe
         elif op.value is not None:
             try:
                 params[op.name] = substitute(op.value, {**scope, "outputs.result": stdout})
-            except Unresolved as exc:
+            except expr.ExpressionError as exc:  # Unresolved too
                 if phase == SUCCEEDED:
                     phase, message = ERROR, str(exc)
         elif op.default is not None:

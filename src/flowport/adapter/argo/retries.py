@@ -10,6 +10,7 @@ from ..records import now
 from . import expr
 from .nodes import ERROR, FAILED, RUNNING, SUCCEEDED, Node, _fire, _node_type
 from ...lang.argo_tags import Unresolved, substitute
+from ...lang.errors import ExpressionError as _ExpressionError
 
 
 class RetriesMixin:
@@ -26,10 +27,14 @@ class RetriesMixin:
         except (ValueError, Unresolved) as exc:
             node.finish(ERROR, f"retryStrategy.limit: {exc}")
             return
-        duration = parse_duration(substitute(r.backoff_duration, scope)) if r.backoff_duration else None
-        factor = float(substitute(r.backoff_factor, scope)) if r.backoff_factor else None
-        cap = parse_duration(substitute(r.backoff_cap, scope)) if r.backoff_cap else None
-        max_duration = parse_duration(substitute(r.backoff_max_duration, scope)) if r.backoff_max_duration else None
+        try:
+            duration = parse_duration(substitute(r.backoff_duration, scope)) if r.backoff_duration else None
+            factor = _backoff_factor(substitute(r.backoff_factor, scope)) if r.backoff_factor else None
+            cap = parse_duration(substitute(r.backoff_cap, scope)) if r.backoff_cap else None
+            max_duration = parse_duration(substitute(r.backoff_max_duration, scope)) if r.backoff_max_duration else None
+        except expr.ExpressionError as exc:  # Unresolved, a failed {{=…}}, a factor that is no number
+            node.finish(ERROR, f"retryStrategy.backoff: {exc}")
+            return
         started = time.monotonic()
         attempt = 0
         fired = False
@@ -86,6 +91,14 @@ class RetriesMixin:
                 node.finish(child.phase, message)
                 return
             attempt += 1
+
+
+def _backoff_factor(text: str) -> float:
+    """`backoff.factor` (an IntOrString Argo reads as a number)."""
+    try:
+        return float(text)
+    except ValueError:
+        raise _ExpressionError(f"invalid backoff factor {text!r}") from None
 
 
 def _policy_retries(policy: str, phase: str) -> bool:

@@ -12,6 +12,7 @@ from typing import Any, Callable
 import yaml
 
 from ...lang.dagu_vars import go_json
+from ...lang.errors import ExpressionError
 from ...lang.paths import select_path
 from ...model import OutputField
 from ..runners.shell import MAX_OUTPUT_BYTES
@@ -31,7 +32,10 @@ def evaluate_structured(
 ) -> tuple[dict[str, Any], str]:
     """The values by key, and the JSON text published as `${<id>.output}`."""
     values = {f.key: _value(f, stdout=stdout, stderr_file=stderr_file, cwd=cwd, expand=expand) for f in fields}
-    text = go_json(values)
+    try:
+        text = go_json(values)
+    except ExpressionError as exc:  # json.Marshal refuses NaN/Inf (a YAML `.nan`), as Dagu's does
+        raise OutputError(f"output: {exc}") from None
     if len(text.encode()) > MAX_OUTPUT_BYTES:
         raise OutputError(f"output exceeds the {MAX_OUTPUT_BYTES} byte limit")
     return values, text
@@ -50,7 +54,7 @@ def _value(f: OutputField, *, stdout: str, stderr_file: Path, cwd: str, expand: 
         return raw.strip()
     try:
         decoded = json.loads(raw) if f.decode == "json" else yaml.safe_load(raw)
-    except (ValueError, yaml.YAMLError) as exc:
+    except (ValueError, RecursionError, yaml.YAMLError) as exc:
         raise OutputError(f"output {f.key}: failed to decode {f.decode.upper()}: {exc}") from None
     if f.select is None:
         return decoded

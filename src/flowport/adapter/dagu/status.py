@@ -5,7 +5,7 @@ Phases use the report vocabulary: not_started, running, succeeded, failed, skipp
 
 from __future__ import annotations
 
-import re
+from ...lang.dagu_vars import output_matches
 from ...model import ContinueOn
 from ..records import NodeRecord
 
@@ -26,13 +26,7 @@ def failure_continues(cont: ContinueOn, exit_code: int | None, log_text: str) ->
         return True
     if exit_code is not None and exit_code in cont.exit_codes:
         return True
-    for pattern in cont.output:
-        if pattern.startswith("re:"):
-            if re.search(pattern[3:], log_text, re.MULTILINE):
-                return True
-        elif pattern in log_text:
-            return True
-    return False
+    return any(output_matches(pattern, log_text) for pattern in cont.output)
 
 
 def readiness(dependencies: list[tuple[NodeRecord, ContinueOn]]) -> tuple[str, str | None]:

@@ -11,6 +11,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from ...lang.dagu_vars import go_json, match_expected
+from ...lang.errors import ExpressionError
 from ...model import Container, Http, Mail, Precondition, Shell, Sql, Step
 from .containers import run_container_step
 from .context import HANDLER, RunContext, now
@@ -84,8 +85,11 @@ def execute_node(
         rec.started_at = now()
     rec.attempts += 1
     rec.phase = "running"
-    env = ctx.step_env(step, handler=handler, status=status)
-    cwd = resolve_dir(ctx, step.workdir, env)
+    try:
+        env = ctx.step_env(step, handler=handler, status=status)
+        cwd = resolve_dir(ctx, step.workdir, env)
+    except ExpressionError as exc:  # a value the languages cannot evaluate fails the step
+        return _finish(ctx, step, rec, RunResult(None, error=str(exc)), handler=handler)
     if handler is None:
         out_path, err_path = ctx.step_log_paths(step.name)
         env["DAG_RUN_STEP_STDOUT_FILE"] = str(out_path)
@@ -97,7 +101,10 @@ def execute_node(
     viewer = HANDLER if handler else step.name
 
     if step.preconditions:
-        unmet = check_preconditions(ctx, step.preconditions, env, cwd, status, viewer)
+        try:
+            unmet = check_preconditions(ctx, step.preconditions, env, cwd, status, viewer)
+        except ExpressionError as exc:
+            return _finish(ctx, step, rec, RunResult(None, error=f"precondition: {exc}"), handler=handler)
         if unmet is not None:
             rec.phase, rec.message = SKIPPED, f"precondition not met: {unmet}"
             rec.finished_at = now()
@@ -130,14 +137,17 @@ def execute_node(
     with ExitStack() as files:
         out_file = files.enter_context(open(out_path, "w"))
         err_file = files.enter_context(open(err_path, "w"))
-        result = run_action(ctx, step, env, cwd, sink, stop, out_file, err_file, status, viewer, rec.name)
+        try:
+            result = run_action(ctx, step, env, cwd, sink, stop, out_file, err_file, status, viewer, rec.name)
+        except ExpressionError as exc:  # expanding the action's values
+            result = RunResult(None, error=str(exc))
     properties = {"stdout": str(out_path), "stderr": str(err_path)}
     if outputs_file is not None:
         values = _read_outputs_file(outputs_file, step.declared_outputs)
         with ctx.lock:
             ctx.step_outputs[step.name] = values
         rec.outputs.update(values)
-        properties["outputs"] = go_json(values)
+        properties["outputs"] = go_json(values)  # strings only: json.Marshal cannot refuse them
     if step.output:
         ctx.record_output(step, result.stdout.strip())
         rec.outputs[step.output] = properties["output"] = result.stdout.strip()

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 from flowport.lang.errors import ExpressionError
 from flowport.lang.exprlang.evaluator import Expr, compile_expr
-from flowport.lang.regex import go_regex_to_python
 from flowport.lang.gofmt import float_v as go_float
 from flowport.lang.gofmt import format_v as go_format
 from flowport.lang.gofmt import json_marshal as go_json
@@ -46,6 +45,5 @@ __all__ = [
     "go_float",
     "go_format",
     "go_json",
-    "go_regex_to_python",
     "jsonpath_lookup",
 ]

@@ -244,6 +244,14 @@ def _argo_to_json(args):
     return gofmt.json_marshal(args[0])
 
 
+
+def _repeat_count(v: Any) -> int:
+    """expr-lang ``repeat``: more than 1e6 repetitions is over the memory budget."""
+    n = _to_int(v)
+    if n > 1_000_000:
+        raise _RuntimeError("memory budget exceeded")
+    return max(0, n)
+
 _BUILTINS: dict[str, Callable[[list], Any]] = {
     "len": _b_len,
     "abs": _b_abs,
@@ -260,7 +268,7 @@ _BUILTINS: dict[str, Callable[[list], Any]] = {
     "lower": lambda a: (_need_args("lower", a, 1), _strarg("lower", a[0]).lower())[1],
     "split": _b_split,
     "replace": _b_replace,
-    "repeat": lambda a: (_need_args("repeat", a, 2), _strarg("repeat", a[0]) * max(0, _to_int(a[1])))[1],
+    "repeat": lambda a: (_need_args("repeat", a, 2), _strarg("repeat", a[0]) * _repeat_count(a[1]))[1],
     "join": _b_join,
     "indexOf": lambda a: _b_index_of("indexOf", a),
     "lastIndexOf": lambda a: _b_index_of("lastIndexOf", a),

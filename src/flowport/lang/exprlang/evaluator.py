@@ -28,6 +28,8 @@ from flowport.lang.exprlang.runtime import (
 from flowport.lang.exprlang.sprig import _call_sprig
 
 _MISSING = object()
+# expr-lang conf.DefaultMemoryBudget: a range (`1..n`) of that many items fails the run
+_MEMORY_BUDGET = 1_000_000
 
 
 class _FlatIndex:
@@ -196,7 +198,7 @@ class _Evaluator:
         base = op[4:] if negate else op
         if base == "matches":
             _need_str(base, left, right)
-            result = _regex(right).search(left) is not None
+            result = _regex(right).search(left)
         elif base == "contains":
             _need_str(base, left, right)
             result = right in left
@@ -209,6 +211,8 @@ class _Evaluator:
         elif base == "..":
             if not (_is_int(left) and _is_int(right)):
                 raise _RuntimeError(f"invalid operation: .. (mismatched types {_type_name(left)} and {_type_name(right)})")
+            if right - left + 1 >= _MEMORY_BUDGET:  # vm OpRange: memGrow(size) against the budget
+                raise _RuntimeError("memory budget exceeded")
             return list(range(left, right + 1))
         else:
             raise _RuntimeError(f"unknown operator {op}")
@@ -303,7 +307,9 @@ class Expr:
             raise ExpressionError(f"{exc} (evaluating {self.text!r})") from None
         except RecursionError:
             raise ExpressionError(f"expression too deeply nested: {self.text!r}") from None
-        except (TypeError, ValueError, OverflowError, ZeroDivisionError) as exc:
+        except MemoryError:
+            raise ExpressionError(f"memory budget exceeded (evaluating {self.text!r})") from None
+        except (TypeError, ValueError, ArithmeticError, LookupError, AttributeError) as exc:
             if isinstance(exc, ExpressionError):
                 raise
             raise ExpressionError(f"{exc} (evaluating {self.text!r})") from None

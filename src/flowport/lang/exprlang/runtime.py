@@ -8,7 +8,8 @@ import re
 from typing import Any, Mapping
 
 from flowport.lang import gofmt
-from flowport.lang.regex import go_regex_to_python
+from flowport.lang.errors import ExpressionError
+from flowport.lang.regex import GoRegexp, compile_go
 
 
 class _RuntimeError(Exception):
@@ -143,19 +144,12 @@ def _need_str(op: str, a: Any, b: Any) -> None:
         raise _RuntimeError(f"invalid operation: {op} (mismatched types {_type_name(a)} and {_type_name(b)})")
 
 
-_REGEX_CACHE: dict[str, re.Pattern[str]] = {}
-
-
-def _regex(pattern: str) -> re.Pattern[str]:
-    r = _REGEX_CACHE.get(pattern)
-    if r is None:
-        try:
-            r = re.compile(go_regex_to_python(pattern))
-        except re.error as exc:
-            raise _RuntimeError(f"error parsing regexp: {exc}: `{pattern}`") from None
-        if len(_REGEX_CACHE) < 512:
-            _REGEX_CACHE[pattern] = r
-    return r
+def _regex(pattern: str) -> GoRegexp:
+    """Go ``regexp.Compile`` on RE2 (cached in flowport.lang.regex); expr-lang's message."""
+    try:
+        return compile_go(pattern)
+    except ExpressionError as exc:
+        raise _RuntimeError(str(exc)) from None
 
 
 def _index(obj: Any, key: Any) -> Any:

@@ -8,7 +8,9 @@ import re
 from typing import Any, Callable, Mapping
 
 from flowport.lang import gofmt
-from flowport.lang.exprlang.runtime import _GO_FLOAT, _arith, _is_number, _RuntimeError, _to_float
+from flowport.lang.errors import ExpressionError
+from flowport.lang.exprlang.runtime import _GO_FLOAT, _arith, _is_number, _RuntimeError, _to_float, _type_name
+from flowport.lang.regex import GoRegexp, compile_go, quote_meta
 
 def _sprig_strval(v: Any) -> str:
     if v is None:
@@ -190,3 +192,68 @@ def _call_sprig(name: str, args: list) -> Any:
         return fn(*args)
     except TypeError as exc:
         raise _RuntimeError(f"wrong number of arguments to sprig.{name}: {exc}") from None
+
+
+# ---------------------------------------------------------------- regular expressions
+# sprig v3 regex.go, on RE2 (flowport.lang.regex). The plain functions compile with
+# regexp.MustCompile: an invalid pattern panics, which expr-lang reports as the evaluation's
+# error (`regexp: Compile(…)`); regexMatch ignores the error (false); the must… forms return it.
+# Arguments are Go `string`/`int` parameters: another type fails the reflect call.
+
+
+def _go_arg(fn: str, v: Any, kind: type) -> Any:
+    if kind is int and _is_number(v) and float(v).is_integer() and not isinstance(v, float):
+        return v
+    if kind is str and isinstance(v, str):
+        return v
+    go = "string" if kind is str else "int"
+    raise _RuntimeError(f"sprig.{fn}: reflect: Call using {_type_name(v)} as type {go}")
+
+
+def _must_compile(fn: str, pattern: Any) -> GoRegexp:
+    pattern = _go_arg(fn, pattern, str)
+    try:
+        return compile_go(pattern)
+    except ExpressionError as exc:
+        raise _RuntimeError(f"regexp: Compile({gofmt.quote(pattern)}): {exc}") from None
+
+
+def _compile_or_error(fn: str, pattern: Any) -> GoRegexp:
+    pattern = _go_arg(fn, pattern, str)
+    try:
+        return compile_go(pattern)
+    except ExpressionError as exc:
+        raise _RuntimeError(str(exc)) from None
+
+
+def _regex_match(pattern: Any, s: Any) -> bool:
+    text = _go_arg("regexMatch", s, str)
+    try:
+        return compile_go(_go_arg("regexMatch", pattern, str)).search(text)
+    except ExpressionError:
+        return False
+
+
+def _regex_funcs(name: str, compile_: Callable[[str, Any], GoRegexp]) -> dict[str, Callable[..., Any]]:
+    prefix = name + "Regex" if name else "regex"
+    return {
+        f"{prefix}Find": lambda r, s: compile_(f"{prefix}Find", r).find(_go_arg(f"{prefix}Find", s, str)),
+        f"{prefix}FindAll": lambda r, s, n: compile_(f"{prefix}FindAll", r).find_all(
+            _go_arg(f"{prefix}FindAll", s, str), _go_arg(f"{prefix}FindAll", n, int)),
+        f"{prefix}ReplaceAll": lambda r, s, repl: compile_(f"{prefix}ReplaceAll", r).replace_all(
+            _go_arg(f"{prefix}ReplaceAll", s, str), _go_arg(f"{prefix}ReplaceAll", repl, str)),
+        f"{prefix}ReplaceAllLiteral": lambda r, s, repl: compile_(f"{prefix}ReplaceAllLiteral", r).replace_all(
+            _go_arg(f"{prefix}ReplaceAllLiteral", s, str), _go_arg(f"{prefix}ReplaceAllLiteral", repl, str),
+            literal=True),
+        f"{prefix}Split": lambda r, s, n: compile_(f"{prefix}Split", r).split(
+            _go_arg(f"{prefix}Split", s, str), _go_arg(f"{prefix}Split", n, int)),
+    }
+
+
+_SPRIG.update(_regex_funcs("", _must_compile))
+_SPRIG.update(_regex_funcs("must", _compile_or_error))
+_SPRIG.update({
+    "regexMatch": _regex_match,
+    "mustRegexMatch": lambda r, s: _compile_or_error("mustRegexMatch", r).search(_go_arg("mustRegexMatch", s, str)),
+    "regexQuoteMeta": lambda s: quote_meta(_go_arg("regexQuoteMeta", s, str)),
+})
