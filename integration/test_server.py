@@ -267,7 +267,7 @@ def test_cancel_through_the_api_runs_cancel_and_exit_handlers_once(stack, tmp_pa
     assert not (wf.parent / "after-ran").exists()
     assert not alive(pid), "the step's process survived the cancel"
     folder = Path(stack.home, "flowport-logs", "stoppable", run_id)
-    assert sorted(p.name for p in (folder / "claims").iterdir()) == ["handler-cancel", "handler-exit", "started"]
+    assert sorted(p.name for p in (folder / "claims").iterdir()) == ["finished", "handler-cancel", "handler-exit", "started"]
     report = json.loads(artifacts_of(stack, run_id)[0].data.split("```json", 1)[1].split("```", 1)[0])
     assert {n["name"]: n["phase"] for n in report["nodes"]} == {
         "long": "canceled", "after": "not_started", "onCancel": "succeeded", "onExit": "succeeded"}
@@ -352,7 +352,7 @@ def test_argo_cancel_through_the_api_runs_on_exit_once(stack, tmp_path, request)
     folder = Path(stack.home, "flowport-logs", "argo-stop", run_id)
     time.sleep(3)  # the runner's on_cancellation hook has run by now
     assert exit_handler_outputs(folder) == ["bye Failed"], sorted(p.name for p in folder.iterdir())
-    assert sorted(p.name for p in (folder / "claims").iterdir()) == ["onExit", "started"]
+    assert sorted(p.name for p in (folder / "claims").iterdir()) == ["finished", "onExit", "started"]
 
 
 def test_argo_workflow_deployment(stack, tmp_path, request):

@@ -236,7 +236,7 @@ def test_dagu_stop_cancels_and_runs_cancel_then_exit_once(tmp_path, monkeypatch)
     assert phases(report)["a"] == "canceled" and phases(report)["b"] == "not_started"
     assert seen == ["onCancel:canceled", "onExit:canceled"]
     claims = tmp_path / "logs" / "dag" / "fake-run" / "claims"
-    assert sorted(p.name for p in claims.iterdir()) == ["handler-cancel", "handler-exit", "started"]
+    assert sorted(p.name for p in claims.iterdir()) == ["finished", "handler-cancel", "handler-exit", "started"]
 
 
 def test_dagu_unmet_dag_precondition_cancels(tmp_path, monkeypatch):

@@ -320,7 +320,7 @@ def test_unwritable_log_folder_falls_back_and_handlers_still_run(run_dag, tmp_pa
     folder = fallback_run_dir("nolog", report.run_id)
     try:
         assert report.log_dir == str(folder)
-        assert sorted(p.name for p in (folder / "claims").iterdir()) == ["handler-exit", "handler-success", "started"]
+        assert sorted(p.name for p in (folder / "claims").iterdir()) == ["finished", "handler-exit", "handler-success", "started"]
         assert (folder / "a.out").read_text() == "hi\n"
     finally:
         shutil.rmtree(folder.parent, ignore_errors=True)  # the fallback lives in the shared temp folder
