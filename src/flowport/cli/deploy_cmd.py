@@ -63,9 +63,17 @@ def deploy(
     Dagu `schedule` and Argo CronWorkflow schedules become Prefect cron schedules."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     specs = _specs(files, name, tag, param)
-    from .deploy import DeployError, prefect_yaml as render_yaml, register
+    from .deploy import DeployError, prefect_yaml as render_yaml, register, save_secrets
 
     if prefect_yaml:
+        try:
+            save_secrets(specs)  # the file keeps placeholders; the values go to the server
+        except DeployError as exc:
+            err.print(f"[red]error:[/red] {exc}")
+            raise typer.Exit(1)
+        except Exception as exc:  # server unreachable, rejected request
+            err.print(f"[red]error:[/red] cannot save the Secret blocks: {exc}")
+            raise typer.Exit(1)
         output.write_text(render_yaml(specs, pool, work_queue=work_queue))
         out.print(f"wrote {output} ({len(specs)} deployment(s)); register with: "
                   f"prefect --no-prompt deploy --all --prefect-file {output}")
@@ -119,4 +127,8 @@ def serve(
         raise typer.Exit(1)
     for spec in specs:
         out.print(f"serving {spec.full_name}  ({Path(spec.path).name})")
-    serve_all(specs, limit=limit)
+    try:
+        serve_all(specs, limit=limit)
+    except DeployError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1)
