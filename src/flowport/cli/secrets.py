@@ -20,9 +20,11 @@ written. Block names: `flowport-<deployment>-<key path>`, e.g. `flowport-etl-smt
 
 from __future__ import annotations
 
+import copy
+import dataclasses
 import re
 from dataclasses import dataclass
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 PLACEHOLDER = re.compile(r"flowport-secret\(\(([a-z0-9-]+)\)\)")
 # Key names whose scalar value is a secret (matched at the end of the key, any case).
@@ -242,19 +244,51 @@ def resolve(text: str) -> str:
     return restore(text, values)
 
 
-def redact_text(text: str, source: str | None = None) -> str:
-    """`text` (a plan, a report) with secret URLs redacted and, when the workflow's YAML
-    `source` is given, every literal secret `scrub` would move masked."""
+def redactor(source: str | None = None) -> Callable[[str], str]:
+    """A function masking, in any text (a plan, a report), secret URLs and, when the
+    workflow's YAML `source` is given, every literal secret `scrub` would move."""
     from ..notifiers.apprise import REDACTED, redact_url
 
-    secrets = [f.value for f in find_secrets(source)] if source else []
-    for value in sorted(set(secrets), key=len, reverse=True):
-        if _URL.fullmatch(value):
-            text = text.replace(value, redact_url(value))
-        if len(value) >= _MIN_ELSEWHERE:
-            text = text.replace(value, REDACTED)
-        else:
-            text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(value)}(?![A-Za-z0-9])", REDACTED, text)
-    for url in sorted(set(secret_urls(text)), key=len, reverse=True):
-        text = text.replace(url, redact_url(url))
-    return text
+    secrets = sorted({f.value for f in find_secrets(source)} if source else (), key=len, reverse=True)
+    words = [re.compile(rf"(?<![A-Za-z0-9]){re.escape(v)}(?![A-Za-z0-9])") for v in secrets]
+
+    def redact(text: str) -> str:
+        for value, word in zip(secrets, words):
+            if value in text:
+                masked = redact_url(value) if _URL.fullmatch(value) else REDACTED
+                text = text.replace(value, masked) if len(value) >= _MIN_ELSEWHERE else word.sub(masked, text)
+        for url in sorted(set(secret_urls(text)), key=len, reverse=True):
+            text = text.replace(url, redact_url(url))
+        return text
+
+    return redact
+
+
+def redact_strings(obj: Any, redact: Callable[[str], str]) -> Any:
+    """`obj` (a Workflow, a dict from to_dict) with every string passed through `redact`;
+    objects without a changed string are returned as they are. Dataclasses are copied
+    field by field (no __init__/__post_init__ rerun)."""
+    if isinstance(obj, str):
+        return redact(obj)
+    if isinstance(obj, (list, tuple)):
+        items = [redact_strings(item, redact) for item in obj]
+        if all(a is b for a, b in zip(items, obj)):
+            return obj
+        return type(obj)(items) if not hasattr(obj, "_fields") else type(obj)(*items)
+    if isinstance(obj, dict):
+        pairs = {key: redact_strings(value, redact) for key, value in obj.items()}
+        return obj if all(pairs[k] is obj[k] for k in obj) else pairs
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        changed = {}
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name)
+            new = redact_strings(value, redact)
+            if new is not value:
+                changed[f.name] = new
+        if not changed:
+            return obj
+        clone = copy.copy(obj)
+        for name, value in changed.items():
+            object.__setattr__(clone, name, value)
+        return clone
+    return obj
