@@ -496,6 +496,20 @@ def test_literal_secrets_stay_off_the_server_and_still_reach_the_worker(stack, t
     for secret in secrets:
         assert secret not in seen, secret
 
+    # the state hooks (on_cancellation/on_crashed) load the workflow inside the runner's loop
+    import asyncio
+
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flowport.cli.entry import workflow_of_flow_run
+
+    async def in_a_loop():
+        return workflow_of_flow_run(run)
+
+    with temporary_settings({PREFECT_API_URL: stack.url}):
+        hooked, _ = asyncio.run(in_a_loop())
+    assert hooked.mail.smtp.password == SMTP_PASSWORD
+
     out_file = tmp_path / "prefect.yaml"
     done = stack.flowport("deploy", str(wf), "--pool", POOL, "--prefect-yaml", "-o", str(out_file))
     assert done.returncode == 0, done.stderr

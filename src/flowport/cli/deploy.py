@@ -5,7 +5,8 @@ Every deployment runs the static flow `flowport.adapter.entry.run_workflow` (flo
 "flowport"); the workflow's YAML text travels as the `source` parameter, so nothing ships
 beside the deployment. The deployment is named after the workflow (`flowport/<workflow>`),
 its runs after the workflow and the time, and it carries the tags `flowport`, the source
-(`dagu`/`argo`), the workflow's own tags and `--tag`s.
+(`dagu`/`argo`), the workflow's own tags and `--tag`s. Literal secrets of the text are saved
+as Prefect Secret blocks and `source` holds placeholders instead (`secrets.py`).
 
 The parameter schema shown in the Prefect UI: `flowport deploy` and `serve` register a
 per-deployment schema whose `params` object lists the workflow's own parameters (title,

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
@@ -230,17 +231,22 @@ def resolve(text: str) -> str:
     names = placeholders(text)
     if not names:
         return text
-    from prefect.blocks.system import Secret
+    from prefect.client.orchestration import get_client
+    from prefect.exceptions import ObjectNotFound
 
     values = {}
-    for name in names:
-        try:
-            block = Secret.load(name)
-        except ValueError:
-            raise SecretError(f"Prefect Secret block {name!r} not found on the server: "
-                              "re-run flowport deploy for this workflow") from None
-        secret = block.value
-        values[name] = secret.get_secret_value() if hasattr(secret, "get_secret_value") else str(secret)
+    # The sync client, not Secret.load: the state hooks call this inside the runner's event loop.
+    with get_client(sync_client=True) as client:
+        for name in names:
+            try:
+                doc = client.read_block_document_by_name(name, "secret", include_secrets=True)
+            except ObjectNotFound:
+                raise SecretError(f"Prefect Secret block {name!r} not found on the server: "
+                                  "re-run flowport deploy for this workflow") from None
+            value = doc.data.get("value")
+            if hasattr(value, "get_secret_value"):
+                value = value.get_secret_value()
+            values[name] = value if isinstance(value, str) else json.dumps(value)
     return restore(text, values)
 
 
