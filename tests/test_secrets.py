@@ -246,3 +246,18 @@ def test_redact_strings_keeps_untouched_objects():
           - command: echo hello
         """), "w.yaml")
     assert secrets.redact_strings(wf, secrets.redactor(None)) is wf
+
+
+def test_prefect_yaml_with_literal_secrets_needs_the_server(tmp_path):
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flowport.cli.app import app
+
+    path, out = tmp_path / "mailer.yaml", tmp_path / "prefect.yaml"
+    path.write_text(DAG)
+    with temporary_settings({PREFECT_API_URL: None}):
+        done = CliRunner().invoke(app, ["deploy", str(path), "--pool", "p", "--prefect-yaml", "-o", str(out)])
+    assert done.exit_code == 1 and "PREFECT_API_URL" in done.output, done.output
+    assert not out.exists()
+    for literal in LITERALS:
+        assert literal not in done.output
