@@ -436,6 +436,89 @@ def test_serve_a_folder_runs_and_cancels(stack, tmp_path):
         stop_group(proc)
 
 
+SLACK_TOKENS = "T0FLOWPORT/B0FLOWPORT/xoxbSecretTokenValue42"
+HOOK_PASSWORD = "hook-Pa55-word"
+
+SECRET_MAIL = """
+name: mail-secret
+env:
+  - ALERT_URL: slack://{slack}/#ops
+  - HOOK: json://bot:{hook_pw}@127.0.0.1:9/hook
+smtp:
+  host: "{host}"
+  port: "{port}"
+  username: {user}
+  password: "{password}"
+mailOn:
+  failure: true
+errorMail:
+  from: flowport@example.com
+  to: ops@example.com
+  prefix: "[ERR]"
+steps:
+  - name: boom
+    command: sh -c 'exit 4'
+"""
+
+
+def test_literal_secrets_stay_off_the_server_and_still_reach_the_worker(stack, tmp_path):
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+    from testkit.servers import SMTP_PASSWORD, SMTP_USER, SmtpServer
+
+    secrets = [SMTP_PASSWORD, HOOK_PASSWORD, "xoxbSecretTokenValue42", "T0FLOWPORT"]
+    with SmtpServer(auth=("LOGIN", "PLAIN")) as mailbox:
+        wf = write(tmp_path / "s", "mail-secret.yaml", SECRET_MAIL.format(
+            slack=SLACK_TOKENS, hook_pw=HOOK_PASSWORD, host=mailbox.host, port=mailbox.port,
+            user=SMTP_USER, password=SMTP_PASSWORD))
+        deploy(stack, wf)
+        with stack.client() as client:
+            dep = client.read_deployment_by_name("flowport/mail-secret")
+            stored = json.dumps(dep.model_dump(mode="json"))
+            block = client.read_block_document_by_name("flowport-mail-secret-smtp-password", "secret",
+                                                       include_secrets=False)
+        for secret in secrets:
+            assert secret not in stored, secret
+        assert "flowport-secret((flowport-mail-secret-smtp-password))" in dep.parameters["source"]
+        assert SMTP_PASSWORD not in json.dumps(block.data)  # the API masks the block's value
+
+        run_id = run_deployment_cli(stack, "flowport/mail-secret")
+        run = stack.wait_final(run_id)
+        assert run.state.is_failed() and run.state.message.startswith("mail-secret: failed"), run.state
+        [mail] = mailbox.wait_for(1, timeout=30)  # the worker logged in with the real password
+    assert mail.user == SMTP_USER and mail.rcpt_tos == ["ops@example.com"]
+    assert mail.message["Subject"] == "[ERR] mail-secret (failed)"
+
+    with stack.client() as client:
+        run = client.read_flow_run(uuid.UUID(run_id))
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[run.id])))
+    seen = json.dumps(run.model_dump(mode="json")) + "\n".join(l.message for l in logs)
+    seen += "\n".join(str(a.data) for a in artifacts_of(stack, run_id))
+    for secret in secrets:
+        assert secret not in seen, secret
+
+    # the state hooks (on_cancellation/on_crashed) load the workflow inside the runner's loop
+    import asyncio
+
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    from flowport.cli.entry import workflow_of_flow_run
+
+    async def in_a_loop():
+        return workflow_of_flow_run(run)
+
+    with temporary_settings({PREFECT_API_URL: stack.url}):
+        hooked, _ = asyncio.run(in_a_loop())
+    assert hooked.mail.smtp.password == SMTP_PASSWORD
+
+    out_file = tmp_path / "prefect.yaml"
+    done = stack.flowport("deploy", str(wf), "--pool", POOL, "--prefect-yaml", "-o", str(out_file))
+    assert done.returncode == 0, done.stderr
+    text = out_file.read_text()
+    for secret in secrets:
+        assert secret not in text, secret
+    assert "flowport-secret((flowport-mail-secret-smtp-password))" in text
+
+
 @pytest.fixture(scope="module")
 def postgres():
     if postgres_bin() is None:

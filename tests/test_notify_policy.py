@@ -47,7 +47,7 @@ def test_on_selects_events(text, events):
     ("", "expected URL"),
     ("   ", "expected URL"),
     ("127.0.0.1:9/x", "is not a URL"),
-    ("nope://user:pw-123@h/x", "not a supported Apprise URL: nope://user:****@h/x"),
+    ("nope://user:pw-123@h/x", "not a supported Apprise URL: nope://****:****@****/****"),
     ("json://h/x on=faliure", "did you mean 'failure'?"),
     ("json://h/x on=", "no event given"),
     ("json://h/x of=failure", "did you mean 'on'?"),

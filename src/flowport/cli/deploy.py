@@ -5,7 +5,8 @@ Every deployment runs the static flow `flowport.adapter.entry.run_workflow` (flo
 "flowport"); the workflow's YAML text travels as the `source` parameter, so nothing ships
 beside the deployment. The deployment is named after the workflow (`flowport/<workflow>`),
 its runs after the workflow and the time, and it carries the tags `flowport`, the source
-(`dagu`/`argo`), the workflow's own tags and `--tag`s.
+(`dagu`/`argo`), the workflow's own tags and `--tag`s. Literal secrets of the text are saved
+as Prefect Secret blocks and `source` holds placeholders instead (`secrets.py`).
 
 The parameter schema shown in the Prefect UI: `flowport deploy` and `serve` register a
 per-deployment schema whose `params` object lists the workflow's own parameters (title,
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..model import Workflow
+from . import secrets
 from .entry import ENTRYPOINT, FLOW_NAME, declared_params
 
 WORKFLOW_SUFFIXES = (".yaml", ".yml")
@@ -181,6 +183,9 @@ class DeploymentSpec:
     tags: list[str]
     params: dict[str, str]
     schedules: list[Cron] = field(default_factory=list)
+    # Secret block name -> value: the literal secrets `source` holds as placeholders
+    # (secrets.py); saved on the server before the deployment is registered.
+    secrets: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def parameters(self) -> dict[str, Any]:
@@ -215,9 +220,14 @@ def spec_for(file: str | Path, *, name: str | None = None, tags: Iterable[str] =
     merged = default_params(wf)
     merged.update(params or {})
     all_tags = ["flowport", source_family(wf), *wf.tags, *tags]
+    try:
+        stored, secret_values = secrets.scrub(text, name or wf.name)
+    except secrets.SecretError as exc:
+        raise DeployError(f"{file}: {exc}") from None
     return DeploymentSpec(
         workflow=wf,
-        source=text,
+        source=stored,
+        secrets=secret_values,
         path=str(path),
         name=name or wf.name,
         tags=list(dict.fromkeys(t for t in all_tags if t)),
@@ -235,6 +245,15 @@ def workflow_files(folder: str | Path) -> list[Path]:
 
 
 # ------------------------------------------------------------------ register on a server
+
+
+def save_secrets(specs: list[DeploymentSpec]) -> None:
+    """The specs' literal secrets as Prefect Secret blocks on the server (PREFECT_API_URL)."""
+    try:
+        for spec in specs:
+            secrets.save_blocks(spec.secrets)
+    except secrets.SecretError as exc:
+        raise DeployError(str(exc)) from None
 
 
 def _schedule_creates(spec: DeploymentSpec) -> list[Any]:
@@ -262,6 +281,7 @@ def register(specs: list[DeploymentSpec], pool: str, *, work_queue: str | None =
             raise DeployError(
                 f"work pool {pool!r} does not exist; create it with "
                 f"`prefect work-pool create {pool} --type process`") from None
+        save_secrets(specs)
         flow_id = client.create_flow_from_name(FLOW_NAME)
         for spec in specs:
             deployment_id = client.create_deployment(
@@ -392,4 +412,5 @@ def serve(specs: list[DeploymentSpec], *, limit: int | None = None) -> None:
     """Serve every deployment from this process until Ctrl-C/SIGTERM (prefect.serve)."""
     from prefect import serve as prefect_serve
 
+    save_secrets(specs)
     prefect_serve(*runner_deployments(specs), limit=limit, print_starting_message=True)

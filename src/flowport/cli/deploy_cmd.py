@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, List, Optional, TypeVar
 
 import typer
 from rich.console import Console
@@ -14,6 +14,7 @@ out = Console()
 err = Console(stderr=True)
 
 EXIT_INVALID = 2
+T = TypeVar("T")
 
 
 def _specs(files: list[Path], name: Optional[str], tags: list[str], params: list[str]):
@@ -46,6 +47,21 @@ def _specs(files: list[Path], name: Optional[str], tags: list[str], params: list
     return specs
 
 
+def _on_server(what: str, call: Callable[[], T]) -> T:
+    """`call()`; its DeployError, or a server problem (unreachable, rejected request), ends
+    the command with exit code 1 and a one-line message."""
+    from .deploy import DeployError
+
+    try:
+        return call()
+    except DeployError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1)
+    except Exception as exc:  # noqa: BLE001 - server unreachable, rejected request
+        err.print(f"[red]error:[/red] {what}: {exc}")
+        raise typer.Exit(1)
+
+
 def deploy(
     files: List[Path] = typer.Argument(..., help="Workflow files (Dagu DAGs, Argo Workflows)."),
     pool: str = typer.Option(..., "--pool", help="Prefect work pool the deployments run in (e.g. a `process` pool)."),
@@ -63,9 +79,10 @@ def deploy(
     Dagu `schedule` and Argo CronWorkflow schedules become Prefect cron schedules."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
     specs = _specs(files, name, tag, param)
-    from .deploy import DeployError, prefect_yaml as render_yaml, register
+    from .deploy import prefect_yaml as render_yaml, register, save_secrets
 
-    if prefect_yaml:
+    if prefect_yaml:  # the file keeps placeholders; the secrets go to the server
+        _on_server("cannot save the Secret blocks", lambda: save_secrets(specs))
         output.write_text(render_yaml(specs, pool, work_queue=work_queue))
         out.print(f"wrote {output} ({len(specs)} deployment(s)); register with: "
                   f"prefect --no-prompt deploy --all --prefect-file {output}")
@@ -76,14 +93,8 @@ def deploy(
         err.print("[red]error:[/red] PREFECT_API_URL is not set: deploy needs a running Prefect server "
                   "(`prefect server start`), or use --prefect-yaml")
         raise typer.Exit(1)
-    try:
-        done = register(specs, pool, work_queue=work_queue, paused=paused)
-    except DeployError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1)
-    except Exception as exc:  # server unreachable, rejected request
-        err.print(f"[red]error:[/red] cannot register on {PREFECT_API_URL.value()}: {exc}")
-        raise typer.Exit(1)
+    done = _on_server(f"cannot register on {PREFECT_API_URL.value()}",
+                      lambda: register(specs, pool, work_queue=work_queue, paused=paused))
     for spec, deployment_id in done:
         sched = ", ".join(f"{c.cron} ({c.timezone}){'' if c.active else ' inactive'}" for c in spec.schedules)
         out.print(f"[green]deployed[/] {spec.full_name}  ({spec.workflow.dialect}, {deployment_id})"
@@ -119,4 +130,8 @@ def serve(
         raise typer.Exit(1)
     for spec in specs:
         out.print(f"serving {spec.full_name}  ({Path(spec.path).name})")
-    serve_all(specs, limit=limit)
+    try:
+        serve_all(specs, limit=limit)
+    except DeployError as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1)

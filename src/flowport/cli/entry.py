@@ -72,9 +72,14 @@ def source_name(path: str | None) -> str:
 
 
 def workflow_from_parameters(parameters: dict[str, Any]) -> Workflow:
+    """The workflow of a deployed run. Literal secrets travel as `flowport-secret((name))`
+    placeholders (`flowport deploy` moved them to Prefect Secret blocks): the text gets its
+    values back here, on the worker, before it is translated."""
+    from flowport.cli.secrets import resolve
     from flowport.translators import load_text
 
-    return load_text(decode_source(parameters["source"]), source_name(parameters.get("path")))
+    text = resolve(decode_source(parameters["source"]))
+    return load_text(text, source_name(parameters.get("path")))
 
 
 def declared_params(wf: Workflow) -> list[tuple[str, str | None, str | None]]:

@@ -6,12 +6,14 @@ only on full success): only the truth value is used.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote, unquote, urlsplit, urlunsplit
+from urllib.parse import quote, unquote
 
 import apprise  # the library: absolute import, this module is flowport.notifiers.apprise
 
@@ -19,9 +21,16 @@ REDACTED = "****"
 # Direct URLs get this tag so that a tag filter for config files does not drop them.
 DIRECT_TAG = "flowport-direct"
 # Schemes whose URLs keep secrets only in the password or in named query values; for every
-# other scheme tokens sit in the path, and Apprise's own privacy view masks them.
+# other scheme (Apprise services) tokens sit in the user, host and path. http(s) URLs are
+# generic unless Apprise reads them as a service (https://hooks.slack.com/services/…).
 GENERIC_SCHEMES = {"json", "jsons", "form", "forms", "xml", "xmls", "mailto", "mailtos"}
-_SECRET_KEY = re.compile(r"pass|pwd|secret|token|key|auth|sig|credential|cookie|session", re.I)
+WEB_SCHEMES = {"http", "https"}
+_SECRET_KEY = re.compile(r"pass|pwd|secret|token|key|auth|sig|credential|cookie|session|hook|code",
+                         re.I)
+# A host worth showing (optional port): a DNS name whose last label is letters, localhost or
+# an IP address. Anything else in the host part of a service URL is a token.
+_HOSTNAME = re.compile(r"(?:localhost|(?:[A-Za-z0-9-]+\.)+[A-Za-z]{2,24}|\d{1,3}(?:\.\d{1,3}){3}"
+                       r"|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?")
 
 
 @dataclass(frozen=True)
@@ -31,39 +40,89 @@ class AlertResult:
     target: str | None = None  # redacted description of where it went
 
 
+def _url_parts(url: str) -> tuple[str, str, str, str, str, str, str]:
+    """scheme, user, password, host[:port], path, fragment, query, split as Apprise reads
+    them ("?" after a "#channel" starts the query); missing parts are ""."""
+    scheme, _, rest = url.strip().partition("://")
+    rest, _, query = rest.partition("?")
+    rest, _, fragment = rest.partition("#")
+    netloc, _, path = rest.partition("/")
+    userinfo, _, hostport = netloc.rpartition("@")
+    user, _, password = userinfo.partition(":")
+    return scheme, user, password, hostport, path, fragment, query
+
+
 def redact_url(url: str) -> str:
-    """The URL with passwords, secret query values and service tokens masked."""
-    try:
-        parts = urlsplit(url.strip())
-    except ValueError:
-        return f"{url.partition('://')[0]}://{REDACTED}"
-    if parts.scheme.lower() not in GENERIC_SCHEMES:
-        plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
-        if plugin is not None:  # "#channel?x=1" is a query to Apprise, a fragment to urlsplit
-            return _keep_given_query(plugin.url(privacy=True), url.partition("?")[2])
-    netloc = parts.netloc
-    if "@" in netloc:
-        userinfo, _, hostport = netloc.rpartition("@")
-        user, has_password, _ = userinfo.partition(":")
-        netloc = f"{user}:{REDACTED}@{hostport}" if has_password else netloc
-    query = "&".join(
-        f"{quote(key, safe='+-:')}="
-        f"{REDACTED if _SECRET_KEY.search(key) else quote(value, safe='@,')}"
-        for key, value in _query_pairs(parts.query)
-    )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    """The URL with passwords, secret query values (`?token=…`) and service tokens masked,
+    whatever their length. Generic schemes (json://, form://, xml://, mailto://) keep user,
+    host and path; any other scheme is a service whose tokens sit in the user, host and path
+    segments, so those are masked too, except a real host name and `#channel`/`@user` parts.
+
+    Structural on purpose: Apprise's own privacy view shows a token's first and last
+    character (all of a 1–2 character token) and some plugins show tokens whole."""
+    url = url.strip()
+    if "://" not in url:
+        return REDACTED
+    scheme, user, _password, hostport, path, fragment, query = _url_parts(url)
+    rest = url.partition("://")[2].partition("?")[0].partition("#")[0]
+    netloc, slash, _ = rest.partition("/")
+    userinfo, at, _ = netloc.rpartition("@")
+    if _is_service(url):
+        user = REDACTED if user else ""
+        hostport = hostport if _HOSTNAME.fullmatch(hostport) else REDACTED
+        path = "/".join(seg if not seg or seg[0] in "#@" else REDACTED for seg in path.split("/"))
+    text = f"{scheme}://{user}{':' + REDACTED if ':' in userinfo else ''}{at}{hostport}{slash}{path}"
+    text += f"#{fragment}" if "#" in url.partition("?")[0] else ""
+    if "?" in url:
+        text += "?" + "&".join(
+            f"{quote(key, safe='+-:')}"
+            f"={REDACTED if _SECRET_KEY.search(key) else quote(value, safe='@,')}"
+            for key, value in _query_pairs(query))
+    return text
 
 
-def _keep_given_query(private_url: str, given_query: str) -> str:
-    """Apprise's privacy URL lists every default option; keep only those the user wrote."""
-    given = {key for key, _ in _query_pairs(given_query)}
-    parts = urlsplit(private_url)
-    query = "&".join(
-        f"{quote(key, safe='+-:')}={quote(value, safe='@,.*')}"
-        for key, value in _query_pairs(parts.query)
-        if key in given
-    )
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+def url_secrets(url: str) -> list[str]:
+    """The parts of `url` that `redact_url` masks (password, tokens, secret query values)."""
+    _scheme, user, password, hostport, path, _fragment, query = _url_parts(url)
+    found = [password]
+    if _is_service(url):
+        found += [user, "" if _HOSTNAME.fullmatch(hostport) else hostport]
+        found += [seg for seg in path.split("/") if seg and seg[0] not in "#@"]
+    found += [value for key, value in _query_pairs(query) if _SECRET_KEY.search(key)]
+    return [s for s in dict.fromkeys(found) if s]
+
+
+def url_has_secrets(url: str) -> bool:
+    """An Apprise service URL (its tokens are secrets), or any URL with a password or a
+    secret query value."""
+    _scheme, _user, password, _host, _path, _fragment, query = _url_parts(url)
+    return bool(password or any(_SECRET_KEY.search(k) and v for k, v in _query_pairs(query))
+                or _is_service(url, unknown=False))
+
+
+def _is_service(url: str, unknown: bool = True) -> bool:
+    """Not a generic URL: an Apprise service scheme, or an http(s) URL Apprise reads as a
+    service. Unknown schemes count as `unknown` (redacting: yes, a mistyped service must not
+    show its tokens; finding secrets in a workflow: no, s3://bucket/key is no secret)."""
+    scheme = url.strip().partition("://")[0].lower()
+    if scheme in GENERIC_SCHEMES:
+        return False
+    if scheme in WEB_SCHEMES:
+        return _instantiate(url.strip()) is not None
+    return scheme in _service_schemes() or unknown
+
+
+@functools.lru_cache(maxsize=1)
+def _service_schemes() -> frozenset[str]:
+    try:  # Apprise ≥ 1.7
+        from apprise.manager_plugins import NotificationManager
+
+        schemes = NotificationManager().schemas()
+    except ImportError:  # Apprise 1.6
+        from apprise.common import NOTIFY_SCHEMA_MAP
+
+        schemes = NOTIFY_SCHEMA_MAP.keys()
+    return frozenset(str(s).lower() for s in schemes)
 
 
 def _query_pairs(query: str) -> list[tuple[str, str]]:
@@ -80,28 +139,38 @@ def check_url(url: str) -> str | None:
     """None when Apprise can use the URL, else a short reason (URL redacted)."""
     if "://" not in url:
         return f"{url!r} is not a URL (expected e.g. json://host/path, slack://…, mailto://…)"
-    if apprise.Apprise.instantiate(url, suppress_exceptions=True) is None:
+    if _instantiate(url) is None:
         return f"not a supported Apprise URL: {redact_url(url)}"
     return None
 
 
-def _secrets(url: str) -> set[str]:
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return {url}
-    found = {url}
-    if parts.password:
-        found |= {parts.password, unquote(parts.password)}
-    found |= {v for k, v in _query_pairs(parts.query) if _SECRET_KEY.search(k) and v}
-    found |= {seg for seg in parts.path.split("/") if len(seg) >= 16}  # token-like segments
-    return found
+_QUIET = threading.Lock()
+
+
+def _instantiate(url: str) -> object | None:
+    """Apprise's plugin for `url`, or None. Apprise's own log lines about a bad URL are
+    dropped: they show the URL in Apprise's privacy form (first and last character of
+    every token, all of a short one)."""
+    logger = logging.getLogger("apprise")
+    with _QUIET:
+        disabled, logger.disabled = logger.disabled, True
+        try:
+            return apprise.Apprise.instantiate(url, suppress_exceptions=True)
+        finally:
+            logger.disabled = disabled
 
 
 def _scrub(text: str, urls: Iterable[str]) -> str:
+    """`text` (an error, Apprise's log lines) without the URLs' secrets: each URL becomes its
+    redacted form, then every secret part, and Apprise's `f...t` / `...tail` views of it, is
+    masked where it stands as a word of its own (a short token does not eat other words)."""
     for url in urls:
-        for secret in sorted(_secrets(url), key=len, reverse=True):
-            text = text.replace(secret, redact_url(url) if secret == url else REDACTED)
+        text = text.replace(url, redact_url(url))
+        for secret in url_secrets(url):
+            forms = {secret, unquote(secret), quote(secret, safe=""),
+                     f"{secret[0]}...{secret[-1]}", f"...{secret[-4:]}"}
+            for form in sorted(forms, key=len, reverse=True):
+                text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])", REDACTED, text)
     return text
 
 
