@@ -14,6 +14,7 @@ from prefect.states import State
 
 from ...model import Container
 from ...model.argo import Template
+from ...notifiers.apprise import redact_url
 from .. import states
 from . import expr
 from .executor import ERROR, FAILED, RUNNING, SUCCEEDED, Executor, Node, _fire, now
@@ -211,13 +212,13 @@ def _http(run: "ArgoProgram", node: Node, spec, timeout: float | None, logger) -
                                 data=spec.body.encode() if spec.body else None,
                                 timeout=timeout or spec.timeout or 30)
     except requests.RequestException as exc:
-        node.finish(FAILED, f"http request failed: {exc}")
+        node.finish(FAILED, f"http request failed: {str(exc).replace(spec.url, redact_url(spec.url))}")
         logger.error(node.message)
         return node_state(node)
     body = resp.text
     with open(out_path, "w", encoding="utf-8") as fo:
         fo.write(body)
-    logger.info(f"{spec.method} {spec.url} → {resp.status_code}")
+    logger.info(f"{spec.method} {redact_url(spec.url)} → {resp.status_code}")  # no ?token= in logs
     env = {"request": {"method": spec.method, "url": spec.url, "body": spec.body or "",
                        "headers": {k: [v] for k, v in spec.headers}},
            "response": {"statusCode": resp.status_code, "body": body,
