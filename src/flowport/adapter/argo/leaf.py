@@ -14,7 +14,6 @@ from prefect.states import State
 
 from ...model import Container
 from ...model.argo import Template
-from ...notifiers.apprise import redact_url
 from .. import states
 from . import expr
 from .executor import ERROR, FAILED, RUNNING, SUCCEEDED, Executor, Node, _fire, now
@@ -205,6 +204,8 @@ def _fetch(run_id: str, key: str, paths: list[str]) -> dict[str, str | None]:
 
 def _http(run: "ArgoProgram", node: Node, spec, timeout: float | None, logger) -> State:
     import requests
+
+    from ...notifiers.apprise import redact_url  # loads Apprise: only for http nodes
 
     out_path, _ = run.log_paths(node)
     try:
