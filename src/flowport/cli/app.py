@@ -10,6 +10,7 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 app = typer.Typer(
     add_completion=False,
@@ -79,10 +80,10 @@ def validate(
             if r.ok and r.workflow.argo is not None:
                 from .views_argo import describe
 
-                out.print(f"[green]ok[/]  {r.file}: {describe(r.workflow)}")
+                out.print(f"[green]ok[/]  {escape(r.file)}: {escape(describe(r.workflow))}")
             elif r.ok:
                 wf = r.workflow
-                out.print(f"[green]ok[/]  {r.file}: {wf.dialect}, {len(wf.steps)} steps, "
+                out.print(f"[green]ok[/]  {escape(r.file)}: {wf.dialect}, {len(wf.steps)} steps, "
                           f"{len(wf.handlers.items())} handlers")
             else:
                 print(r.error().render(color=err.is_terminal), file=sys.stderr)
@@ -162,7 +163,7 @@ def _run_options(config: Optional[Path], images: list[str], notify: list[str] = 
     try:
         return load_run_options(config, images, notify)
     except (OSError, ValueError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_INVALID)
 
 
@@ -177,7 +178,7 @@ def cleanup(
     try:
         removed = remove_containers(run_id)
     except DockerUnavailable as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1)
     for name in removed:
         out.print(f"removed {name}")

@@ -9,6 +9,7 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 out = Console()
 err = Console(stderr=True)
@@ -23,7 +24,7 @@ def _specs(files: list[Path], name: Optional[str], tags: list[str], params: list
     try:
         overrides = parse_param_options(params)
     except DeployError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_INVALID)
     specs, failed = [], False
     for f in files:
@@ -33,7 +34,7 @@ def _specs(files: list[Path], name: Optional[str], tags: list[str], params: list
             print(exc.render(color=err.is_terminal), file=sys.stderr)
             failed = True
         except DeployError as exc:
-            err.print(f"[red]error:[/red] {exc}")
+            err.print(f"[red]error:[/red] {escape(str(exc))}")
             failed = True
     if failed:
         raise typer.Exit(EXIT_INVALID)
@@ -79,7 +80,7 @@ def deploy(
     try:
         done = register(specs, pool, work_queue=work_queue, paused=paused)
     except DeployError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1)
     except Exception as exc:  # server unreachable, rejected request
         err.print(f"[red]error:[/red] cannot register on {PREFECT_API_URL.value()}: {exc}")
@@ -106,7 +107,7 @@ def serve(
     try:
         files = workflow_files(folder)
     except DeployError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_INVALID)
     if not files:
         err.print(f"[red]error:[/red] no *.yaml or *.yml file in {folder}")

@@ -253,6 +253,9 @@ def _finish(cx: Translation, s: _Spec, meta: dict, kind: str, entrypoint: str | 
     sa = s.pick("serviceAccountName")
     prio = s.pick("priority")
     metadata = {k: v for k, (v, _) in meta.items()}
+    for key in ("name", "generateName"):
+        if isinstance(metadata.get(key), (list, dict, set, tuple, bytes)):
+            d.p.error(("metadata", key), f"metadata.{key} must be a string, got {kind_of(metadata[key])}")
     name = metadata.get("name")
     generate = metadata.get("generateName")
     if not name and not generate:

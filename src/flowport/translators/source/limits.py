@@ -46,6 +46,9 @@ def read_text(path: Path, file: str) -> str:
             raw = f.read(MAX_BYTES + 1)  # pipes and devices report size 0
     except OSError as e:
         raise SourceError([Problem(f"cannot read file: {e.strerror or e}", Mark(file, 0, 0))]) from None
+    except ValueError:  # open() refuses a name with a NUL character
+        raise SourceError([Problem("cannot read file: its name contains a NUL character",
+                                   Mark(file.replace("\0", "\\0"), 0, 0))]) from None
     if len(raw) > MAX_BYTES:
         raise SourceError([Problem(f"file is larger than the limit of {MAX_BYTES / _MIB:g} MiB",
                                    Mark(file, 0, 0))])
