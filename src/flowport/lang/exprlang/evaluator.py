@@ -28,6 +28,8 @@ from flowport.lang.exprlang.runtime import (
 from flowport.lang.exprlang.sprig import _call_sprig
 
 _MISSING = object()
+#: expr-lang's default ``vm.MemoryBudget``: a range (or anything else counted) past it fails
+MEMORY_BUDGET = 1_000_000
 
 
 class _FlatIndex:
@@ -209,6 +211,8 @@ class _Evaluator:
         elif base == "..":
             if not (_is_int(left) and _is_int(right)):
                 raise _RuntimeError(f"invalid operation: .. (mismatched types {_type_name(left)} and {_type_name(right)})")
+            if right - left + 1 > MEMORY_BUDGET:  # as expr-lang's vm (OpRange → memGrow)
+                raise _RuntimeError("memory budget exceeded")
             return list(range(left, right + 1))
         else:
             raise _RuntimeError(f"unknown operator {op}")
