@@ -224,3 +224,13 @@ def test_a_problem_reached_through_many_aliases_is_reported_once(tmp_path):
     result = check(_write(tmp_path, "odd", text))
     tuples = [p for p in result.problems if p.message == "a step is a mapping or a command string, got tuple"]
     assert len(tuples) == 1 and tuples[0].mark.line == 1
+
+
+def test_too_deep_nesting_gives_the_line_without_libyaml_too(tmp_path, monkeypatch):
+    # the pure-Python composer (no libyaml) ends in RecursionError: the line is found from the events
+    from flowport.translators.source import limits
+
+    monkeypatch.setattr(limits, "_compose_into", lambda text, loader, out, failure: failure.append(RecursionError()))
+    problem = _problems(tmp_path, "nesting_too_deep_block").problems[0]
+    assert problem.message == "nesting is deeper than 200 levels"
+    assert (problem.mark.line, problem.mark.col) == (201, 401)
