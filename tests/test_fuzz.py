@@ -168,6 +168,8 @@ def test_mutated_seeds_are_answered(text):
 
 @_settings(800)
 @given(key_mutation())
+@example("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata:\n  generateName: true\nspec:\n"
+         "  entrypoint: main\n  templates:\n  - name: main\n    container: {image: alpine}\n")
 def test_seeds_with_swapped_keys_and_types_are_answered(text):
     assert_answers(text)
 
