@@ -234,3 +234,17 @@ def test_too_deep_nesting_gives_the_line_without_libyaml_too(tmp_path, monkeypat
     problem = _problems(tmp_path, "nesting_too_deep_block").problems[0]
     assert problem.message == "nesting is deeper than 200 levels"
     assert (problem.mark.line, problem.mark.col) == (201, 401)
+
+
+def test_a_bug_in_check_is_still_an_answer_on_the_command_line(tmp_path, monkeypatch):
+    import flowport.translators
+
+    def broken(*args, **kwargs):
+        raise KeyError("boom")
+
+    monkeypatch.setattr(flowport.translators, "check", broken)
+    path = _write(tmp_path, "fine", "steps:\n  - command: echo\n")
+    for command in (["validate"], ["plan"], ["plan", "--json"], ["run"]):
+        result = CliRunner().invoke(app, [*command, str(path)])
+        assert result.exit_code == 2 and isinstance(result.exception, SystemExit), result.output
+        assert f"{path}: error: flowport failed while checking this file (KeyError: 'boom')" in result.output

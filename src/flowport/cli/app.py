@@ -59,9 +59,7 @@ def validate(
     as_json: bool = typer.Option(False, "--json", help="Print the problems as JSON."),
 ) -> None:
     """Check workflow files; print every problem with file:line:col. Exit 2 if any."""
-    from ..translators import check
-
-    results = [check(f, base_config=_base_config(), templates=_templates) for f in files]
+    results = [_check(f) for f in files]
     if as_json:
         doc = [
             {
@@ -90,10 +88,22 @@ def validate(
     raise typer.Exit(0 if all(r.ok for r in results) else EXIT_INVALID)
 
 
-def _load_or_exit(file: Path):
-    from ..translators import check
+def _check(file: Path):
+    """`check`, and a bug in it reported as a problem of the file rather than a traceback (the
+    fuzz test calls `check` itself, so such bugs still fail the tests)."""
+    from ..translators import Checked, check
+    from ..translators.source import Mark, Problem
 
-    r = check(file, base_config=_base_config(), templates=_templates)
+    try:
+        return check(file, base_config=_base_config(), templates=_templates)
+    except Exception as exc:  # noqa: BLE001 - the contract: every input gets an answer, exit 2
+        return Checked(str(file), None, [Problem(
+            f"flowport failed while checking this file ({type(exc).__name__}: {exc})", Mark(str(file), 0, 0), (),
+            "this is a flowport bug: please report it with the file")])
+
+
+def _load_or_exit(file: Path):
+    r = _check(file)
     if not r.ok:
         print(r.error().render(color=err.is_terminal), file=sys.stderr)
         raise typer.Exit(EXIT_INVALID)
