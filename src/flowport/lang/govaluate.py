@@ -204,7 +204,10 @@ def _parse_go_float(s: str) -> float:
     # strconv.ParseFloat on a run of digits and dots: at most one dot, at least one digit.
     if s.count(".") > 1 or not any(ch.isdecimal() for ch in s) or not s.isascii():
         raise _GovaluateError(f"Unable to parse numeric value '{s}' to float64\n")
-    return float(s)
+    try:
+        return float(s)
+    except ValueError:  # an escaped character read into the run (`0\:`)
+        raise _GovaluateError(f"Unable to parse numeric value '{s}' to float64\n") from None
 
 
 _D = r"(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})"
