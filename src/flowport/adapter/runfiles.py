@@ -8,12 +8,14 @@ handler runs exactly once on this host.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import re
 import tempfile
 import threading
 from pathlib import Path
+from typing import Iterable
 
 log = logging.getLogger("flowport")
 
@@ -28,8 +30,63 @@ def log_root() -> Path:
     return Path(base) if base else data_root() / "logs"
 
 
-def safe_name(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("_") or "step"
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+#: longest stem kept as written; longer names keep this much and gain a hash
+MAX_STEM = 100
+
+
+def _digest(name: str) -> str:
+    return hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+
+
+def safe_name(name: str, *, tail: bool = False) -> str:
+    """A file or folder name for `name` that stays inside its folder: characters other than
+    letters, digits, `.`, `_` and `-` become `_`, leading dots go (no `.`, `..` or hidden
+    files). A name that leaves nothing, or is longer than MAX_STEM (`tail`: keep its end),
+    gets a short hash of itself so that it still names only itself."""
+    cleaned = _UNSAFE.sub("_", name).lstrip("._").rstrip("_")
+    if not cleaned:
+        return f"step-{_digest(name)}"
+    if len(cleaned) > MAX_STEM:
+        kept = cleaned[-MAX_STEM:].lstrip("._") if tail else cleaned[:MAX_STEM]
+        return f"{kept}-{_digest(name)}"
+    return cleaned
+
+
+class FileNames:
+    """File stems for the nodes of one run: `safe_name`, and never shared. A name whose stem
+    another name already has (`a b` next to `a_b`, `Build` next to `build` on a case-insensitive
+    disk) gets a short hash of itself appended. `names` known up front are placed first, those
+    that sanitizing leaves as written before the others, so the result does not depend on the
+    order in which steps run."""
+
+    def __init__(self, names: Iterable[str] = (), *, tail: bool = False):
+        self._lock = threading.Lock()
+        self._stems: dict[str, str] = {}
+        self._taken: set[str] = set()
+        self._tail = tail
+        for name in sorted(dict.fromkeys(names), key=lambda n: safe_name(n, tail=tail) != n):
+            self.stem(name)
+
+    def stem(self, name: str) -> str:
+        with self._lock:
+            found = self._stems.get(name)
+            if found is None:
+                found = base = safe_name(name, tail=self._tail)
+                if found.lower() in self._taken:
+                    found = base = f"{base}-{_digest(name)}"
+                n = 1
+                while found.lower() in self._taken:  # a hash collision: practically never
+                    n += 1
+                    found = f"{base}-{n}"
+                self._taken.add(found.lower())
+                self._stems[name] = found
+            return found
+
+    def paths(self, folder: Path, name: str, *suffixes: str) -> tuple[Path, ...]:
+        """`folder/<stem><suffix>` for each suffix (never `with_suffix`: names hold dots)."""
+        base = str(folder / self.stem(name))
+        return tuple(Path(base + suffix) for suffix in suffixes)
 
 
 def run_dir(workflow_name: str, run_id: str) -> Path:

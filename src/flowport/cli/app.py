@@ -10,6 +10,7 @@ from typing import List, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 app = typer.Typer(
     add_completion=False,
@@ -58,9 +59,7 @@ def validate(
     as_json: bool = typer.Option(False, "--json", help="Print the problems as JSON."),
 ) -> None:
     """Check workflow files; print every problem with file:line:col. Exit 2 if any."""
-    from ..translators import check
-
-    results = [check(f, base_config=_base_config(), templates=_templates) for f in files]
+    results = [_check(f) for f in files]
     if as_json:
         doc = [
             {
@@ -79,20 +78,32 @@ def validate(
             if r.ok and r.workflow.argo is not None:
                 from .views_argo import describe
 
-                out.print(f"[green]ok[/]  {r.file}: {describe(r.workflow)}")
+                out.print(f"[green]ok[/]  {escape(r.file)}: {escape(describe(r.workflow))}")
             elif r.ok:
                 wf = r.workflow
-                out.print(f"[green]ok[/]  {r.file}: {wf.dialect}, {len(wf.steps)} steps, "
+                out.print(f"[green]ok[/]  {escape(r.file)}: {wf.dialect}, {len(wf.steps)} steps, "
                           f"{len(wf.handlers.items())} handlers")
             else:
                 print(r.error().render(color=err.is_terminal), file=sys.stderr)
     raise typer.Exit(0 if all(r.ok for r in results) else EXIT_INVALID)
 
 
-def _load_or_exit(file: Path):
-    from ..translators import check
+def _check(file: Path):
+    """`check`, and a bug in it reported as a problem of the file rather than a traceback (the
+    fuzz test calls `check` itself, so such bugs still fail the tests)."""
+    from ..translators import Checked, check
+    from ..translators.source import Mark, Problem
 
-    r = check(file, base_config=_base_config(), templates=_templates)
+    try:
+        return check(file, base_config=_base_config(), templates=_templates)
+    except Exception as exc:  # noqa: BLE001 - the contract: every input gets an answer, exit 2
+        return Checked(str(file), None, [Problem(
+            f"flowport failed while checking this file ({type(exc).__name__}: {exc})", Mark(str(file), 0, 0), (),
+            "this is a flowport bug: please report it with the file")])
+
+
+def _load_or_exit(file: Path):
+    r = _check(file)
     if not r.ok:
         print(r.error().render(color=err.is_terminal), file=sys.stderr)
         raise typer.Exit(EXIT_INVALID)
@@ -167,7 +178,7 @@ def _run_options(config: Optional[Path], images: list[str], notify: list[str] = 
     try:
         return load_run_options(config, images, notify)
     except (OSError, ValueError) as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_INVALID)
 
 
@@ -186,7 +197,7 @@ def cleanup(
     try:
         removed = remove_containers(run_id)
     except DockerUnavailable as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1)
     for name in removed:
         out.print(f"removed {name}")

@@ -9,6 +9,7 @@ from typing import Callable, List, Optional, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 out = Console()
 err = Console(stderr=True)
@@ -24,7 +25,7 @@ def _specs(files: list[Path], name: Optional[str], tags: list[str], params: list
     try:
         overrides = parse_param_options(params)
     except DeployError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_INVALID)
     specs, failed = [], False
     for f in files:
@@ -34,7 +35,7 @@ def _specs(files: list[Path], name: Optional[str], tags: list[str], params: list
             print(exc.render(color=err.is_terminal), file=sys.stderr)
             failed = True
         except DeployError as exc:
-            err.print(f"[red]error:[/red] {exc}")
+            err.print(f"[red]error:[/red] {escape(str(exc))}")
             failed = True
     if failed:
         raise typer.Exit(EXIT_INVALID)
@@ -55,10 +56,10 @@ def _on_server(what: str, call: Callable[[], T]) -> T:
     try:
         return call()
     except DeployError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1)
     except Exception as exc:  # noqa: BLE001 - server unreachable, rejected request
-        err.print(f"[red]error:[/red] {what}: {exc}")
+        err.print(f"[red]error:[/red] {escape(what)}: {escape(str(exc))}")
         raise typer.Exit(1)
 
 
@@ -117,7 +118,7 @@ def serve(
     try:
         files = workflow_files(folder)
     except DeployError as exc:
-        err.print(f"[red]error:[/red] {exc}")
+        err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_INVALID)
     if not files:
         err.print(f"[red]error:[/red] no *.yaml or *.yml file in {folder}")

@@ -1,4 +1,6 @@
-"""Terminal views for the CLI: plan, live progress, summary (rich)."""
+"""Terminal views for the CLI: plan, live progress, summary (rich). Text from the workflow
+(names, commands, messages) is never read as rich markup: it is `escape`d in markup strings
+and given as `Text` to tables, so a step named `[/red]` prints as written."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from typing import Iterator
 
 from rich.console import Console, Group
 from rich.live import Live
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -64,8 +67,8 @@ def render_plan(console: Console, wf: Workflow) -> None:
         from .views_argo import render_argo_plan
 
         return render_argo_plan(console, wf)
-    console.print(f"[bold]{wf.name}[/]  ({wf.dialect}, {wf.source_file})")
-    console.print(f"working dir: {wf.workdir}")
+    console.print(f"[bold]{escape(wf.name)}[/]  ({wf.dialect}, {escape(wf.source_file)})", highlight=False)
+    console.print(f"working dir: {escape(wf.workdir)}", highlight=False)
     extras = []
     if wf.timeout:
         extras.append(f"timeout {wf.timeout:g}s")
@@ -76,9 +79,10 @@ def render_plan(console: Console, wf: Workflow) -> None:
     if wf.params or wf.params_text:
         extras.append("params: " + (wf.params_text or " ".join(f"{p.name}={p.default}" for p in wf.params)))
     for e in extras:
-        console.print(e)
+        console.print(e, markup=False, highlight=False)
     if wf.preconditions:
-        console.print("DAG preconditions (unmet → canceled): " + "; ".join(p.condition for p in wf.preconditions))
+        console.print("DAG preconditions (unmet → canceled): " + "; ".join(p.condition for p in wf.preconditions),
+                      markup=False, highlight=False)
     lv = levels(wf)
     table = Table(title="steps (Prefect task runs)", show_lines=False)
     for col in ("wave", "step", "after", "runs", "policy"):
@@ -97,16 +101,17 @@ def render_plan(console: Console, wf: Workflow) -> None:
             policy.append("preconditions")
         if s.output:
             policy.append(f"output → {s.output}")
-        table.add_row(str(lv.get(s.name, "?")), s.name, ", ".join(s.depends), _what(s, wf), ", ".join(policy))
-    console.print(table)
+        table.add_row(str(lv.get(s.name, "?")), Text(s.name), Text(", ".join(s.depends)), Text(_what(s, wf)),
+                      Text(", ".join(policy)))
+    console.print(table, highlight=False)
     handlers = wf.handlers.items()
     if handlers:
-        console.print("[bold]handlers[/] (after the steps, as task runs):")
+        console.print("[bold]handlers[/] (after the steps, as task runs):", highlight=False)
         for key, step in handlers:
-            console.print(f"  {HANDLER_NODE_NAMES[key]}: {_what(step, wf)}")
-        console.print("  order: success|failure|cancel by final status, then exit; a failing handler fails a succeeded run")
+            console.print(f"  {HANDLER_NODE_NAMES[key]}: {_what(step, wf)}", markup=False, highlight=False)
+        console.print("  order: success|failure|cancel by final status, then exit; a failing handler fails a succeeded run", highlight=False)
     for note in wf.ignored:
-        console.print(f"[dim]ignored: {note}[/]")
+        console.print(Text(f"ignored: {note}", style="dim"), highlight=False)
 
 
 def _duration(start: datetime | None, end: datetime | None) -> str:
@@ -127,7 +132,7 @@ def live_progress(console: Console, wf: Workflow, *, enabled: bool) -> Iterator[
 
     def view():
         active = next(iter(RUNS.values()), None)
-        table = Table(title=f"{wf.name} — {time.monotonic() - started:.0f}s", expand=False)
+        table = Table(title=Text(f"{wf.name} — {time.monotonic() - started:.0f}s"), expand=False)
         table.add_column("node")
         table.add_column("phase")
         table.add_column("time", justify="right")
@@ -135,7 +140,7 @@ def live_progress(console: Console, wf: Workflow, *, enabled: bool) -> Iterator[
             return Group(table, Text("starting Prefect flow run…", style="dim"))
         for rec in active.program.records():
             style = PHASE_STYLE.get(rec.phase, "")
-            table.add_row(rec.label, Text(rec.phase, style=style), _duration(rec.started_at, rec.finished_at))
+            table.add_row(Text(rec.label), Text(rec.phase, style=style), _duration(rec.started_at, rec.finished_at))
         return table
 
     with Live(get_renderable=view, console=console, refresh_per_second=4, transient=True):
@@ -147,14 +152,14 @@ def render_summary(console: Console, report) -> None:
         from .views_argo import render_argo_summary
 
         return render_argo_summary(console, report)
-    table = Table(title=f"{report.workflow}: {report.status}", title_style=PHASE_STYLE.get(report.status, ""))
+    table = Table(title=Text(f"{report.workflow}: {report.status}"), title_style=PHASE_STYLE.get(report.status, ""))
     for col in ("node", "kind", "phase", "exit", "message"):
         table.add_column(col)
     for n in report.nodes:
-        table.add_row(n.display_name, n.kind, Text(n.phase, style=PHASE_STYLE.get(n.phase, "")),
-                      "" if n.exit_code is None else str(n.exit_code), n.message or "")
-    console.print(table)
+        table.add_row(Text(n.display_name), n.kind, Text(n.phase, style=PHASE_STYLE.get(n.phase, "")),
+                      "" if n.exit_code is None else str(n.exit_code), Text(n.message or ""))
+    console.print(table, highlight=False)
     if report.message:
-        console.print(f"{report.status}: {report.message}")
+        console.print(f"{report.status}: {report.message}", markup=False, highlight=False)
     if report.run_id:
-        console.print(f"[dim]run id {report.run_id}[/]")
+        console.print(Text(f"run id {report.run_id}", style="dim"), highlight=False)

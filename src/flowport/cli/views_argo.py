@@ -1,10 +1,12 @@
-"""Terminal views for Argo workflows: the plan (template tree) and an `argo get`-like tree."""
+"""Terminal views for Argo workflows: the plan (template tree) and an `argo get`-like tree.
+Workflow text is `escape`d wherever a line also carries markup (see views)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
 from rich.console import Console
+from rich.markup import escape
 from rich.text import Text
 
 from ..model import Workflow
@@ -25,29 +27,29 @@ def describe(wf: Workflow) -> str:
 
 def render_argo_plan(console: Console, wf: Workflow) -> None:
     spec = wf.argo
-    console.print(f"[bold]{wf.name}[/]  (argo {spec.kind}, {wf.source_file})")
+    console.print(f"[bold]{escape(wf.name)}[/]  (argo {escape(spec.kind)}, {escape(wf.source_file)})", highlight=False)
     if spec.arguments:
         console.print("arguments: " + " ".join(f"{p.name}={p.value if p.value is not None else p.default}"
-                                                for p in spec.arguments))
+                                                for p in spec.arguments), markup=False, highlight=False)
     if spec.active_deadline:
-        console.print(f"activeDeadlineSeconds {spec.active_deadline:g} (exit handlers ignore it)")
+        console.print(f"activeDeadlineSeconds {spec.active_deadline:g} (exit handlers ignore it)", highlight=False)
     if spec.parallelism:
-        console.print(f"parallelism {spec.parallelism} (containers at once)")
-    console.print(f"entrypoint: [bold]{spec.entrypoint}[/]")
+        console.print(f"parallelism {spec.parallelism} (containers at once)", highlight=False)
+    console.print(f"entrypoint: [bold]{escape(spec.entrypoint)}[/]", highlight=False)
     seen: set[str] = set()
     _plan_template(console, wf, spec.entrypoint, "  ", seen)
     for hook in spec.hooks:
         console.print(f"hooks.{hook.name} (when {hook.expression}, at most once; before the exit handler): "
-                      f"{hook.template}")
+                      f"{hook.template}", markup=False, highlight=False)
         _plan_template(console, wf, hook.template, "  ", seen)
     if spec.exit_hook:
         console.print(f"onExit (after the entrypoint, also when it failed or was stopped; its failure "
-                      f"turns Succeeded into Failed/Error): {spec.exit_hook.template}")
+                      f"turns Succeeded into Failed/Error): {spec.exit_hook.template}", markup=False, highlight=False)
         _plan_template(console, wf, spec.exit_hook.template, "  ", seen)
     console.print("[dim]container/script/http/suspend nodes run as Prefect task runs; steps and dag "
-                  "templates are orchestrated inside the flow run[/]")
+                  "templates are orchestrated inside the flow run[/]", highlight=False)
     for note in wf.ignored:
-        console.print(f"[dim]ignored: {note}[/]")
+        console.print(Text(f"ignored: {note}", style="dim"), highlight=False)
 
 
 def _what(t) -> str:
@@ -72,7 +74,7 @@ def _policy(t) -> str:
         bits.append(f"parallelism {t.parallelism}")
     if t.mutexes:
         bits.append("mutex " + ",".join(t.mutexes))
-    return f" [dim]({'; '.join(bits)})[/]" if bits else ""
+    return f" [dim]({escape('; '.join(bits))})[/]" if bits else ""
 
 
 def _plan_template(console: Console, wf: Workflow, name: str, indent: str, seen: set[str]) -> None:
@@ -80,21 +82,21 @@ def _plan_template(console: Console, wf: Workflow, name: str, indent: str, seen:
     if t is None:
         return
     if name in seen and t.kind in ("steps", "dag"):
-        console.print(f"{indent}[dim](template {name} shown above)[/]")
+        console.print(f"{indent}[dim](template {escape(name)} shown above)[/]", highlight=False)
         return
     seen.add(name)
     if t.kind == "steps":
         for i, group in enumerate(t.steps):
-            console.print(f"{indent}[{i}] " + ("in parallel: " if len(group) > 1 else "") +
-                          ", ".join(c.name for c in group) + _policy(t))
+            console.print(f"{indent}\\[{i}] " + ("in parallel: " if len(group) > 1 else "") +
+                          escape(", ".join(c.name for c in group)) + _policy(t), highlight=False)
             for c in group:
                 _plan_call(console, wf, c, indent + "    ", seen)
     elif t.kind == "dag":
-        console.print(f"{indent}dag" + (f" target {t.target}" if t.target else "") + _policy(t))
+        console.print(f"{indent}dag" + (f" target {escape(t.target)}" if t.target else "") + _policy(t), highlight=False)
         for c in t.tasks:
             _plan_call(console, wf, c, indent + "    ", seen, dag=True)
     else:
-        console.print(f"{indent}{_what(t)}{_policy(t)}")
+        console.print(f"{indent}{escape(_what(t))}{_policy(t)}", highlight=False)
 
 
 def _plan_call(console: Console, wf: Workflow, c, indent: str, seen: set[str], dag: bool = False) -> None:
@@ -111,9 +113,9 @@ def _plan_call(console: Console, wf: Workflow, c, indent: str, seen: set[str], d
     hooks += [f"{c.name}.hooks.{h.name} → {h.template} (when {h.expression})" for h in c.hooks]
     t = wf.argo.templates.get(c.template)
     what = _what(t) if t is not None and t.kind not in ("steps", "dag") else f"template {c.template}"
-    console.print(f"{indent}{c.name}: {what}" + (f" [dim]({'; '.join(extra)})[/]" if extra else ""))
+    console.print(f"{indent}{escape(f'{c.name}: {what}')}" + (f" [dim]({escape('; '.join(extra))})[/]" if extra else ""), highlight=False)
     for h in hooks:
-        console.print(f"{indent}  {h}")
+        console.print(f"{indent}  {h}", markup=False, highlight=False)
     if t is not None and t.kind in ("steps", "dag"):
         _plan_template(console, wf, c.template, indent + "  ", seen)
 
@@ -165,16 +167,16 @@ def tree_lines(report) -> list[tuple[str, object]]:
 
 def render_argo_summary(console: Console, report) -> None:
     style = "green" if report.status == "Succeeded" else "red"
-    console.print(Text(f"Name:     {report.workflow}"))
-    console.print(Text.assemble("Status:   ", (report.status, style)))
+    console.print(Text(f"Name:     {report.workflow}"), highlight=False)
+    console.print(Text.assemble("Status:   ", (report.status, style)), highlight=False)
     if report.message:
-        console.print(f"Message:  {report.message}")
-    console.print(f"Duration: {_secs(report.started_at, report.finished_at)}")
+        console.print(f"Message:  {report.message}", markup=False, highlight=False)
+    console.print(f"Duration: {_secs(report.started_at, report.finished_at)}", highlight=False)
     lines = tree_lines(report)
     width = max([len(p) + 2 + len(n.display_name) for p, n in lines] + [4]) + 2
     tw = max([len((n.template or "").split("/")[-1]) for _, n in lines] + [8]) + 2
     console.print()
-    console.print(Text(f"{'STEP':<{width}}{'TEMPLATE':<{tw}}{'DURATION':<10}MESSAGE", style="bold"))
+    console.print(Text(f"{'STEP':<{width}}{'TEMPLATE':<{tw}}{'DURATION':<10}MESSAGE", style="bold"), highlight=False)
     for prefix, n in lines:
         icon, colour = ICON.get(n.phase, ("?", ""))
         name = f"{prefix}{icon} {n.display_name}"
@@ -185,8 +187,8 @@ def render_argo_summary(console: Console, report) -> None:
         row.append(f"{_secs(n.started_at, n.finished_at):<10}")
         row.append(n.message or "", style="dim" if n.phase in ("Skipped", "Omitted") else "")
         del name
-        console.print(row, overflow="ellipsis", no_wrap=True)
+        console.print(row, overflow="ellipsis", no_wrap=True, highlight=False)
     if report.outputs:
-        console.print("Outputs: " + ", ".join(f"{k}={v}" for k, v in report.outputs.items()))
+        console.print("Outputs: " + ", ".join(f"{k}={v}" for k, v in report.outputs.items()), markup=False, highlight=False)
     if report.run_id:
-        console.print(f"[dim]run id {report.run_id}; logs in {report.log_dir}[/]")
+        console.print(Text(f"run id {report.run_id}; logs in {report.log_dir}", style="dim"), highlight=False)

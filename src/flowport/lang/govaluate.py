@@ -206,7 +206,10 @@ def _parse_go_float(s: str) -> float:
     # ParseFloat refuses, or that overflows (ErrRange), is govaluate's parse error.
     if s.count(".") > 1 or not s.isascii() or not _GO_DECIMAL.fullmatch(s):
         raise _GovaluateError(f"Unable to parse numeric value '{s}' to float64\n")
-    value = float(s)
+    try:
+        value = float(s)
+    except ValueError:  # an escaped character read into the run (`0\:`)
+        raise _GovaluateError(f"Unable to parse numeric value '{s}' to float64\n") from None
     if math.isinf(value):
         raise _GovaluateError(f"Unable to parse numeric value '{s}' to float64\n")
     return value

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..model import Workflow
-from .source import Problem, SourceError, load_documents
+from .source import Mark, Problem, SourceError, load_documents
 
 
 @dataclass
@@ -41,7 +41,21 @@ def check(path: str | Path, *, text: str | None = None, templates: tuple[str | P
     is that text and `path` only names it (and anchors relative paths such as `dir:`)."""
     path = str(path)
     with _gc_paused():  # a 5,000-task file allocates ~1M objects: GC passes made loading superlinear
-        return _check(path, text=text, templates=templates, base_config=base_config)
+        checked = _check(path, text=text, templates=templates, base_config=base_config)
+    checked.problems = _once(checked.problems)
+    return checked
+
+
+def _once(problems: list[Problem]) -> list[Problem]:
+    """Each problem once: one written value reached through many aliases is one mistake."""
+    seen: set[tuple] = set()
+    out = []
+    for p in problems:
+        key = (p.message, p.mark, p.hint, p.kind)
+        if key not in seen:
+            seen.add(key)
+            out.append(p)
+    return out
 
 
 @contextlib.contextmanager
@@ -61,10 +75,13 @@ def _check(path: str, *, text: str | None, templates, base_config) -> Checked:
     except SourceError as err:
         return Checked(path, None, list(err.problems), texts=dict(err.texts))
     except OSError as err:
-        return Checked(path, None, [Problem(f"cannot read the file: {err.strerror or err}", None)])
+        return Checked(path, None, [Problem(f"cannot read the file: {err.strerror or err}", Mark(path, 0, 0))])
     texts = {d.file: d.text for d in docs[:1]}
     if not docs:
-        return Checked(path, None, [Problem("the file holds no YAML document", None)], texts=texts)
+        return Checked(path, None, [Problem(
+            "the file holds no YAML document", Mark(path, 0, 0), (),
+            "a Dagu DAG needs at least `steps:`; an Argo workflow `apiVersion`, `kind`, `metadata` and `spec`")],
+            texts=texts)
     if source_kind(docs[0].data) == "argo":
         from . import argo  # `templates`: files/folders of WorkflowTemplates for the refs
 

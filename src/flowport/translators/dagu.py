@@ -9,7 +9,6 @@ location; nothing is silently ignored.
 
 from __future__ import annotations
 
-import shlex
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -30,13 +29,14 @@ from ..model import (
     DAG_CONTAINER,
 )
 from .dagu_actions import apply_action, exec_argv
-from .dagu_docker import command_argv, container_field, executor_container
+from .dagu_docker import (SPLIT_HINT, command_argv, container_field, executor_container, split_problem,
+                          split_words)
 from .dagu_http import http_action
 from .dagu_mail import mail_action, mail_settings
 from .dagu_outputs import artifacts_dir, mentions_artifacts_dir, redirect, structured_output
 from .dagu_sql import sqlite_action
 from .fields import Fields, Reader, dependency_cycle, kind_of
-from .source import Document, Problems, format_path, unknown_key_hint
+from .source import Document, Mark, Problem, Problems, format_path, unknown_key_hint
 
 Path_ = tuple  # a key path inside the document
 
@@ -212,8 +212,8 @@ def translate_document(doc: Document, *, source_file: str | None = None) -> tupl
     steps = _steps(cx, raw_steps, chain=chain, dialect=dialect)
     handlers = _handlers(cx, *top["handler_on"]) if "handler_on" in top else Handlers()
     if container is not None:
-        steps = [_in_dag_container(s, container, container_shell) for s in steps]
-        handlers = Handlers(**{k: _in_dag_container(h, container, container_shell) for k, h in handlers.items()})
+        steps = [_in_dag_container(cx, s, container, container_shell) for s in steps]
+        handlers = Handlers(**{k: _in_dag_container(cx, h, container, container_shell) for k, h in handlers.items()})
 
     timeout, max_active, delay, grace = _limits(cx, top)
     schedule, tags = _schedule_and_tags(cx, top)
@@ -324,7 +324,7 @@ def _shell(cx: _Ctx, value: Any, path: Path_) -> tuple[str, ...]:
     if isinstance(value, list):
         return tuple(cx.strings(value, path))
     s = cx.string(value, path)
-    return tuple(shlex.split(s)) if s else ()
+    return tuple(split_words(cx, s, path)) if s else ()
 
 
 def _shell_args(cx: _Ctx, f: Fields, shell: tuple[str, ...]) -> tuple[str, ...]:
@@ -734,7 +734,13 @@ def _executor(cx: _Ctx, f: Fields) -> tuple[str, tuple[Any, Path_] | None]:
     for key in ("executor", "type"):
         if key in f:
             value, kpath = f[key]
-            executor_type = (value.get("type", "") if isinstance(value, dict) else str(value or "")).strip()
+            named = value.get("type", "") if isinstance(value, dict) else value
+            if not isinstance(named, (str, type(None))):
+                where = (*kpath, "type") if isinstance(value, dict) else kpath
+                cx.problems.error(where, f"an executor type is a name, got {kind_of(named)}",
+                                  hint="e.g. `executor: docker` or `executor: {type: docker, config: {…}}`")
+                return "", None
+            executor_type = (named or "").strip()
             if isinstance(value, dict) and "config" in value:
                 executor_config = (value["config"], (*kpath, "config"))
             if executor_type not in SHELL_EXECUTORS | CONFIGURED:
@@ -756,7 +762,7 @@ def _base_action(cx: _Ctx, f: Fields, shell: tuple[str, ...], dialect: str) -> t
         script = cx.string(*f["script"]) or ""
         interp = shell
         if "command" in f:  # command + script: the command is the interpreter
-            interp = tuple(shlex.split(cx.string(*f["command"]) or ""))
+            interp = tuple(split_words(cx, cx.string(*f["command"]) or "", f["command"][1]))
         action = Shell(script=script, shell=interp)
         kind = "script"
     elif "command" in f:
@@ -829,22 +835,35 @@ def _container_action(cx: _Ctx, f: dict, action: Shell | None, shell: tuple[str,
     own_shell: tuple[str, ...] = ()
     if is_executor:
         if executor_config is None:
-            cx.problems.error(f.get("executor", f.get("type"))[1], "the docker executor needs `config:` (V1) or `with:` (V2) with an `image`")
+            where = f.get("executor", f.get("type", f.get("action")))[1]
+            cx.problems.error(where, "the docker executor needs `config:` (V1) or `with:` (V2) with an `image`")
             return None
         spec = executor_container(cx, *executor_config, None)
     else:
         spec, own_shell = container_field(cx, *f["container"], dag_level=False)
     if spec is None:
         return None
-    cmd = _container_cmd(action, shell or own_shell)
+    try:
+        cmd = _container_cmd(action, shell or own_shell)
+    except ValueError as e:
+        where = (f.get("command") or f.get("executor") or f.get("type") or f.get("container") or (None, ()))[1]
+        cx.problems.error(where, split_problem(e), hint=SPLIT_HINT)
+        return None
     return replace(spec, cmd=cmd if cmd is not None else spec.cmd)
 
 
-def _in_dag_container(step: Step, dag: Container, shell: tuple[str, ...]) -> Step:
+def _in_dag_container(cx: _Ctx, step: Step, dag: Container, shell: tuple[str, ...]) -> Step:
     """Dagu runs every shell step of a DAG with a `container:` by `docker exec` in it."""
     if not isinstance(step.action, Shell):
         return step
-    spec = Container(image=dag.image, cmd=_container_cmd(step.action, shell), workdir=dag.workdir,
+    try:
+        cmd = _container_cmd(step.action, shell)
+    except ValueError as e:
+        w = step.where
+        mark = Mark(w.file, w.line, w.col) if w is not None else None
+        cx.problems.add(Problem(split_problem(e), mark, (), SPLIT_HINT))
+        return step
+    spec = Container(image=dag.image, cmd=cmd, workdir=dag.workdir,
                      user=dag.user, exec_in=DAG_CONTAINER)
     return replace(step, action=spec)
 

@@ -194,10 +194,28 @@ def container_field(cx: Any, value: Any, path: Path_, *, dag_level: bool) -> tup
 
 def command_argv(text: str, shell: tuple[str, ...]) -> tuple[str, ...]:
     """How Dagu turns a step command into a container Cmd: split like a shell would, but no
-    shell runs unless one is configured (then the whole string is its last argument)."""
+    shell runs unless one is configured (then the whole string is its last argument).
+    ValueError when a quote is not closed (`split_problem` words it)."""
     if shell:
         return (*shell, text) if shell[-1] == "-c" else (*shell, "-c", text)
     return tuple(shlex.split(text))
+
+
+SPLIT_HINT = "close the quote, or escape a literal quote with a backslash"
+
+
+def split_problem(error: ValueError) -> str:
+    """The message for a command that cannot be split into words."""
+    return f"cannot split the command into words: {str(error)[:1].lower()}{str(error)[1:]}"
+
+
+def split_words(cx: Any, text: str, path: Path_) -> list[str]:
+    """`shlex.split`, reporting an unclosed quote at `path` (then no words)."""
+    try:
+        return shlex.split(text)
+    except ValueError as e:
+        cx.problems.error(path, split_problem(e), hint=SPLIT_HINT)
+        return []
 
 
 # ---------------------------------------------------------------- readers
@@ -260,7 +278,7 @@ def _pull(cx: Any, value: Any, path: Path_) -> PullPolicy:
 
 def _argv(cx: Any, value: Any, path: Path_) -> list[str]:
     if isinstance(value, str):
-        return shlex.split(value)
+        return split_words(cx, value, path)
     return cx.strings(value, path)
 
 

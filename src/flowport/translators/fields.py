@@ -148,7 +148,10 @@ class Reader:
         except ValueError:
             n = None
         if n is None or n < minimum:
-            self.problems.error(path, f"expected a whole number ≥ {minimum}, got {value!r}")
+            self.problems.error(path, f"expected a whole number ≥ {minimum}, got {_short(value)}")
+            return None
+        if n > MAX_NUMBER:
+            self.problems.error(path, f"{_short(value)} is too large", hint=_TOO_LARGE)
             return None
         return n
 
@@ -161,6 +164,9 @@ class Reader:
                 pass
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.problems.error(path, f"expected a {'whole ' if integer else ''}number, got {kind_of(value)}")
+            return None
+        if value != value or abs(value) > MAX_NUMBER:  # NaN, .inf, 400 digits
+            self.problems.error(path, f"{_short(value)} is not a usable number", hint=_TOO_LARGE)
             return None
         if integer and not float(value).is_integer():
             self.problems.error(path, f"expected a whole number, got {value}")
@@ -208,3 +214,13 @@ def dependency_cycle(deps: Mapping[str, Iterable[str]]) -> list[str] | None:
     except CycleError as exc:
         return list(exc.args[1])
     return None
+
+
+#: Go reads these numbers into an int64: anything larger is a mistake, not a setting.
+MAX_NUMBER = 2**63 - 1
+_TOO_LARGE = f"numbers here are at most {MAX_NUMBER} (a 64-bit integer)"
+
+
+def _short(value: Any) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 40 else shown[:40] + "…"

@@ -16,7 +16,7 @@ from ...model import Workflow
 from ..core import Outcome, RunControl
 from ..options import RunOptions
 from ..records import NodeRecord
-from ..runfiles import claim, safe_name
+from ..runfiles import FileNames, claim
 from .executor import ERROR, FAILED, Executor
 from .leaf import run_leaf
 
@@ -32,6 +32,7 @@ class ArgoProgram:
         self.grace = wf.semantics.stop_grace_seconds
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
+        self.file_names = FileNames(tail=True)  # node names end with what tells them apart
         self.name = spec.name or (f"{spec.generate_name or 'argo-'}"
                                   f"{''.join(random.choices(string.ascii_lowercase + string.digits, k=5))}")
         self.deadline = spec.active_deadline
@@ -94,8 +95,8 @@ class ArgoProgram:
                        outputs=dict(ex.global_outputs))
 
     def log_paths(self, node: NodeRecord) -> tuple[Path, Path]:
-        base = str(self.folder / safe_name(node.name)[-150:])  # node names hold dots: no with_suffix
-        return Path(base + ".out"), Path(base + ".err")
+        out, err = self.file_names.paths(self.folder, node.name, ".out", ".err")
+        return out, err
 
     def close(self) -> None:
         """Containers still there after the run (a crash in a task run): gone."""

@@ -15,7 +15,7 @@ from ...model import HANDLER_NODE_NAMES, SmtpConfig, Step, Workflow
 from ..options import RunOptions
 from ..runners.base import StopToken
 from ..records import NodeRecord, now
-from ..runfiles import data_root, run_dir, safe_name
+from ..runfiles import FileNames, data_root, run_dir, safe_name
 
 # OS variables may be overridden by the workflow, but never these (they are the run's own).
 _BUILTIN_PREFIXES = ("DAG_", "DAGU_")
@@ -84,6 +84,7 @@ class RunContext:
         self.notify_errors: list[str] = []  # mails that could not be sent (never the status)
         self.timed_out = False
         self.log_dir = log_dir or run_dir(wf.name, run_id)
+        self.file_names = FileNames([*(s.name for s in wf.steps), *HANDLER_NODE_NAMES.values()])
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.log_file = self.log_dir / "run.log"
         self._log = open(self.log_file, "a", buffering=1)
@@ -305,8 +306,9 @@ class RunContext:
             self._log.write(f"{now().isoformat(timespec='milliseconds')} {line}\n")
 
     def step_log_paths(self, name: str) -> tuple[Path, Path]:
-        base = self.log_dir / safe_name(name)
-        return base.with_suffix(".out"), base.with_suffix(".err")
+        """`<stem>.out`, `<stem>.err`: one pair per step, inside the run's log folder."""
+        out, err = self.file_names.paths(self.log_dir, name, ".out", ".err")
+        return out, err
 
     def close(self) -> None:
         with self.lock:

@@ -28,8 +28,8 @@ from flowport.lang.exprlang.runtime import (
 from flowport.lang.exprlang.sprig import _call_sprig
 
 _MISSING = object()
-# expr-lang conf.DefaultMemoryBudget: a range (`1..n`) of that many items fails the run
-_MEMORY_BUDGET = 1_000_000
+# expr-lang's default vm.MemoryBudget: a range (or anything else counted) reaching it fails
+MEMORY_BUDGET = 1_000_000
 
 
 class _FlatIndex:
@@ -211,7 +211,7 @@ class _Evaluator:
         elif base == "..":
             if not (_is_int(left) and _is_int(right)):
                 raise _RuntimeError(f"invalid operation: .. (mismatched types {_type_name(left)} and {_type_name(right)})")
-            if right - left + 1 >= _MEMORY_BUDGET:  # vm OpRange: memGrow(size) against the budget
+            if right - left + 1 >= MEMORY_BUDGET:  # vm OpRange: memGrow(size) against the budget
                 raise _RuntimeError("memory budget exceeded")
             return list(range(left, right + 1))
         else:

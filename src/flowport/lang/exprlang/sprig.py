@@ -28,6 +28,16 @@ def _sprig_empty(v: Any) -> bool:
     return False
 
 
+#: Longest text `sprig.repeat` builds: a workflow parameter, not a way to fill the memory.
+_REPEAT_LIMIT = 10_000_000
+
+
+def _sprig_repeat(s: str, count: int) -> str:
+    if len(s) * count > _REPEAT_LIMIT:
+        raise _RuntimeError(f"sprig.repeat: {count} × {len(s)} characters is more than {_REPEAT_LIMIT:,}")
+    return s * count
+
+
 def _cast_int64(v: Any) -> int:
     """spf13/cast ToInt64 (errors give 0)."""
     if v is None or v is False:
@@ -161,7 +171,7 @@ _SPRIG: dict[str, Callable[..., Any]] = {
     "trimAll": lambda cutset, s: _sprig_strval(s).strip(_sprig_strval(cutset)),
     "title": lambda s: _sprig_title(_sprig_strval(s)),
     "substr": _sprig_substr,
-    "repeat": lambda count, s: _sprig_strval(s) * max(0, _cast_int64(count)),
+    "repeat": lambda count, s: _sprig_repeat(_sprig_strval(s), max(0, _cast_int64(count))),
     "toJson": _sprig_to_json,
     "fromJson": _sprig_from_json,
     "empty": _sprig_empty,

@@ -51,5 +51,6 @@ def cron_as_workflow(doc: Document) -> Document:
 
     data = dict(doc.data)
     data["kind"] = "Workflow"
-    data["spec"] = doc.data["spec"].get("workflowSpec") or {}
+    spec = doc.data.get("spec")  # cron_schedule() reported a missing or wrong `spec`
+    data["spec"] = (spec.get("workflowSpec") if isinstance(spec, dict) else None) or {}
     return Document(doc.file, doc.text, data, doc.index, moved(doc._values), moved(doc._keys))

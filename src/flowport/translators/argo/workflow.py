@@ -255,6 +255,10 @@ def _finish(cx: Translation, s: _Spec, meta: dict, kind: str, entrypoint: str | 
     sa = s.pick("serviceAccountName")
     prio = s.pick("priority")
     metadata = {k: v for k, (v, _) in meta.items()}
+    for key in ("name", "generateName"):  # Kubernetes reads both into Go strings
+        if metadata.get(key) is not None and not isinstance(metadata[key], str):
+            d.p.error(("metadata", key), f"metadata.{key} must be a string, got {kind_of(metadata[key])}",
+                      hint="quote it")
     name = metadata.get("name")
     generate = metadata.get("generateName")
     if not name and not generate:

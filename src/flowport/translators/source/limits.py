@@ -46,6 +46,9 @@ def read_text(path: Path, file: str) -> str:
             raw = f.read(MAX_BYTES + 1)  # pipes and devices report size 0
     except OSError as e:
         raise SourceError([Problem(f"cannot read file: {e.strerror or e}", Mark(file, 0, 0))]) from None
+    except ValueError:  # open() refuses a name with a NUL character
+        raise SourceError([Problem("cannot read file: its name contains a NUL character",
+                                   Mark(file.replace("\0", "\\0"), 0, 0))]) from None
     if len(raw) > MAX_BYTES:
         raise SourceError([Problem(f"file is larger than the limit of {MAX_BYTES / _MIB:g} MiB",
                                    Mark(file, 0, 0))])
@@ -174,8 +177,26 @@ def compose(text: str) -> tuple[list[Any], BaseException | None]:
         _compose_into(text, _DepthLimitedLoader, out, failure)
     if failure and (isinstance(failure[0], RecursionError) or "nesting depth" in str(failure[0])):
         # RecursionError: the pure-Python composer; "nesting depth": libyaml's own limit (≥ 0.2.6)
-        return out, ComposerError(None, None, f"nesting is deeper than {MAX_DEPTH} levels", None)
+        return out, ComposerError(None, None, f"nesting is deeper than {MAX_DEPTH} levels",
+                                  _too_deep_mark(text))
     return out, failure[0] if failure else None
+
+
+def _too_deep_mark(text: str) -> Any:
+    """Where the nesting first goes deeper than MAX_DEPTH (events only: no recursion)."""
+    E = yaml.events
+    depth = 0
+    try:
+        for ev in yaml.parse(text, Loader=_CBase):
+            if isinstance(ev, (E.SequenceStartEvent, E.MappingStartEvent)):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    return ev.start_mark
+            elif isinstance(ev, (E.SequenceEndEvent, E.MappingEndEvent)):
+                depth -= 1
+    except yaml.YAMLError:
+        pass
+    return None
 
 
 # ---- alias bombs --------------------------------------------------------------

@@ -118,7 +118,10 @@ _SCALARS = {
                 "tag:yaml.org,2002:float", "tag:yaml.org,2002:binary",
                 "tag:yaml.org,2002:timestamp")
 }
-_CONVERSION_ERRORS = (yaml.YAMLError, ValueError, TypeError, OverflowError)
+# PyYAML's constructors trust the text an explicit tag is put on: `!!int ""` raises
+# IndexError, `!!bool failure` KeyError, `!!timestamp x` AttributeError.
+_CONVERSION_ERRORS = (yaml.YAMLError, ValueError, TypeError, OverflowError, IndexError, KeyError,
+                      AttributeError, RecursionError)
 
 
 class _Builder:
@@ -130,6 +133,8 @@ class _Builder:
         self.values: dict[tuple, Any] = {}
         self.keys: dict[tuple, Any] = {}
         self.problems: list[Problem] = []
+        self.reported: set[tuple] = set()  # a problem reached through many aliases is told once
+        self.sizes: dict[int, int] = {}  # expanded size of tagged collections (!!set, !!omap …)
         self.visits = 0
         self.budget = MIN_NODE_BUDGET
         self.budget_final = False
@@ -150,7 +155,12 @@ class _Builder:
         self.values[path] = node.start_mark
         cls, tag = node.__class__, node.tag
         if cls is ScalarNode:
-            return node.value if tag == STR_TAG else self.scalar(node, path)
+            if tag == STR_TAG:
+                value = node.value
+                if "\0" in value:
+                    self.nul(node, path)
+                return value
+            return self.scalar(node, path)
         if cls is MappingNode and tag == MAP_TAG:
             return self.mapping(node, path)
         if cls is SequenceNode and tag == SEQ_TAG:
@@ -164,19 +174,53 @@ class _Builder:
                 return fn(self.ctor, node)
             return SafeConstructor().construct_object(node, deep=True)
         except _CONVERSION_ERRORS as e:
-            self.problems.append(Problem(_conversion_message(node, e),
-                                         self.mark(node.start_mark), path))
+            self.report(Problem(_conversion_message(node, e), self.mark(node.start_mark), path,
+                                _conversion_hint(node, e)))
             return None
 
     def other(self, node: Any, path: tuple) -> Any:
         # !!set, !!omap, !!pairs and explicit tags on the wrong kind of node:
-        # rare, so let PyYAML build them (no positions inside them)
+        # rare, so let PyYAML build them (no positions inside them), but count
+        # what they expand to, as for plain collections
+        self.visits += self.expanded_size(node)
+        if self.visits > self.budget:
+            self.check_budget(node, path)
         try:
-            return SafeConstructor().construct_object(node, deep=True)
+            value = SafeConstructor().construct_object(node, deep=True)
         except _CONVERSION_ERRORS as e:
-            self.problems.append(Problem(_conversion_message(node, e),
-                                         self.mark(node.start_mark), path))
+            self.report(Problem(_conversion_message(node, e), self.mark(node.start_mark), path,
+                                _conversion_hint(node, e)))
             return None
+        if _has_nul(value):
+            self.nul(node, path)
+        return value
+
+    def expanded_size(self, root: Any) -> int:
+        """Nodes under ``root`` with every alias expanded, memoised per node (linear in
+        the nodes written; a recursive alias counts once)."""
+        sizes = self.sizes
+        stack: list[tuple[Any, bool]] = [(root, False)]
+        while stack:
+            node, done = stack.pop()
+            if done:
+                sizes[id(node)] = 1 + sum(sizes[id(c)] for c in _children(node))
+                continue
+            if id(node) in sizes:
+                continue
+            sizes[id(node)] = 1  # placeholder: a cycle counts its node once
+            stack.append((node, True))
+            stack.extend((c, False) for c in _children(node) if id(c) not in sizes)
+        return sizes[id(root)]
+
+    def report(self, problem: Problem) -> None:
+        key = (problem.message, problem.mark)
+        if key not in self.reported:
+            self.reported.add(key)
+            self.problems.append(problem)
+
+    def nul(self, node: Any, path: tuple) -> None:
+        self.report(Problem("the text contains a NUL character (\\0)", self.mark(node.start_mark),
+                            path, "no command, path or variable can hold a NUL character"))
 
     def enter(self, node: Any, path: tuple) -> None:
         if len(path) >= MAX_DEPTH:
@@ -257,11 +301,11 @@ class _Builder:
                 if isinstance(item, MappingNode):
                     parts.append(self.flat_pairs(item, path))
                 else:
-                    self.problems.append(Problem(
+                    self.report(Problem(
                         "a merge key ('<<') list may only contain mappings",
                         self.mark(item.start_mark), path))
             return [pair for part in reversed(parts) for pair in part]
-        self.problems.append(Problem(
+        self.report(Problem(
             "a merge key ('<<') needs a mapping or a list of mappings",
             self.mark(value.start_mark), path))
         return []
@@ -287,6 +331,8 @@ class _Builder:
         if node.__class__ is ScalarNode:
             tag = node.tag
             if tag == STR_TAG or tag == _VALUE:  # '=' is a plain string key, as in safe_load
+                if "\0" in node.value:
+                    self.nul(node, path)
                 return node.value
             value = self.scalar(node, path)
             try:
@@ -295,12 +341,12 @@ class _Builder:
                 pass
             else:
                 return value
-        self.problems.append(Problem("a mapping key must be a single value, not a list or mapping",
-                                     self.mark(node.start_mark), path))
+        self.report(Problem("a mapping key must be a single value, not a list or mapping",
+                            self.mark(node.start_mark), path))
         return _BAD
 
     def duplicate(self, key: Any, key_node: Any, path: tuple, first_key: Any, first: Any) -> None:
-        self.problems.append(duplicate_key_problem(key, self.mark(key_node.start_mark), path,
+        self.report(duplicate_key_problem(key, self.mark(key_node.start_mark), path,
                                                    first_key, first.line + 1))
 
     def check_budget(self, node: Any, path: tuple) -> None:
@@ -317,14 +363,43 @@ class _Builder:
 _BAD = object()
 
 
+def _children(node: Any) -> list:
+    if isinstance(node, SequenceNode):
+        return node.value
+    if isinstance(node, MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def _has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\0" in value
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(_has_nul(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    return False
+
+
 def _conversion_message(node: Any, e: BaseException) -> str:
     if node.tag == _VALUE:
         return "a bare '=' is reserved in YAML 1.1; quote it: '='"
     if node.tag not in SafeConstructor.yaml_constructors:
         return f"unknown YAML tag '{node.tag}' (only standard YAML tags can be read)"
-    problem = getattr(e, "problem", None) or str(e)
+    if isinstance(e, yaml.YAMLError):
+        problem = getattr(e, "problem", None) or str(e)
+    else:  # ValueError and OverflowError say something useful; IndexError, KeyError … do not
+        problem = str(e) if isinstance(e, (ValueError, OverflowError)) else None
     if isinstance(node, ScalarNode):
         kind = node.tag.rsplit(":", 1)[-1]
-        return f"cannot read {node.value!r} as {kind}: {problem}"
-    return problem
+        shown = repr(node.value) if len(node.value) <= 40 else repr(node.value[:40]) + "…"
+        return f"cannot read {shown} as {kind}: {problem}" if problem else f"cannot read {shown} as {kind}"
+    return problem or f"cannot read this {node.tag.rsplit(':', 1)[-1]}"
+
+
+def _conversion_hint(node: Any, e: BaseException) -> str | None:
+    if node.tag not in _SCALARS or not isinstance(node, ScalarNode):
+        return None
+    kind = node.tag.rsplit(":", 1)[-1]
+    return f"the value does not fit its explicit '!!{kind}' tag; fix the value or remove the tag"
 
