@@ -9,5 +9,6 @@ from .core import build_flow, run
 from .server import flush_logs, prefect_api
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
 
 __all__ = ["build_flow", "flush_logs", "prefect_api", "run"]

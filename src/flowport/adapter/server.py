@@ -37,7 +37,7 @@ def embedded_server(timeout: float = 60.0) -> Iterator[str]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}/api"
     log = open(server_log_path(), "ab")
-    env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT_SERVER_ANALYTICS_ENABLED": "false"}
+    env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
     env.pop("PREFECT_API_URL", None)
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",

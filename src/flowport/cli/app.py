@@ -158,6 +158,7 @@ def run(
         # to the Prefect API and to the run's log folder.
         os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "WARNING"
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
     from ..adapter import prefect_api, run as run_workflow
     from ..adapter.core import SIGNALS
     from .views import live_progress, render_summary

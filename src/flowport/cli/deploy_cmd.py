@@ -79,6 +79,7 @@ def deploy(
     Each deployment runs flowport's static flow with the workflow's YAML as a parameter;
     Dagu `schedule` and Argo CronWorkflow schedules become Prefect cron schedules."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
     specs = _specs(files, name, tag, param)
     from .deploy import prefect_yaml as render_yaml, register, save_secrets
 
@@ -113,6 +114,7 @@ def serve(
 
     The files are read at start: restart to pick up changes. Ctrl-C stops serving."""
     os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+    os.environ.setdefault("DO_NOT_TRACK", "1")
     from .deploy import DeployError, serve as serve_all, workflow_files
 
     try:
