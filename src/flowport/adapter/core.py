@@ -238,7 +238,7 @@ class InlineLeaves:
         for delay in (retry.delays() if retry else ()):
             if not _retryable(None, None, state):
                 break
-            threading.Event().wait(delay)
+            time.sleep(delay)
             state = work(self.logger)
         return state
 

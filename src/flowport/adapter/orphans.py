@@ -16,7 +16,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from .runfiles import claim, fallback_run_dir, log_root
+from .runfiles import claim, fallback_log_root, log_root
 
 log = logging.getLogger("flowport")
 
@@ -38,8 +38,7 @@ def orphaned_runs() -> list[tuple[Path, str]]:
     """(run folder, run id) of the runs that started here, never finished, and whose
     process is gone."""
     found = []
-    roots = {log_root(), fallback_run_dir("x", "x").parent.parent}
-    for root in roots:
+    for root in {log_root(), fallback_log_root()}:
         for started in root.glob("*/*/claims/started"):
             claims = started.parent
             if (claims / "finished").exists() or (claims / "crashed").exists():

@@ -93,10 +93,14 @@ def run_dir(workflow_name: str, run_id: str) -> Path:
     return log_root() / safe_name(workflow_name) / run_id
 
 
+def fallback_log_root() -> Path:
+    """Where runs' files go when the log root cannot be written (full, read-only, not a
+    folder): the temp folder, at a place the Prefect hooks and the orphan sweep find again."""
+    return Path(tempfile.gettempdir()) / f"flowport-{os.getuid()}" / "logs"
+
+
 def fallback_run_dir(workflow_name: str, run_id: str) -> Path:
-    """Where a run's files go when the log root cannot be written (full, read-only, not a
-    folder): the temp folder, at a place the Prefect hooks can find again."""
-    return Path(tempfile.gettempdir()) / f"flowport-{os.getuid()}" / "logs" / safe_name(workflow_name) / run_id
+    return fallback_log_root() / safe_name(workflow_name) / run_id
 
 
 def usable_run_dir(workflow_name: str, run_id: str) -> tuple[Path, str | None]:

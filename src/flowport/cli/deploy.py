@@ -21,7 +21,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from ..model import Workflow
 from . import secrets
@@ -84,15 +84,7 @@ def _check_cron(expr: str, where: str, timezone: str | None = None) -> str:
 def dagu_schedules(schedule: Iterable[str], timezone: str | None = None) -> list[Cron]:
     """Dagu `schedule:` (a cron string or a list; `CRON_TZ=Zone ` prefixes allowed) → cron
     schedules in the machine's time zone, as Dagu's scheduler reads them."""
-    out = []
-    for expr in schedule:
-        tz = timezone
-        m = _TZ_PREFIX.match(expr)
-        if m:
-            tz, expr = m.group(1), m.group(2)
-        tz = tz or local_timezone()
-        out.append(Cron(_check_cron(expr, "schedule", tz), tz))
-    return out
+    return _crons(schedule, "schedule", timezone, local_timezone)
 
 
 def argo_cron_schedules(schedules: Iterable[str] | str, timezone: str | None = None,
@@ -103,14 +95,21 @@ def argo_cron_schedules(schedules: Iterable[str] | str, timezone: str | None = N
     `DeploymentSpec.schedules`."""
     if isinstance(schedules, str):
         schedules = [schedules]
+    return _crons(schedules, "spec.schedules", timezone, lambda: "UTC", active=not suspend)
+
+
+def _crons(exprs: Iterable[str], where: str, timezone: str | None, default_tz: Callable[[], str],
+           active: bool = True) -> list[Cron]:
+    """Checked cron schedules; a `CRON_TZ=Zone ` prefix wins over `timezone`, which wins
+    over `default_tz()`."""
     out = []
-    for expr in schedules:
+    for expr in exprs:
         tz = timezone
         m = _TZ_PREFIX.match(expr)
         if m:
             tz, expr = m.group(1), m.group(2)
-        tz = tz or "UTC"
-        out.append(Cron(_check_cron(expr, "spec.schedules", tz), tz, active=not suspend))
+        tz = tz or default_tz()
+        out.append(Cron(_check_cron(expr, where, tz), tz, active=active))
     return out
 
 

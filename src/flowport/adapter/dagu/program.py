@@ -14,8 +14,8 @@ from collections import deque
 from pathlib import Path
 from typing import Any, Callable
 
-from ...model import Step, Workflow
-from ..core import InlineLeaves, Outcome, RunControl
+from ...model import HANDLER_NODE_NAMES, Step, Workflow
+from ..core import Outcome, RunControl
 from ..options import RunOptions
 from ..records import NodeRecord, now
 from ..runfiles import claim, claimed
@@ -25,9 +25,6 @@ from . import lifecycle, mail
 from .context import RunContext
 from .status import CANCELED, FAILED, NOT_STARTED, SKIPPED, SUCCEEDED, readiness, run_status
 from .steps import check_preconditions, execute_node
-
-HANDLER_TASK_NAMES = {"init": "onInit", "success": "onSuccess", "failure": "onFailure", "cancel": "onCancel",
-                      "exit": "onExit"}
 
 
 def retryable(step: Step, result: Any) -> bool:
@@ -267,7 +264,7 @@ class DaguProgram:
             self.execute(ctx, step, rec, logger=logger, stop=stop, handler=key, status=ctx.status)
             return node_state(rec.phase, rec.message)
 
-        self.leaves.run(HANDLER_TASK_NAMES[key], rec.name, work)
+        self.leaves.run(HANDLER_NODE_NAMES[key], rec.name, work)
         if rec.phase in ("running", NOT_STARTED):
             rec.phase, rec.message = FAILED, rec.message or "task crashed"
         return rec.phase in (SUCCEEDED, SKIPPED)
@@ -284,14 +281,12 @@ class DaguProgram:
         self.ctx.log(f"the flow process is gone; running {', '.join(pending)} from a Prefect hook")
         ran = []
         for key in pending:
-            if not self.run_handler(key, status):
-                rec = self.ctx.handler_record(key)
-                logger.warning("flowport: handler %s failed: %s", rec.name, rec.message)
+            ok = self.run_handler(key, status)
             rec = self.ctx.handler_record(key)
-            if rec.phase != NOT_STARTED:
-                ran.append(rec.name)
-                logger.info("flowport: handler %s ended %s", rec.name, rec.phase)
+            if rec.phase == NOT_STARTED:  # another process claimed it meanwhile
+                continue
+            ran.append(rec.name)
+            logger.info("flowport: handler %s ended %s", rec.name, rec.phase)
+            if not ok:
+                logger.warning("flowport: handler %s failed: %s", rec.name, rec.message)
         return ran
-
-
-__all__ = ["DaguProgram", "InlineLeaves", "retryable"]
