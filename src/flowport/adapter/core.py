@@ -25,7 +25,7 @@ from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from ..model import Retry, Semantics, Workflow
 from .options import RunOptions
@@ -193,13 +193,25 @@ def _retryable(task: Any, task_run: Any, state: Any) -> bool:
     return bool(data.get("retryable"))
 
 
+def _edge(task_run_id: Any) -> Any:
+    """A `wait_for` item that only records "runs after task run X" (an edge of Prefect's run
+    graph): a Completed state with data, so Prefect never waits on it nor refuses to start
+    after a failed upstream. Dagu `continueOn` and Argo `depends` decide that, not Prefect."""
+    from prefect.client.schemas.objects import StateDetails
+    from prefect.states import Completed
+
+    return Completed(data={}, state_details=StateDetails(task_run_id=task_run_id))
+
+
 class PrefectLeaves:
     """Runs node work as Prefect task runs of the current flow run. Task parameters stay
-    two short strings (run id, node id): the work itself waits in `work` until it ends."""
+    two short strings (run id, node id): the work itself waits in `work` until it ends.
+    `after` names the nodes a node follows: they become the edges of the UI's run graph."""
 
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
         self.work: dict[str, Work] = {}
+        self.task_run_ids: dict[str, Any] = {}  # node id -> its task run
         self._tasks: dict[tuple, Any] = {}
         self._lock = threading.Lock()
 
@@ -211,19 +223,46 @@ class PrefectLeaves:
                 task = self._tasks[key] = _make_task(name, retry)
         return task
 
-    def run(self, name: str, node_id: str, work: Work) -> Any:
+    def _wait_for(self, after: Iterable[str]) -> list[Any] | None:
+        return [_edge(self.task_run_ids[a]) for a in after if a in self.task_run_ids] or None
+
+    def run(self, name: str, node_id: str, work: Work, after: Iterable[str] = ()) -> Any:
         """Run now, in this thread; returns the task run's final state."""
         self.work[node_id] = work
         try:
-            return self.task(name)(self.run_id, node_id, return_state=True)
+            state = self.task(name)(self.run_id, node_id, return_state=True, wait_for=self._wait_for(after))
         finally:
             self.work.pop(node_id, None)
+        self.task_run_ids[node_id] = state.state_details.task_run_id
+        return state
 
-    def submit(self, name: str, node_id: str, work: Work, retry: Retry | None = None) -> Future:
+    def submit(self, name: str, node_id: str, work: Work, retry: Retry | None = None,
+               after: Iterable[str] = ()) -> Future:
         self.work[node_id] = work
-        future = self.task(name, retry).submit(self.run_id, node_id)
+        future = self.task(name, retry).submit(self.run_id, node_id, wait_for=self._wait_for(after))
+        self.task_run_ids[node_id] = future.task_run_id
         future.add_done_callback(lambda _f: self.work.pop(node_id, None))
         return future
+
+    def show_untouched(self, records: list[NodeRecord]) -> None:
+        """A task run, in the state its phase says (Skipped, NotStarted, …), for every node
+        that ran none: the source's UI shows those nodes, so the Prefect UI does too."""
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.objects import TaskRunResult
+
+        from .states import node_state
+
+        untouched = [r for r in records if r.name not in self.task_run_ids]
+        if not untouched:
+            return
+        with get_client(sync_client=True) as client:
+            for rec in untouched:
+                task_inputs = {"wait_for": [TaskRunResult(id=self.task_run_ids[a])
+                                            for a in rec.after if a in self.task_run_ids]}
+                run = client.create_task_run(self.task(rec.label), flow_run_id=self.run_id,
+                                             dynamic_key=f"untouched-{rec.name}", name=rec.label,
+                                             state=node_state(rec.phase, rec.message), task_inputs=task_inputs)
+                self.task_run_ids[rec.name] = run.id
 
 
 class InlineLeaves:
@@ -234,10 +273,11 @@ class InlineLeaves:
         self.logger = logger or logging.getLogger("flowport")
         self._pool: ThreadPoolExecutor | None = None
 
-    def run(self, name: str, node_id: str, work: Work) -> Any:
+    def run(self, name: str, node_id: str, work: Work, after: Iterable[str] = ()) -> Any:
         return work(self.logger)
 
-    def submit(self, name: str, node_id: str, work: Work, retry: Retry | None = None) -> Future:
+    def submit(self, name: str, node_id: str, work: Work, retry: Retry | None = None,
+               after: Iterable[str] = ()) -> Future:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(thread_name_prefix="flowport-leaf")
         context = contextvars.copy_context()
@@ -251,6 +291,9 @@ class InlineLeaves:
             time.sleep(delay)
             state = work(self.logger)
         return state
+
+    def show_untouched(self, records: list[NodeRecord]) -> None:
+        pass  # no flow run to show them in
 
     def close(self) -> None:
         if self._pool is not None:
@@ -383,8 +426,10 @@ def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, op
             _guarded(program, program.run_main)
         if control.stopped:
             _stop_containers(run_id, program, wf.semantics.stop_grace_seconds)
+        _show_untouched(leaves, program)  # before the lifecycle nodes, which follow them
         control.enter_lifecycle()
         _guarded(program, program.run_lifecycle)
+        _show_untouched(leaves, program)
         report = build_report(wf, program, run_id, folder, started)
         claim(folder, "finished")  # not an orphan (orphans.py)
         REPORTS.put(run_id, report)
@@ -399,6 +444,13 @@ def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, op
         with contextlib.suppress(Exception):
             program.close()
         RUNS.pop(run_id, None)
+
+
+def _show_untouched(leaves: Any, program: Program) -> None:
+    try:
+        leaves.show_untouched(program.records())
+    except Exception as exc:  # the UI's picture must never cost the run its handlers
+        logging.getLogger("flowport").warning("flowport: could not show the nodes that ran no task: %s", exc)
 
 
 def _guarded(program: Program, phase: Callable[[], None]) -> None:

@@ -59,8 +59,11 @@ class DaguProgram:
         self.status: str | None = None
         self.children: dict[str, list[str]] = {s.name: [] for s in wf.steps}
         for s in wf.steps:
+            self.ctx.nodes[s.name].after = tuple(s.depends)
             for d in s.depends:
                 self.children[d].append(s.name)
+        # what the next handler follows in the run graph: the last steps, then each handler
+        self.lifecycle_tail = tuple(name for name, kids in self.children.items() if not kids)
 
     @staticmethod
     def run_name(wf: Workflow) -> str:
@@ -173,7 +176,7 @@ class DaguProgram:
                 rec.phase = "running"
                 running.add(name)
                 future = self.leaves.submit(name, name, self._step_work(step, rec),
-                                            retry=step.retry if step.repeat is None else None)
+                                            retry=step.retry if step.repeat is None else None, after=rec.after)
                 future.add_done_callback(lambda _f, n=name: done_q.put(n))
             if finished >= len(wf.steps):
                 break
@@ -270,7 +273,9 @@ class DaguProgram:
             self.execute(ctx, step, rec, logger=logger, stop=stop, handler=key, status=ctx.status)
             return node_state(rec.phase, rec.message)
 
-        self.leaves.run(HANDLER_NODE_NAMES[key], rec.name, work)
+        if key != "init":
+            rec.after, self.lifecycle_tail = self.lifecycle_tail, (rec.name,)
+        self.leaves.run(HANDLER_NODE_NAMES[key], rec.name, work, after=rec.after)
         if rec.phase in ("running", NOT_STARTED):
             rec.phase, rec.message = FAILED, rec.message or "task crashed"
         return rec.phase in (SUCCEEDED, SKIPPED)
