@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
+import re
 import signal
 import threading
 import time
@@ -81,16 +82,25 @@ class Program(Protocol):
     def close(self) -> None: ...
 
 
-def make_program(wf: Workflow, **kwargs: Any) -> Program:
+def program_class(wf: Workflow) -> Any:
     """The program of the workflow's dialect (the one place that picks it: by the type of
     the workflow's program, an Argo template tree or a Dagu step graph)."""
     if wf.argo is not None:
         from .argo.program import ArgoProgram
 
-        return ArgoProgram(wf, **kwargs)
+        return ArgoProgram
     from .dagu.program import DaguProgram
 
-    return DaguProgram(wf, **kwargs)
+    return DaguProgram
+
+
+def make_program(wf: Workflow, **kwargs: Any) -> Program:
+    return program_class(wf)(wf, **kwargs)
+
+
+def run_name(wf: Workflow) -> str:
+    """A new run's name, as the source engine names its runs (the flow run's name)."""
+    return program_class(wf).run_name(wf)
 
 
 # ---------------------------------------------------------------- stop ladder
@@ -364,6 +374,16 @@ def current_run_id() -> str:
     return str(flow_ctx.flow_run.id) if flow_ctx and flow_ctx.flow_run else str(uuid.uuid4())
 
 
+def current_run_name(wf: Workflow) -> str:
+    """The flow run's name (what `flowport run` and deployments name it, or what a user gave
+    it, as `argo submit --name` does), else a new one."""
+    from prefect.context import FlowRunContext
+
+    flow_ctx = FlowRunContext.get()
+    name = flow_ctx.flow_run.name if flow_ctx and flow_ctx.flow_run else None
+    return name or run_name(wf)
+
+
 def execute(wf: Workflow, options: RunOptions | None = None, params: list[tuple[str, str]] | None = None) -> Any:
     """The flow body of every workflow: run it, return the Prefect state of its status."""
     from . import states
@@ -375,7 +395,8 @@ def execute(wf: Workflow, options: RunOptions | None = None, params: list[tuple[
 
 def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, options: RunOptions,
           leaves: Any, publish: bool = True) -> RunReport:
-    """begin → main graph (under the deadline) → stop what a stop left → lifecycle → finish."""
+    """begin → main graph (under the deadline) → stop what a stop left → lifecycle (again per
+    attempt while the program asks for a retry) → finish."""
     from . import notify
     from .cancel import watch_cancellation
 
@@ -385,7 +406,7 @@ def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, op
     claim(folder, "started")  # the Prefect hooks replay only runs that began
     control = RunControl(wf.semantics, options.on_cancel)
     program = make_program(wf, run_id=run_id, params=params, options=options, control=control,
-                           leaves=leaves, folder=folder)
+                           leaves=leaves, folder=folder, name=current_run_name(wf))
     control.on_stop = program.stop_requested
     RUNS[run_id] = ActiveRun(program, control, leaves)
     started = now()
@@ -393,7 +414,7 @@ def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, op
     restore = SIGNALS.attach(control)
     watcher = watch_cancellation(run_id, lambda: control.request_stop("Prefect"))
     try:
-        attempts = _attempts(run_id, program, control, folder, wf.semantics.stop_grace_seconds)
+        attempts = _run_attempts(run_id, program, control, folder, wf.semantics.stop_grace_seconds)
         report = build_report(wf, program, run_id, folder, started, attempts=attempts)
         claim(folder, "finished")  # not an orphan (orphans.py)
         REPORTS.put(run_id, report)
@@ -410,7 +431,7 @@ def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, op
         RUNS.pop(run_id, None)
 
 
-def _attempts(run_id: str, program: Program, control: RunControl, folder: Path, grace: float) -> int:
+def _run_attempts(run_id: str, program: Program, control: RunControl, folder: Path, grace: float) -> int:
     """main graph (under the deadline) → stop what a stop left → lifecycle, once per attempt;
     another attempt only when the program asks for one (Dagu's retry_policy, the role Dagu's
     scheduler plays there) and no stop came. Returns the number of attempts run."""
@@ -555,7 +576,8 @@ def build_report(wf: Workflow, program: Program, run_id: str, folder: Path, star
 # ---------------------------------------------------------------- replay (Prefect hooks)
 
 
-def replay_lifecycle(wf: Workflow, run_id: str, params: list[tuple[str, str]], reason: str, logger: Any) -> list[str]:
+def replay_lifecycle(wf: Workflow, run_id: str, params: list[tuple[str, str]], reason: str, logger: Any,
+                     name: str | None = None) -> list[str]:
     """The flow process is gone (`reason`: "canceled" or "crashed"): run the lifecycle nodes
     the body did not claim, here, without task runs. Returns the names of those run."""
     folder = existing_run_dir(wf.name, run_id)
@@ -576,7 +598,7 @@ def replay_lifecycle(wf: Workflow, run_id: str, params: list[tuple[str, str]], r
     control.enter_lifecycle()
     leaves = InlineLeaves(logger)
     program = make_program(wf, run_id=run_id, params=params, options=RunOptions(), control=control,
-                           leaves=leaves, folder=folder)
+                           leaves=leaves, folder=folder, name=name or run_name(wf))
     program.attempt = attempt
     try:
         return program.replay_lifecycle(reason, logger)
@@ -586,6 +608,12 @@ def replay_lifecycle(wf: Workflow, run_id: str, params: list[tuple[str, str]], r
 
 
 # ---------------------------------------------------------------- public API
+
+
+def flow_name(workflow_name: str) -> str:
+    """The Prefect flow of a workflow, for `run`, deployments and serve alike: its name, with
+    the characters Prefect refuses in names (`/ % & > <`) as `-`."""
+    return re.sub(r"[/%&><]", "-", workflow_name) or "workflow"
 
 
 def build_flow(wf: Workflow, options: RunOptions | None = None) -> Any:
@@ -600,7 +628,8 @@ def build_flow(wf: Workflow, options: RunOptions | None = None) -> Any:
     def run_workflow(params: list[tuple[str, str]] | None = None) -> Any:
         return execute(wf, options, params)
 
-    return Flow(run_workflow, **notify.state_hooks(options.notify), name=wf.name,
+    return Flow(run_workflow, **notify.state_hooks(options.notify), name=flow_name(wf.name),
+                flow_run_name=lambda: run_name(wf),
                 task_runner=ThreadPoolTaskRunner(), persist_result=False, validate_parameters=False,
                 log_prints=False, description=wf.description)
 

@@ -25,7 +25,7 @@ class ArgoProgram:
     attempt = 0  # Argo has no workflow-level retry: a run is one attempt
 
     def __init__(self, wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, options: RunOptions,
-                 control: RunControl, leaves: Any, folder: Path) -> None:
+                 control: RunControl, leaves: Any, folder: Path, name: str) -> None:
         spec = wf.argo
         self.wf = wf
         self.run_id = run_id
@@ -35,13 +35,20 @@ class ArgoProgram:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self.file_names = FileNames(tail=True)  # node names end with what tells them apart
-        self.name = spec.name or (f"{spec.generate_name or 'argo-'}"
-                                  f"{''.join(random.choices(string.ascii_lowercase + string.digits, k=5))}")
+        self.name = name
         self.deadline = spec.active_deadline
         named = {k: v for k, v in (params or []) if k}
         self.executor = Executor(spec, workflow_name=self.name, uid=run_id, params=named, run_leaf=run_leaf,
                                  control=control, claim=lambda what: claim(folder, what))
         self.executor.program = self  # the leaves find the run's leaf runner, images, log folder
+
+    @staticmethod
+    def run_name(wf: Workflow) -> str:
+        """`metadata.name`, or `generateName` + 5 random lowercase letters and digits (the
+        controller's rand.String(5))."""
+        spec = wf.argo
+        suffix = "".join(random.choices(string.ascii_lowercase + string.digits, k=5))
+        return spec.name or f"{spec.generate_name or 'argo-'}{suffix}"
 
     # ------------------------------------------------------------------ the run
 

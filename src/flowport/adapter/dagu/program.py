@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import queue
 import time
+from datetime import datetime
 from collections import deque
 from dataclasses import replace
 from pathlib import Path
@@ -64,10 +65,10 @@ class DaguProgram:
     passes a fake that only sets phases)."""
 
     def __init__(self, wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, options: RunOptions,
-                 control: RunControl, leaves: Any, folder: Path,
+                 control: RunControl, leaves: Any, folder: Path, name: str | None = None,
                  execute: Callable[..., Any] = execute_node) -> None:
         self.wf = wf
-        self.name = wf.name
+        self.name = wf.name  # Dagu's reports name the DAG; `name` is the run's (flow run) name
         self.deadline = wf.timeout
         self.control = control
         self.leaves = leaves
@@ -82,6 +83,11 @@ class DaguProgram:
         for s in wf.steps:
             for d in s.depends:
                 self.children[d].append(s.name)
+
+    @staticmethod
+    def run_name(wf: Workflow) -> str:
+        """`<dag>-<date>-<time>`, how the Dagu UI lists a DAG's runs by their start."""
+        return f"{wf.name}-{datetime.now():%Y%m%d-%H%M%S}"
 
     # ------------------------------------------------------------------ what the core asks
 
