@@ -168,6 +168,21 @@ def test_a_stopped_run_is_not_retried(tmp_path, monkeypatch):
     assert [s for s in execute.seen if not s.startswith("onInit")] == ["onCancel:canceled", "onExit:canceled"]
 
 
+def test_a_stop_during_the_handlers_means_no_further_attempt(tmp_path, monkeypatch):
+    execute = fake_execute({"b": -1})
+    original = execute
+
+    def stopping(ctx, step, rec, **kw):
+        if rec.name == "onExit":  # Dagu lets the handler finish; the run then ends aborted
+            core.RUNS[ctx.run_id].control.request_stop("signal")
+        return original(ctx, step, rec, **kw)
+
+    _, report = run_fake(tmp_path, monkeypatch, CHAIN, stopping, policy=DagRetry(limit=3, interval=30))
+    assert report.status == "canceled" and report.attempts == 1
+    assert report.message == "stopped by signal while retry 1 of 3 was pending"
+    assert report.node("onExit").phase == "succeeded" and "onFailure" not in {n.name for n in report.nodes}
+
+
 def test_retry_runs_the_failed_and_everything_below_them():
     wf_steps = load_steps("""
         steps:
