@@ -217,6 +217,7 @@ def test_delays_are_dagus():
     assert [DagRetry(5, 10, 1.5).delay(n) for n in range(3)] == [10, 15, 22.5]
     assert DagRetry(5, 60, 0.0, 10).delay(3) == 60  # a fixed interval is never capped
     assert DagRetry(1).delay(0) == 60  # Dagu's default interval
+    assert DagRetry(5000, 60, 2.0).delay(4000) == 3600  # capped, no overflow
 
 
 # ---------------------------------------------------------------- translator

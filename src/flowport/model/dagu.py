@@ -133,8 +133,11 @@ class DagRetry:
         interval is never capped."""
         if self.backoff <= 0:
             return self.interval
-        delay = self.interval * self.backoff ** max(retry, 0)
-        return min(delay, self.max_interval) if self.max_interval > 0 else delay
+        try:
+            delay = self.interval * self.backoff ** max(retry, 0)
+        except OverflowError:  # a large limit: the cap holds long before
+            delay = float("inf")
+        return min(delay, self.max_interval)
 
 
 # ---------------------------------------------------------------- workflow
