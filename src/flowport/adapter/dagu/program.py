@@ -3,8 +3,9 @@
 The main graph runs its steps as they become ready (Dagu runtime/runner.go), the status rules
 decide the run's status (status.py), then the status handler and `exit` run, each claimed
 once (lifecycle.py). A DAG-level `retry_policy` asks the core for another attempt of a failed
-run (`retry_nodes` says which steps run again). Signals, cancel, deadlines and Prefect states are the core's
-(adapter/core.py); this module only reads the run's `RunControl`.
+run (`retry_nodes` says which steps run again). Signals, cancel, deadlines, the wait between
+attempts and Prefect states are the core's (adapter/core.py); this module only reads the run's
+`RunControl`.
 """
 
 from __future__ import annotations
