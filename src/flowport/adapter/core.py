@@ -50,14 +50,27 @@ class Outcome:
     outputs: dict[str, Any]
 
 
+@dataclass
+class PendingRetry:
+    """A program's answer after an attempt's lifecycle: run the workflow again in `delay`
+    seconds (Dagu's DAG-level retry_policy). `reset` prepares the next attempt (the nodes to
+    run again); `abandon(source)` ends the run when a stop comes while the retry waits."""
+
+    delay: float
+    reset: Callable[[], None]
+    abandon: Callable[[str], None]
+
+
 class Program(Protocol):
     """A dialect's meaning of one run; built by `make_program`."""
 
     name: str  # the run's name (Argo: with the generated suffix)
     deadline: float | None  # seconds for the main graph (Dagu timeoutSec, Argo activeDeadlineSeconds)
+    attempt: int  # the run's attempt: 0 first, n after n retries (set by the core)
 
     def run_main(self) -> None: ...
     def run_lifecycle(self) -> None: ...
+    def retry_pending(self) -> PendingRetry | None: ...  # after run_lifecycle: run it again?
     def replay_lifecycle(self, reason: str, logger: Any) -> list[str]: ...
     def internal_error(self, exc: BaseException) -> None: ...
     def stop_requested(self, source: str) -> None: ...
@@ -110,6 +123,8 @@ class RunControl:
         self.in_lifecycle = False
         self.lifecycle_requests = 0
         self.last_signal = float("-inf")
+        self.asked = threading.Event()  # any stop request of this run, even one seen twice
+        self.asked_by: str | None = None  # who asked first (a Prefect cancel in the handlers too)
         self.on_stop: Callable[[str], None] = lambda source: None
         self.lock = threading.RLock()
 
@@ -131,6 +146,9 @@ class RunControl:
                 last, self.last_signal = self.last_signal, time.monotonic()
                 if self.last_signal - last < STORM_WINDOW:
                     return
+            if not self.asked.is_set():
+                self.asked_by = source
+                self.asked.set()
             if source == "Prefect" and strategy is None and (self.source == "Prefect" or (
                     self.ladder == "dagu" and (self.stopped or self.in_lifecycle))):
                 return  # one cancel seen twice (our watcher, then the runner's SIGTERM)
@@ -178,6 +196,22 @@ class RunControl:
             if self.ladder == "dagu":
                 self.lifecycle = StopToken(grace=self.main.grace)
             return self.lifecycle
+
+    def await_retry(self, delay: float) -> bool:
+        """Between two attempts: wait `delay` seconds. False when a stop request came (during
+        the wait or the attempt's lifecycle): it ends the whole run. True: the next attempt
+        starts with fresh stop tokens, out of the lifecycle phase."""
+        if self.asked.wait(max(delay, 0.0)):
+            return False
+        with self.lock:
+            if self.asked.is_set():  # came as the wait ended
+                return False
+            self.main = StopToken(grace=self.main.grace)
+            self.lifecycle = StopToken(grace=self.main.grace)
+            self.in_lifecycle = False
+            self.lifecycle_requests = 0
+            self.deadline_exceeded = False
+        return True
 
     def exceed_deadline(self) -> None:
         with self.lock:
@@ -404,7 +438,8 @@ def execute(wf: Workflow, options: RunOptions | None = None, params: list[tuple[
 
 def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, options: RunOptions,
           leaves: Any, publish: bool = True) -> RunReport:
-    """begin → main graph (under the deadline) → stop what a stop left → lifecycle → finish."""
+    """begin → main graph (under the deadline) → stop what a stop left → lifecycle (again per
+    attempt while the program asks for a retry) → finish."""
     from . import notify
     from .cancel import watch_cancellation
 
@@ -422,15 +457,8 @@ def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, op
     restore = SIGNALS.attach(control)
     watcher = watch_cancellation(run_id, lambda: control.request_stop("Prefect"))
     try:
-        with timer(program.deadline, lambda: (program.deadline_passed(), control.exceed_deadline())):
-            _guarded(program, program.run_main)
-        if control.stopped:
-            _stop_containers(run_id, program, wf.semantics.stop_grace_seconds)
-        _show_untouched(leaves, program)  # before the lifecycle nodes, which follow them
-        control.enter_lifecycle()
-        _guarded(program, program.run_lifecycle)
-        _show_untouched(leaves, program)
-        report = build_report(wf, program, run_id, folder, started)
+        attempts = _run_attempts(run_id, program, control, folder, wf.semantics.stop_grace_seconds, leaves)
+        report = build_report(wf, program, run_id, folder, started, attempts=attempts)
         claim(folder, "finished")  # not an orphan (orphans.py)
         REPORTS.put(run_id, report)
         if publish:
@@ -453,12 +481,55 @@ def _show_untouched(leaves: Any, program: Program) -> None:
         logging.getLogger("flowport").warning("flowport: could not show the nodes that ran no task: %s", exc)
 
 
-def _guarded(program: Program, phase: Callable[[], None]) -> None:
+def _run_attempts(run_id: str, program: Program, control: RunControl, folder: Path, grace: float,
+                  leaves: Any) -> int:
+    """main graph (under the deadline) → stop what a stop left → lifecycle, once per attempt;
+    another attempt only when the program asks for one (Dagu's retry_policy, the role Dagu's
+    scheduler plays there) and no stop came. Returns the number of attempts run."""
+    attempt = 0
+    while True:
+        program.attempt = attempt
+        with timer(program.deadline, lambda: (program.deadline_passed(), control.exceed_deadline())):
+            _guarded(program, program.run_main)
+        if control.stopped:
+            _stop_containers(run_id, program, grace)
+        _show_untouched(leaves, program)  # before the lifecycle nodes, which follow them
+        control.enter_lifecycle()
+        _guarded(program, program.run_lifecycle)
+        _show_untouched(leaves, program)
+        pending = _guarded(program, program.retry_pending)
+        if pending is None:
+            return attempt + 1
+        claim(folder, retry_claim(attempt + 1, pending=True))  # a replay then runs no handler
+        if not control.await_retry(pending.delay):
+            _guarded(program, lambda: pending.abandon(control.asked_by or "signal"))
+            return attempt + 1
+        attempt += 1
+        claim(folder, retry_claim(attempt))
+        program.attempt = attempt
+        _guarded(program, pending.reset)
+
+
+def retry_claim(attempt: int, *, pending: bool = False) -> str:
+    """The claims that say how far a run's retries went (read by `replay_lifecycle`)."""
+    return f"retry-{attempt}-pending" if pending else f"retry-{attempt}"
+
+
+def current_attempt(folder: Path) -> tuple[int, bool]:
+    """The attempt a run was in (0: the first), and whether its next attempt was pending."""
+    attempt = 0
+    while claimed(folder, retry_claim(attempt + 1)):
+        attempt += 1
+    return attempt, claimed(folder, retry_claim(attempt + 1, pending=True))
+
+
+def _guarded(program: Program, phase: Callable[[], Any]) -> Any:
     """A flowport bug inside a phase must not skip the rest of the run (handlers, report)."""
     try:
-        phase()
+        return phase()
     except Exception as exc:
         program.internal_error(exc)
+        return None
 
 
 def _stop_containers(run_id: str, program: Program, grace: float) -> None:
@@ -545,13 +616,13 @@ class SignalRouter:
 SIGNALS = SignalRouter()
 
 
-def build_report(wf: Workflow, program: Program, run_id: str, folder: Path, started) -> RunReport:
+def build_report(wf: Workflow, program: Program, run_id: str, folder: Path, started, *, attempts: int = 1) -> RunReport:
     outcome = program.outcome()
     nodes = [NodeReport.of(rec, outputs=program.public_outputs(rec)) for rec in program.records()]
     return RunReport(
         workflow=program.name, dialect=wf.dialect, status=outcome.status, message=outcome.message,
         started_at=started.isoformat(), finished_at=now().isoformat(), params=outcome.params,
-        nodes=nodes, outputs=outcome.outputs, run_id=run_id, log_dir=str(folder),
+        nodes=nodes, outputs=outcome.outputs, run_id=run_id, log_dir=str(folder), attempts=attempts,
     )
 
 
@@ -568,6 +639,12 @@ def replay_lifecycle(wf: Workflow, run_id: str, params: list[tuple[str, str]], r
         return []
     if reason == "crashed" and not wf.semantics.lifecycle_after_crash:
         return []  # Dagu runs no handler for a killed run
+    attempt, retry_was_pending = current_attempt(folder)
+    if retry_was_pending:
+        # stopped while the next attempt waited: Dagu ends the run aborted, no handler runs
+        # (dagrun/failed_auto_retry_cancel.go); the attempt's own handlers have run
+        logger.info("flowport: the run ended while a retry was pending; no lifecycle node to run")
+        return []
     control = RunControl(wf.semantics)
     if reason == "canceled":
         control.shutdown, control.source = "Stop", "Prefect"
@@ -575,6 +652,7 @@ def replay_lifecycle(wf: Workflow, run_id: str, params: list[tuple[str, str]], r
     leaves = InlineLeaves(logger)
     program = make_program(wf, run_id=run_id, params=params, options=RunOptions(), control=control,
                            leaves=leaves, folder=folder, name=name or run_name(wf))
+    program.attempt = attempt
     try:
         return program.replay_lifecycle(reason, logger)
     finally:

@@ -110,6 +110,8 @@ def _plan_header(wf: Workflow) -> list[str]:
         lines.append(f"max {wf.max_active_steps} steps at once")
     if wf.delay:
         lines.append(f"{wf.delay:g}s between step starts")
+    if wf.retry:
+        lines.append(_dag_retry_text(wf.retry))
     if wf.params or wf.params_text:
         lines.append("params: " + (wf.params_text or " ".join(f"{p.name}={p.default}" for p in wf.params)))
     if wf.preconditions:
@@ -162,6 +164,13 @@ def _plan_mail(wf: Workflow) -> list[str]:
     return lines
 
 
+def _dag_retry_text(policy) -> str:
+    """`flowport plan`'s line for a DAG-level retry_policy, with the waits it makes."""
+    waits = ", ".join(f"{policy.delay(n):g}s" for n in range(min(policy.limit, 4)))
+    more = ", …" if policy.limit > 4 else ""
+    return f"retry_policy: a failed run runs again up to {policy.limit}×, after {waits}{more}"
+
+
 def _duration(start: datetime | None, end: datetime | None) -> str:
     if not start:
         return ""
@@ -209,5 +218,8 @@ def render_summary(console: Console, report) -> None:
     console.print(table, highlight=False)
     if report.message:
         console.print(f"{report.status}: {report.message}", markup=False, highlight=False)
+    if report.attempts > 1:
+        console.print(f"{report.attempts} attempts (retry_policy); the nodes above are the last attempt's",
+                      markup=False, highlight=False)
     if report.run_id:
         console.print(Text(f"run id {report.run_id}", style="dim"), highlight=False)

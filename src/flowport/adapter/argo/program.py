@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ...model import Workflow
-from ..core import Outcome, RunControl
+from ..core import Outcome, PendingRetry, RunControl
 from ..options import RunOptions
 from ..records import NodeRecord
 from ..runfiles import FileNames, claim
@@ -22,6 +22,8 @@ from .leaf import run_leaf
 
 
 class ArgoProgram:
+    attempt = 0  # Argo has no workflow-level retry: a run is one attempt
+
     def __init__(self, wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, options: RunOptions,
                  control: RunControl, leaves: Any, folder: Path, name: str) -> None:
         spec = wf.argo
@@ -55,6 +57,9 @@ class ArgoProgram:
 
     def run_lifecycle(self) -> None:
         self.executor.run_exit_handler()
+
+    def retry_pending(self) -> PendingRetry | None:
+        return None  # retryStrategy retries nodes, inside the run; never the whole workflow
 
     def replay_lifecycle(self, reason: str, logger: Any) -> list[str]:
         """From a Prefect hook, after the flow process is gone: the exit handler, if the
