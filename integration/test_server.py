@@ -8,6 +8,7 @@ workflow in its file's folder, like `flowport run`."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import textwrap
@@ -181,7 +182,7 @@ def run_deployment_cli(server: PrefectServer, name: str, *params: str) -> str:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    server = PrefectServer(tmp_path_factory.mktemp("prefect-home"))
+    server = PrefectServer(tmp_path_factory.mktemp("prefect-home"), ui=True)
     try:
         server.start()
     except (RuntimeError, OSError) as exc:
@@ -549,3 +550,109 @@ def test_server_on_postgresql_runs_a_deployment(postgres, tmp_path):
              "-c", "select count(*) from flow_run", postgres.database],
             env={**os.environ, "PGPASSWORD": postgres.password}, capture_output=True, text=True, timeout=30)
         assert rows.returncode == 0 and int(rows.stdout.strip()) >= 1, rows.stderr  # it is PostgreSQL's
+
+
+UI_DAG = """
+name: ui-check
+steps:
+  - name: extract
+    command: echo extracting
+  - name: transform
+    command: exit 3
+    depends: [extract]
+  - name: load
+    command: echo never
+    depends: [transform]
+  - name: audit
+    command: echo skipped
+    depends: [extract]
+    preconditions:
+      - condition: "no"
+        expected: "yes"
+handlerOn:
+  failure:
+    command: echo failed
+  exit:
+    command: echo bye
+"""
+
+UI_ARGO = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: ui-argo-
+spec:
+  entrypoint: main
+  onExit: bye
+  templates:
+    - name: main
+      steps:
+        - - name: pause
+            template: nap
+          - name: never
+            template: nap
+            when: "1 == 2"
+    - name: nap
+      suspend: {duration: "0"}
+    - name: bye
+      suspend: {duration: "0"}
+"""
+
+
+def _task_runs(server: PrefectServer, flow_run_id: str) -> dict[str, tuple[str, list[str]]]:
+    """name -> (state name, names of the task runs it follows) of a flow run's task runs."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with server.client() as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[uuid.UUID(flow_run_id)])))
+    names = {r.id: r.name for r in runs}
+    return {r.name: (r.state.name, sorted(names[i.id] for i in r.task_inputs.get("wait_for", []))) for r in runs}
+
+
+def _flowport_run(server: PrefectServer, path: Path) -> tuple[str, object, object]:
+    done = server.flowport("run", str(path))
+    run_id = re.search(r"run id ([0-9a-f-]{36})", done.stdout).group(1)
+    with server.client() as client:
+        flow_run = client.read_flow_run(uuid.UUID(run_id))
+        flow = client.read_flow(flow_run.flow_id)
+    return run_id, flow_run, flow
+
+
+def test_prefect_ui_shows_every_node_named_as_the_source_names_it(stack, tmp_path):
+    """Run and flow names as Dagu/Argo name them; a task run for every node (not-started and
+    skipped ones too) with the run graph's edges; and the page a person opens shows them."""
+    from testkit.browser import artifacts_dir, chromium, page_text, screenshot
+
+    dag_id, dag_run, dag_flow = _flowport_run(stack, write(tmp_path, "ui-check.yaml", UI_DAG))
+    assert dag_flow.name == "ui-check"
+    assert re.fullmatch(r"ui-check-\d{8}-\d{6}", dag_run.name)
+    assert _task_runs(stack, dag_id) == {
+        "extract": ("Succeeded", []),
+        "transform": ("Failed", ["extract"]),
+        "load": ("Cancelled", ["transform"]),  # Dagu: canceled after its upstream failed
+        "audit": ("Skipped", ["extract"]),
+        "onFailure": ("Succeeded", ["audit", "load"]),  # after the last steps
+        "onExit": ("Succeeded", ["onFailure"]),
+    }
+
+    argo_id, argo_run, argo_flow = _flowport_run(stack, write(tmp_path, "ui-argo.yaml", UI_ARGO))
+    assert argo_flow.name == "ui-argo"
+    assert re.fullmatch(r"ui-argo-[a-z0-9]{5}", argo_run.name)  # generateName + 5, as Argo
+    argo_nodes = _task_runs(stack, argo_id)
+    assert {name: state for name, (state, _) in argo_nodes.items()} == {
+        argo_run.name: "Succeeded", "[0]": "Succeeded", "pause": "Succeeded", "never": "Skipped",
+        "onExit": "Succeeded"}
+    assert argo_nodes["onExit"][1] == ["pause"]
+
+    if chromium() is None:
+        pytest.skip("no chromium: the browser half of this test needs Debian's chromium package")
+    base = stack.url.removesuffix("/api")
+    for run_id, run, expected in ((dag_id, dag_run, ("extract Succeeded", "transform Failed", "load Cancelled",
+                                                     "audit Skipped", "onFailure Succeeded", "onExit Succeeded")),
+                                  (argo_id, argo_run, ("pause Succeeded", "never Skipped", "onExit Succeeded"))):
+        url = f"{base}/v2/runs/flow-run/{run_id}?tab=TaskRuns"
+        text = page_text(url)
+        assert run.name in text, text[:2000]
+        for node_and_state in expected:
+            assert node_and_state in text, (node_and_state, text[:3000])
+        screenshot(url, artifacts_dir() / f"prefect-ui-{run.name}.png")

@@ -81,8 +81,12 @@ def run_leaf(ex: Executor, node: Node, tmpl: Template, scope: dict[str, str], ex
             slot.release()
 
 
+LEAF_TYPES = ("Pod", "Suspend", "HTTP")  # the nodes that run as task runs
+
+
 def _ended_last(ex: Executor, node: Node) -> tuple[str, ...]:
-    pods = [n for n in ex.records() if n is not node and n.node_type == "Pod" and n.finished_at is not None]
+    pods = [n for n in ex.records()
+            if n is not node and n.node_type in LEAF_TYPES and n.finished_at is not None]
     last = max((n.finished_at for n in pods), default=None)
     return tuple(n.name for n in pods if n.finished_at == last)
 
