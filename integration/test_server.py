@@ -272,6 +272,9 @@ def test_cancel_through_the_api_runs_cancel_and_exit_handlers_once(stack, tmp_pa
     report = json.loads(artifacts_of(stack, run_id)[0].data.split("```json", 1)[1].split("```", 1)[0])
     assert {n["name"]: n["phase"] for n in report["nodes"]} == {
         "long": "canceled", "after": "not_started", "onCancel": "succeeded", "onExit": "succeeded"}
+    worker_log = Path(stack.workers[0].log).read_text(errors="replace")
+    assert "flowport: the flow run ended Cancelled: stoppable: canceled (stopped by Prefect)" in worker_log
+    assert "CancelledRun" not in worker_log  # one INFO line, no engine traceback
 
 
 def test_flow_process_killed_hard_ends_crashed_and_on_crashed_cleans_up(stack, tmp_path):

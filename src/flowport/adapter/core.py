@@ -407,7 +407,29 @@ class _NoEmptyTraceback(logging.Filter):
         return True
 
 
+class _FinalStateIsNoCrash(logging.Filter):
+    """A deployed run returns its final state (Cancelled, Failed named after the source
+    status); Prefect's engine then calls `state.result()`, which raises CancelledRun/FailedRun
+    for it, and logs "Engine execution exited with unexpected exception" with a 30-line
+    traceback. The run ended as the workflow says: one INFO line says so instead."""
+
+    ENGINE_MESSAGE = "Engine execution exited with unexpected exception"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == self.ENGINE_MESSAGE and record.exc_info and record.exc_info[1] is not None:
+            from prefect.exceptions import CancelledRun, FailedRun
+
+            exc = record.exc_info[1]
+            if isinstance(exc, (CancelledRun, FailedRun)):
+                ended = "Cancelled" if isinstance(exc, CancelledRun) else "Failed"
+                record.msg, record.args = "flowport: the flow run ended %s: %s", (ended, exc)
+                record.levelno, record.levelname = logging.INFO, "INFO"
+                record.exc_info = record.exc_text = None
+        return True
+
+
 logging.getLogger("prefect.task_runs").addFilter(_NoEmptyTraceback())
+logging.getLogger("prefect.flow_runs").addFilter(_FinalStateIsNoCrash())
 
 
 def current_run_id() -> str:
