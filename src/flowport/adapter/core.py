@@ -358,6 +358,7 @@ def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, op
     notify.preload_in_background(options.notify)
     restore = SIGNALS.attach(control)
     watcher = watch_cancellation(run_id, lambda: control.request_stop("Prefect"))
+    report: RunReport | None = None
     try:
         with timer(program.deadline, lambda: (program.deadline_passed(), control.exceed_deadline())):
             _guarded(program, program.run_main)
@@ -378,6 +379,7 @@ def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, op
         restore()
         with contextlib.suppress(Exception):
             program.close()
+        _release_volumes(run_id, succeeded=report is not None and report.ok)
         RUNS.pop(run_id, None)
 
 
@@ -387,6 +389,17 @@ def _guarded(program: Program, phase: Callable[[], None]) -> None:
         phase()
     except Exception as exc:
         program.internal_error(exc)
+
+
+def _release_volumes(run_id: str, succeeded: bool) -> None:
+    """The volumes the run created go once its containers are gone (program.close), as their
+    labels say (runners/volumes.py: always, only after a success, or never)."""
+    try:
+        from .runners.volumes import release_run_volumes
+
+        release_run_volumes(run_id, succeeded)
+    except Exception:  # no Docker Engine: there is nothing to remove
+        pass
 
 
 def _stop_containers(run_id: str, program: Program, grace: float) -> None:
@@ -507,6 +520,7 @@ def replay_lifecycle(wf: Workflow, run_id: str, params: list[tuple[str, str]], r
     finally:
         leaves.close()
         program.close()
+        _release_volumes(run_id, succeeded=False)  # a canceled or crashed run did not succeed
 
 
 # ---------------------------------------------------------------- public API
