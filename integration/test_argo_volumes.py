@@ -237,3 +237,45 @@ def test_stop_leaves_no_volume_and_no_container(run_wf):
     assert r.status == "Failed" and r.message == "Stopped with strategy 'Stop'"
     assert n["onExit"].phase == "Succeeded"
     assert volumes_of(r.run_id) == [] and containers_of(r.run_id) == []
+
+
+def test_killed_flowport_run_leaves_no_volume_after_the_orphan_sweep(prefect_server, tmp_path):
+    """SIGKILL of `flowport run`: nothing in the process removes its volumes; the sweep of the
+    next run / `flowport cleanup` (orphans.end_orphans) does, by label."""
+    import os
+    import subprocess
+    import sys
+
+    from testkit.procs import wait_until
+
+    from flowport.adapter.orphans import end_orphans
+    from flowport.adapter.runners.docker import shared_client
+
+    name = f"vol-killed-{uuid.uuid4().hex[:6]}"
+    wf = tmp_path / "wf.yaml"
+    wf.write_text(argo("""
+        entrypoint: main
+        volumeClaimGC: {strategy: OnWorkflowCompletion}
+        volumeClaimTemplates: [{metadata: {name: work}}]
+        volumes: [{name: scratch, emptyDir: {}}]
+        templates:
+        - name: main
+          container:
+            image: busybox
+            command: [sleep, "30"]
+            volumeMounts: [{name: work, mountPath: /w}, {name: scratch, mountPath: /s}]
+        """).replace("generateName: vol-", f"name: {name}"))
+    api = shared_client().api
+    label = {"label": [f"flowport.workflow={name}"]}
+    env = {**os.environ, "PREFECT_API_URL": prefect_server}
+    proc = subprocess.Popen([sys.executable, "-m", "flowport.cli", "run", str(wf), "--no-logs"], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: api.containers(filters=label), 60, "the step's container", proc=proc)
+        assert len(api.volumes(filters=label)["Volumes"]) == 2  # the claim and the pod's emptyDir
+    finally:
+        proc.kill()
+        proc.communicate(timeout=30)
+    end_orphans()
+    assert api.containers(all=True, filters=label) == []
+    assert (api.volumes(filters=label)["Volumes"] or []) == []
