@@ -198,10 +198,10 @@ def test_dagu_deployments_run_with_handlers_schedules_and_artifacts(stack, tmp_p
     ok = write(tmp_path / "ok", "greet.yaml", OK)
     bad = write(tmp_path / "bad", "breaks.yaml", FAILING)
     out = deploy(stack, ok, bad, extra=("--tag", "team-a"))
-    assert "flowport/greet" in out and "flowport/breaks" in out
+    assert "greet/greet" in out and "breaks/breaks" in out
 
     with stack.client() as client:
-        dep = client.read_deployment_by_name("flowport/greet")
+        dep = client.read_deployment_by_name("greet/greet")
     assert dep.entrypoint == "flowport.cli.entry.run_workflow"
     assert dep.parameters["source"] == ok.read_text()  # the YAML travels as a parameter
     assert {"flowport", "dagu", "team-a"} <= set(dep.tags)
@@ -209,8 +209,8 @@ def test_dagu_deployments_run_with_handlers_schedules_and_artifacts(stack, tmp_p
     params_schema = dep.parameter_openapi_schema["properties"]["params"]
     assert params_schema["properties"]["WHO"]["default"] == "world"  # the UI shows the DAG's params
 
-    ok_id = run_deployment_cli(stack, "flowport/greet", 'params={"WHO": "prefect"}')
-    bad_id = run_deployment_cli(stack, "flowport/breaks")
+    ok_id = run_deployment_cli(stack, "greet/greet", 'params={"WHO": "prefect"}')
+    bad_id = run_deployment_cli(stack, "breaks/breaks")
     ok_run, bad_run = stack.wait_final(ok_id), stack.wait_final(bad_id)
 
     assert ok_run.state.is_completed() and ok_run.state.name == "Succeeded", ok_run.state
@@ -235,7 +235,7 @@ def test_dagu_deployments_run_with_handlers_schedules_and_artifacts(stack, tmp_p
     ok.write_text(ok.read_text().replace('schedule: "30 6 * * 1-5"', 'schedule: ["0 1 * * *", "0 2 * * 0"]'))
     deploy(stack, ok)
     with stack.client() as client:
-        dep = client.read_deployment_by_name("flowport/greet")
+        dep = client.read_deployment_by_name("greet/greet")
     assert sorted(s.schedule.cron for s in dep.schedules) == ["0 1 * * *", "0 2 * * 0"]
     assert "0 1 * * *" in dep.parameters["source"]
 
@@ -246,7 +246,7 @@ def test_prefect_yaml_is_deployable_with_prefect_deploy(stack, tmp_path):
     done = stack.flowport("deploy", str(flow_file), "--pool", POOL, "--prefect-yaml", "-o", str(out_file))
     assert done.returncode == 0, done.stderr
     stack.cli("--no-prompt", "deploy", "--all", "--prefect-file", str(out_file), cwd=tmp_path)
-    run_id = run_deployment_cli(stack, "flowport/from-yaml")
+    run_id = run_deployment_cli(stack, "from-yaml/from-yaml")
     run = stack.wait_final(run_id)
     assert run.state.is_completed(), run.state
     # `prefect deploy` templates {{ }} in values: the text travelled base64-encoded, intact
@@ -256,7 +256,7 @@ def test_prefect_yaml_is_deployable_with_prefect_deploy(stack, tmp_path):
 def test_cancel_through_the_api_runs_cancel_and_exit_handlers_once(stack, tmp_path):
     wf = write(tmp_path / "c", "stoppable.yaml", LONG.format(name="stoppable"))
     deploy(stack, wf)
-    run_id = run_deployment_cli(stack, "flowport/stoppable")
+    run_id = run_deployment_cli(stack, "stoppable/stoppable")
     pid = int(wait_for_step(stack, wf.parent / "long.pid"))
     stack.cli("flow-run", "cancel", run_id)
     run = settled_cancel(stack, run_id, "stoppable: canceled (stopped by Prefect)")
@@ -276,7 +276,7 @@ def test_cancel_through_the_api_runs_cancel_and_exit_handlers_once(stack, tmp_pa
 def test_flow_process_killed_hard_ends_crashed_and_on_crashed_cleans_up(stack, tmp_path):
     wf = write(tmp_path / "k", "killed.yaml", LONG.format(name="killed"))
     deploy(stack, wf)
-    run_id = run_deployment_cli(stack, "flowport/killed")
+    run_id = run_deployment_cli(stack, "killed/killed")
     step_pid = int(wait_for_step(stack, wf.parent / "long.pid"))
     os.kill(flow_process_of(step_pid), signal.SIGKILL)
     run = stack.wait_final(run_id, timeout=90)
@@ -323,7 +323,7 @@ def test_argo_flow_process_killed_runs_on_exit_once_from_the_hook(stack, tmp_pat
     request.getfixturevalue("docker_engine")
     wf = write(tmp_path / "ak", "argo-killed.yaml", ARGO_LONG.format(name="argo-killed"))
     deploy(stack, wf)
-    run_id = run_deployment_cli(stack, "flowport/argo-killed")
+    run_id = run_deployment_cli(stack, "argo-killed/argo-killed")
     wait_for_main_container(run_id)
     os.kill(flow_process_of_run(run_id), signal.SIGKILL)
     run = stack.wait_final(run_id, timeout=90)
@@ -345,7 +345,7 @@ def test_argo_cancel_through_the_api_runs_on_exit_once(stack, tmp_path, request)
     request.getfixturevalue("docker_engine")
     wf = write(tmp_path / "ac", "argo-stop.yaml", ARGO_LONG.format(name="argo-stop"))
     deploy(stack, wf)
-    run_id = run_deployment_cli(stack, "flowport/argo-stop")
+    run_id = run_deployment_cli(stack, "argo-stop/argo-stop")
     wait_for_main_container(run_id)
     stack.cli("flow-run", "cancel", run_id)
     stack.wait_final(run_id, timeout=90)
@@ -364,7 +364,7 @@ def test_argo_workflow_deployment(stack, tmp_path, request):
     request.getfixturevalue("docker_engine")  # Argo steps are containers: skips without Docker
     wf = write(tmp_path / "a", "argo.yaml", ARGO)
     deploy(stack, wf)
-    run_id = run_deployment_cli(stack, f"flowport/{checked.workflow.name}")
+    run_id = run_deployment_cli(stack, f"{checked.workflow.name}/{checked.workflow.name}")
     run = stack.wait_final(run_id, timeout=180)
     assert run.state.is_completed(), run.state
     report = json.loads(artifacts_of(stack, run_id)[0].data.split("```json", 1)[1].split("```", 1)[0])
@@ -381,7 +381,7 @@ def test_scale_two_workers_twenty_runs(stack, tmp_path):
     from prefect.settings import PREFECT_API_URL, temporary_settings
 
     with temporary_settings({PREFECT_API_URL: stack.url}):
-        ids = [str(run_deployment("flowport/quick", timeout=0).id) for _ in range(20)]
+        ids = [str(run_deployment("quick/quick", timeout=0).id) for _ in range(20)]
     runs = [stack.wait_final(i, timeout=240) for i in ids]
     assert all(r.state.is_completed() for r in runs), [r.state for r in runs if not r.state.is_completed()]
     by_worker = {}
@@ -409,21 +409,21 @@ def test_serve_a_folder_runs_and_cancels(stack, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "flowport.cli", "serve", str(folder)], env=stack.env(),
                             stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        wait_until(lambda: "flowport/served-stop" in log.read_text(errors="replace"), 60,
+        wait_until(lambda: "served-stop/served-stop" in log.read_text(errors="replace"), 60,
                    "flowport serve never registered served-stop", proc=proc, log=log, interval=0.2)
         assert proc.poll() is None, log.read_text(errors="replace")
         with stack.client() as client:  # registered as served deployments (no work pool)
             deadline = time.monotonic() + 30
             while True:
                 try:
-                    dep = client.read_deployment_by_name("flowport/served-stop")
+                    dep = client.read_deployment_by_name("served-stop/served-stop")
                     break
                 except Exception:
                     assert time.monotonic() < deadline
                     time.sleep(0.3)
         assert dep.work_pool_name is None
-        ok_id = run_deployment_cli(stack, "flowport/served-greet")
-        stop_id = run_deployment_cli(stack, "flowport/served-stop")
+        ok_id = run_deployment_cli(stack, "served-greet/served-greet")
+        stop_id = run_deployment_cli(stack, "served-stop/served-stop")
         assert stack.wait_final(ok_id).state.message == "served-greet: succeeded"
         pid = int(wait_for(folder / "long.pid", 90, proc=proc, log=log))
         stack.cli("flow-run", "cancel", stop_id)
@@ -472,7 +472,7 @@ def test_literal_secrets_stay_off_the_server_and_still_reach_the_worker(stack, t
             user=SMTP_USER, password=SMTP_PASSWORD))
         deploy(stack, wf)
         with stack.client() as client:
-            dep = client.read_deployment_by_name("flowport/mail-secret")
+            dep = client.read_deployment_by_name("mail-secret/mail-secret")
             stored = json.dumps(dep.model_dump(mode="json"))
             block = client.read_block_document_by_name("flowport-mail-secret-smtp-password", "secret",
                                                        include_secrets=False)
@@ -481,7 +481,7 @@ def test_literal_secrets_stay_off_the_server_and_still_reach_the_worker(stack, t
         assert "flowport-secret((flowport-mail-secret-smtp-password))" in dep.parameters["source"]
         assert SMTP_PASSWORD not in json.dumps(block.data)  # the API masks the block's value
 
-        run_id = run_deployment_cli(stack, "flowport/mail-secret")
+        run_id = run_deployment_cli(stack, "mail-secret/mail-secret")
         run = stack.wait_final(run_id)
         assert run.state.is_failed() and run.state.message.startswith("mail-secret: failed"), run.state
         [mail] = mailbox.wait_for(1, timeout=30)  # the worker logged in with the real password
@@ -539,7 +539,7 @@ def test_server_on_postgresql_runs_a_deployment(postgres, tmp_path):
         server.start_worker("pg-pool", "pg-w1")
         wf = write(tmp_path / "pg", "greet.yaml", OK)
         deploy(server, wf, pool="pg-pool")
-        run = server.wait_final(run_deployment_cli(server, "flowport/greet"))
+        run = server.wait_final(run_deployment_cli(server, "greet/greet"))
         assert run.state.is_completed() and run.state.message == "greet: succeeded", run.state
         assert (wf.parent / "handlers.txt").read_text().split() == ["success:succeeded", "exit:succeeded"]
         import subprocess

@@ -1,10 +1,11 @@
 """Workflows as Prefect deployments: `flowport deploy`, `flowport deploy --prefect-yaml`,
 `flowport serve`.
 
-Every deployment runs the static flow `flowport.adapter.entry.run_workflow` (flow name
-"flowport"); the workflow's YAML text travels as the `source` parameter, so nothing ships
-beside the deployment. The deployment is named after the workflow (`flowport/<workflow>`),
-its runs after the workflow and the time, and it carries the tags `flowport`, the source
+Every deployment runs the static flow `flowport.cli.entry.run_workflow`, renamed after the
+workflow (entry.entrypoint_for: one Prefect flow per workflow, shared with `flowport run`);
+the workflow's YAML text travels as the `source` parameter, so nothing ships beside the
+deployment. The deployment is named `<workflow>/<workflow>`, its runs as the source engine
+names runs (core.run_name), and it carries the tags `flowport`, the source
 (`dagu`/`argo`), the workflow's own tags and `--tag`s. Literal secrets of the text are saved
 as Prefect Secret blocks and `source` holds placeholders instead (`secrets.py`).
 
@@ -23,9 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from ..adapter.core import flow_name
 from ..model import Workflow
 from . import secrets
-from .entry import ENTRYPOINT, FLOW_NAME, declared_params
+from .entry import declared_params, entrypoint_for
 
 WORKFLOW_SUFFIXES = (".yaml", ".yml")
 
@@ -192,7 +194,7 @@ class DeploymentSpec:
 
     @property
     def full_name(self) -> str:
-        return f"{FLOW_NAME}/{self.name}"
+        return f"{flow_name(self.workflow.name)}/{self.name}"
 
 
 def parse_param_options(values: Iterable[str]) -> dict[str, str]:
@@ -281,12 +283,15 @@ def register(specs: list[DeploymentSpec], pool: str, *, work_queue: str | None =
                 f"work pool {pool!r} does not exist; create it with "
                 f"`prefect work-pool create {pool} --type process`") from None
         save_secrets(specs)
-        flow_id = client.create_flow_from_name(FLOW_NAME)
+        flow_ids: dict[str, Any] = {}
         for spec in specs:
+            name = flow_name(spec.workflow.name)  # one flow per workflow, as `flowport run` files its runs
+            if name not in flow_ids:
+                flow_ids[name] = client.create_flow_from_name(name)
             deployment_id = client.create_deployment(
-                flow_id=flow_id,
+                flow_id=flow_ids[name],
                 name=spec.name,
-                entrypoint=ENTRYPOINT,
+                entrypoint=entrypoint_for(name),
                 work_pool_name=pool,
                 work_queue_name=work_queue,
                 parameters=spec.parameters,
@@ -337,7 +342,7 @@ def prefect_yaml(specs: list[DeploymentSpec], pool: str, *, work_queue: str | No
         d: dict[str, Any] = {
             "name": spec.name,
             "description": spec.workflow.description or f"{spec.workflow.dialect} workflow {spec.path}",
-            "entrypoint": ENTRYPOINT,
+            "entrypoint": entrypoint_for(spec.workflow.name),
             "tags": spec.tags,
             "parameters": {
                 "source": source_for_prefect_yaml(spec.source),
@@ -386,7 +391,7 @@ def runner_deployments(specs: list[DeploymentSpec]) -> list[Any]:
 
     out = []
     for spec in specs:
-        deployment = run_workflow.to_deployment(
+        deployment = run_workflow.with_options(name=flow_name(spec.workflow.name)).to_deployment(
             name=spec.name,
             parameters=spec.parameters,
             tags=spec.tags,

@@ -31,6 +31,10 @@ def render_argo_plan(console: Console, wf: Workflow) -> None:
     if spec.arguments:
         console.print("arguments: " + " ".join(f"{p.name}={p.value if p.value is not None else p.default}"
                                                 for p in spec.arguments), markup=False, highlight=False)
+    if wf.schedule:
+        console.print("schedule: " + ", ".join(wf.schedule) + (" (suspended)" if wf.schedule_paused else "")
+                      + " — a Prefect deployment schedule (`flowport deploy`); `run` runs once now",
+                      markup=False, highlight=False)
     if spec.active_deadline:
         console.print(f"activeDeadlineSeconds {spec.active_deadline:g} (exit handlers ignore it)", highlight=False)
     if spec.parallelism:

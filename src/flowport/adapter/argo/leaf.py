@@ -66,7 +66,9 @@ def run_leaf(ex: Executor, node: Node, tmpl: Template, scope: dict[str, str], ex
         else:
             work = lambda logger: _suspend(ex, node, spec, stop, exit_ctx, logger)
         try:
-            run.leaves.run(node.display_name, node.name, work)
+            if exit_ctx:  # drawn after what ended last (the main graph, or the previous exit step)
+                node.after = _ended_last(ex, node)
+            run.leaves.run(node.display_name, node.name, work, after=node.after)
         except BaseException as exc:  # noqa: BLE001 - the node must end, whatever happened
             if not node.done:
                 node.finish(ERROR, f"task run crashed: {exc!r}")
@@ -77,6 +79,12 @@ def run_leaf(ex: Executor, node: Node, tmpl: Template, scope: dict[str, str], ex
     finally:
         if slot is not None:
             slot.release()
+
+
+def _ended_last(ex: Executor, node: Node) -> tuple[str, ...]:
+    pods = [n for n in ex.records() if n is not node and n.node_type == "Pod" and n.finished_at is not None]
+    last = max((n.finished_at for n in pods), default=None)
+    return tuple(n.name for n in pods if n.finished_at == last)
 
 
 def resolve_container(c: Container, scope: dict[str, str]) -> Container:
