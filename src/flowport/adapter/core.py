@@ -478,6 +478,7 @@ def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, op
     notify.preload_in_background(options.notify)
     restore = SIGNALS.attach(control)
     watcher = watch_cancellation(run_id, lambda: control.request_stop("Prefect"))
+    report: RunReport | None = None
     try:
         attempts = _run_attempts(run_id, program, control, folder, wf.semantics.stop_grace_seconds, leaves)
         report = build_report(wf, program, run_id, folder, started, attempts=attempts)
@@ -493,6 +494,7 @@ def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, op
         restore()
         with contextlib.suppress(Exception):
             program.close()
+        _release_volumes(run_id, succeeded=report is not None and report.ok)
         RUNS.pop(run_id, None)
 
 
@@ -552,6 +554,17 @@ def _guarded(program: Program, phase: Callable[[], Any]) -> Any:
     except Exception as exc:
         program.internal_error(exc)
         return None
+
+
+def _release_volumes(run_id: str, succeeded: bool) -> None:
+    """The volumes the run created go once its containers are gone (program.close), as their
+    labels say (runners/volumes.py: always, only after a success, or never)."""
+    try:
+        from .runners.volumes import release_run_volumes
+
+        release_run_volumes(run_id, succeeded)
+    except Exception:  # no Docker Engine: there is nothing to remove
+        pass
 
 
 def _stop_containers(run_id: str, program: Program, grace: float) -> None:
@@ -680,6 +693,7 @@ def replay_lifecycle(wf: Workflow, run_id: str, params: list[tuple[str, str]], r
     finally:
         leaves.close()
         program.close()
+        _release_volumes(run_id, succeeded=False)  # a canceled or crashed run did not succeed
 
 
 # ---------------------------------------------------------------- public API
