@@ -494,7 +494,7 @@ def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, op
         restore()
         with contextlib.suppress(Exception):
             program.close()
-        _release_volumes(run_id, succeeded=report is not None and report.ok)
+        _release_volumes(run_id, succeeded=report is not None and report.ok, stopped=control.stopped)
         RUNS.pop(run_id, None)
 
 
@@ -556,13 +556,13 @@ def _guarded(program: Program, phase: Callable[[], Any]) -> Any:
         return None
 
 
-def _release_volumes(run_id: str, succeeded: bool) -> None:
+def _release_volumes(run_id: str, succeeded: bool, stopped: bool) -> None:
     """The volumes the run created go once its containers are gone (program.close), as their
     labels say (runners/volumes.py: always, only after a success, or never)."""
     try:
         from .runners.volumes import release_run_volumes
 
-        release_run_volumes(run_id, succeeded)
+        release_run_volumes(run_id, succeeded, stopped=stopped)
     except Exception:  # no Docker Engine: there is nothing to remove
         pass
 
@@ -693,7 +693,7 @@ def replay_lifecycle(wf: Workflow, run_id: str, params: list[tuple[str, str]], r
     finally:
         leaves.close()
         program.close()
-        _release_volumes(run_id, succeeded=False)  # a canceled or crashed run did not succeed
+        _release_volumes(run_id, succeeded=False, stopped=True)  # canceled or crashed: nothing stays
 
 
 # ---------------------------------------------------------------- public API

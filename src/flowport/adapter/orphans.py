@@ -77,7 +77,7 @@ def end_orphans(logger: Any = log) -> list[str]:
             from .runners.volumes import release_run_volumes
 
             cleanup(run_id)
-            release_run_volumes(run_id, succeeded=False)  # once its containers are gone
+            release_run_volumes(run_id, succeeded=False, stopped=True)  # once its containers are gone
         except Exception:  # no Docker Engine: no containers, no volumes
             pass
         mark_crashed(run_id, logger)

@@ -7,7 +7,9 @@ was killed (`orphans.py`, `flowport cleanup`).
 
 A volume's `flowport.volume-gc` label says when the end of its run removes it, in Argo's
 words (`volumeClaimGC`): `OnWorkflowCompletion` always, `OnWorkflowSuccess` only when the
-run succeeded (a failed run's data stays for inspection, as Argo keeps the PVC), `Never`
+run succeeded (a failed run's data stays for inspection, as Argo keeps the PVC) — but a
+run that was stopped or crashed leaves none behind: nobody asked to inspect it, and a
+cancelled run must leave no trace (its `OnWorkflowSuccess` volumes go too) —, `Never`
 (kept on purpose: `keep_volumes`). Volumes flowport did not create (an existing
 `persistentVolumeClaim.claimName`) carry no run label and are never removed.
 """
@@ -143,7 +145,7 @@ def _managed_volumes(api, run_id: str | None) -> list[dict]:
     return api.volumes(filters={"label": filters}).get("Volumes") or []
 
 
-def release_run_volumes(run_id: str, succeeded: bool, client=None) -> list[str]:
+def release_run_volumes(run_id: str, succeeded: bool, client=None, stopped: bool = False) -> list[str]:
     """At the end of a run (after its containers are gone): remove its volumes as their
     `flowport.volume-gc` label says; returns the names removed. Best effort, never raises. A
     process that never talked to Docker created none, so this costs nothing then."""
@@ -154,7 +156,7 @@ def release_run_volumes(run_id: str, succeeded: bool, client=None) -> list[str]:
         api = _api(client)
         for v in _managed_volumes(api, run_id):
             gc = (v.get("Labels") or {}).get(GC_LABEL, ON_COMPLETION)
-            if gc == ON_COMPLETION or (gc == ON_SUCCESS and succeeded):
+            if gc == ON_COMPLETION or (gc == ON_SUCCESS and (succeeded or stopped)):
                 if remove_volume(v["Name"], api):
                     removed.append(v["Name"])
     except (docker.errors.DockerException, requests.exceptions.RequestException):

@@ -205,7 +205,7 @@ def test_claims_kept_after_a_failure_by_default_and_with_keep_volumes(run_wf, dr
         names = volumes_of(r.run_id)
         drop_volumes.extend(names)
         assert len(names) == 1 and names[0].startswith("vol-work-")
-    # OnWorkflowCompletion removes them after a failure too: test_stop_leaves_no_volume_and_no_container
+    # a stop removes them whatever the strategy: test_stop_leaves_no_volume_and_no_container
     names = volumes_of(failed.run_id)
     assert cleanup_volumes(failed.run_id) == names and volumes_of(failed.run_id) == []
 
@@ -215,7 +215,6 @@ def test_stop_leaves_no_volume_and_no_container(run_wf):
     r = run_wf(argo("""
         entrypoint: main
         onExit: exit
-        volumeClaimGC: {strategy: OnWorkflowCompletion}
         volumeClaimTemplates: [{metadata: {name: work}}]
         volumes: [{name: scratch, emptyDir: {}}]
         templates:
@@ -254,7 +253,6 @@ def test_killed_flowport_run_leaves_no_volume_after_the_orphan_sweep(prefect_ser
     wf = tmp_path / "wf.yaml"
     wf.write_text(argo("""
         entrypoint: main
-        volumeClaimGC: {strategy: OnWorkflowCompletion}
         volumeClaimTemplates: [{metadata: {name: work}}]
         volumes: [{name: scratch, emptyDir: {}}]
         templates:
