@@ -143,6 +143,14 @@ class PrefectServer:
             self.proc = None
 
     @contextlib.contextmanager
+    def settings(self) -> Iterator[None]:
+        """This process's Prefect calls go to this server (e.g. Block.save, flowport's readers)."""
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with temporary_settings({PREFECT_API_URL: self.url}):
+            yield
+
+    @contextlib.contextmanager
     def client(self) -> Iterator[Any]:
         from prefect.client.orchestration import get_client
         from prefect.settings import PREFECT_API_URL, temporary_settings

@@ -204,7 +204,12 @@ def test_dagu_deployments_run_with_handlers_schedules_and_artifacts(stack, tmp_p
     with stack.client() as client:
         dep = client.read_deployment_by_name("greet/greet")
     assert dep.entrypoint == "flowport.cli.entry.run_workflow"
-    assert dep.parameters["source"] == ok.read_text()  # the YAML travels as a parameter
+    # the YAML is kept in a block; the parameter names it in one line
+    assert dep.parameters["source"] == "flowport-workflow:flowport-greet"
+    from flowport.cli.workflow_blocks import read_source
+
+    with stack.settings():
+        assert read_source(dep.parameters["source"]) == ok.read_text()
     assert {"flowport", "dagu", "team-a"} <= set(dep.tags)
     assert [(s.schedule.cron, s.active) for s in dep.schedules] == [("30 6 * * 1-5", True)]
     params_schema = dep.parameter_openapi_schema["properties"]["params"]
@@ -238,7 +243,8 @@ def test_dagu_deployments_run_with_handlers_schedules_and_artifacts(stack, tmp_p
     with stack.client() as client:
         dep = client.read_deployment_by_name("greet/greet")
     assert sorted(s.schedule.cron for s in dep.schedules) == ["0 1 * * *", "0 2 * * 0"]
-    assert "0 1 * * *" in dep.parameters["source"]
+    with stack.settings():
+        assert "0 1 * * *" in read_source(dep.parameters["source"])
 
 
 def test_prefect_yaml_is_deployable_with_prefect_deploy(stack, tmp_path):
@@ -482,7 +488,11 @@ def test_literal_secrets_stay_off_the_server_and_still_reach_the_worker(stack, t
                                                        include_secrets=False)
         for secret in secrets:
             assert secret not in stored, secret
-        assert "flowport-secret((flowport-mail-secret-smtp-password))" in dep.parameters["source"]
+        from flowport.cli.workflow_blocks import read_source
+
+        with stack.settings():
+            stored = read_source(dep.parameters["source"])
+        assert "flowport-secret((flowport-mail-secret-smtp-password))" in stored
         assert SMTP_PASSWORD not in json.dumps(block.data)  # the API masks the block's value
 
         run_id = run_deployment_cli(stack, "mail-secret/mail-secret")
