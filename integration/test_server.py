@@ -21,6 +21,8 @@ from testkit.procs import alive, stat_fields, wait_for, wait_until
 
 from prefect_services import Postgres, PrefectServer, postgres_bin, run_id_from_cli
 
+from flowport.cli.entry import entrypoint_for
+
 POOL = "flowport-test"
 
 OK = """
@@ -203,7 +205,7 @@ def test_dagu_deployments_run_with_handlers_schedules_and_artifacts(stack, tmp_p
 
     with stack.client() as client:
         dep = client.read_deployment_by_name("greet/greet")
-    assert dep.entrypoint == "flowport.cli.entry.run_workflow"
+    assert dep.entrypoint == entrypoint_for("greet")  # the static flow, named after the workflow
     # the YAML is kept in a block; the parameter names it in one line
     assert dep.parameters["source"] == "flowport-workflow:flowport-greet"
     from flowport.cli.workflow_blocks import read_source
