@@ -218,6 +218,10 @@ from .deploy_cmd import deploy as _deploy, serve as _serve  # noqa: E402
 app.command(name="deploy")(_deploy)
 app.command(name="serve")(_serve)
 
+from .audit_cmd import audit as _audit  # noqa: E402
+
+app.command(name="audit")(_audit)
+
 
 def main() -> None:
     app()
