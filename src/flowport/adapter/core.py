@@ -486,8 +486,13 @@ def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, op
         REPORTS.put(run_id, report)
         if publish:
             from .artifacts import publish_run_artifacts
+            from .mermaid import mermaid
 
-            publish_run_artifacts(report)
+            try:
+                graph = mermaid(wf)
+            except Exception:  # a picture must never cost the run its artifact
+                graph = None
+            publish_run_artifacts(report, graph=graph)
         return report
     finally:
         watcher.set()

@@ -114,6 +114,7 @@ def _load_or_exit(file: Path):
 def plan(
     file: Path = typer.Argument(..., help="Workflow file."),
     as_json: bool = typer.Option(False, "--json", help="Print the translated IR as JSON."),
+    as_mermaid: bool = typer.Option(False, "--mermaid", help="Print the step/template graph as a Mermaid flowchart (handlers and exit hooks apart)."),
 ) -> None:
     """Show what `run` would do: steps, order, handlers, where each runs. Nothing runs."""
     from .secrets import redact_strings, redactor
@@ -124,6 +125,11 @@ def plan(
     wf = redact_strings(wf, redactor(file.read_text(encoding="utf-8-sig")))
     if as_json:
         print(json.dumps(wf.to_dict(), indent=2, default=str))
+        return
+    if as_mermaid:
+        from ..adapter.mermaid import mermaid
+
+        print(mermaid(wf), end="")
         return
     render_plan(out, wf)
 
