@@ -29,6 +29,7 @@ from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from ..model import Retry, Semantics, Workflow
 from .options import RunOptions
+from . import masking
 from .records import NodeRecord, now
 from .report import NodeReport, RunReport
 from .runfiles import claim, claimed, existing_run_dir, usable_run_dir
@@ -659,11 +660,12 @@ SIGNALS = SignalRouter()
 def build_report(wf: Workflow, program: Program, run_id: str, folder: Path, started, *, attempts: int = 1) -> RunReport:
     outcome = program.outcome()
     nodes = [NodeReport.of(rec, outputs=program.public_outputs(rec)) for rec in program.records()]
-    return RunReport(
+    report = RunReport(
         workflow=program.name, dialect=wf.dialect, status=outcome.status, message=outcome.message,
         started_at=started.isoformat(), finished_at=now().isoformat(), params=outcome.params,
         nodes=nodes, outputs=outcome.outputs, run_id=run_id, log_dir=str(folder), attempts=attempts,
     )
+    return masking.mask_all(report)  # no secret value in the report, its artifact or summary
 
 
 # ---------------------------------------------------------------- replay (Prefect hooks)

@@ -225,8 +225,10 @@ app.command(name="deploy")(_deploy)
 app.command(name="serve")(_serve)
 
 from .audit_cmd import audit as _audit  # noqa: E402
+from .secrets_cmd import secrets_app as _secrets_app  # noqa: E402
 
 app.command(name="audit")(_audit)
+app.add_typer(_secrets_app, name="secrets")
 
 
 def main() -> None:

@@ -32,6 +32,7 @@ from .dagu import (
     Precondition,
     Repeat,
     Retry,
+    SecretRef,
     SmtpConfig,
     Step,
 )
@@ -40,5 +41,5 @@ from .workflow import Workflow
 __all__ = [
     "DAG_CONTAINER", "HANDLER_NODE_NAMES", "Action", "ArgoSpec", "Container", "ContinueOn", "DagRetry", "Handlers",
     "Http", "Mail", "MailBlock", "MailSettings", "Noop", "OutputField", "Pairs", "Param", "Precondition",
-    "Repeat", "Retry", "Semantics", "Shell", "SmtpConfig", "Sql", "Step", "Where", "Workflow",
+    "Repeat", "Retry", "SecretRef", "Semantics", "Shell", "SmtpConfig", "Sql", "Step", "Where", "Workflow",
 ]

@@ -140,6 +140,17 @@ class DagRetry:
         return min(delay, self.max_interval)
 
 
+@dataclass(frozen=True)
+class SecretRef:
+    """A Dagu `secrets:` entry: the environment variable `name` gets what `provider` finds
+    under `key` (`key` and `options` are taken literally, never expanded)."""
+
+    name: str
+    provider: str  # env | file | prefect (a Prefect Secret block)
+    key: str
+    options: tuple[tuple[str, str], ...] = ()
+
+
 # ---------------------------------------------------------------- workflow
 
 

@@ -35,6 +35,7 @@ from .dagu_docker import (SPLIT_HINT, command_argv, container_field, executor_co
 from .dagu_http import http_action
 from .dagu_mail import mail_action, mail_settings
 from .dagu_outputs import artifacts_dir, mentions_artifacts_dir, redirect, structured_output
+from .dagu_secrets import secret_refs
 from .dagu_sql import sqlite_action
 from .fields import Fields, Reader, dependency_cycle, kind_of
 from .source import Document, Mark, Problem, Problems, format_path, unknown_key_hint
@@ -61,7 +62,7 @@ DAG_KEYS: dict[str, str] = {
     "log_output": "ignored", "artifacts": "ok", "resources": "ignored", "shell_args": "ok",
     "mail_on": "ok", "smtp": "ok", "error_mail": "ok",
     "info_mail": "ok", "wait_mail": "unsupported", "container": "ok",
-    "registry_auths": "unsupported", "ssh": "unsupported", "secrets": "unsupported",
+    "registry_auths": "unsupported", "ssh": "unsupported", "secrets": "ok",
     "s3": "unsupported", "redis": "unsupported", "llm": "unsupported", "defaults": "ok",
     "retry_policy": "ok", "consts": "unsupported", "webhook": "unsupported",
     "kubernetes": "unsupported", "harness": "unsupported", "harnesses": "unsupported",
@@ -212,6 +213,7 @@ def translate_document(doc: Document, *, source_file: str | None = None) -> tupl
 
     timeout, max_active, delay, grace = _limits(cx, top)
     dag_retry = _dag_retry(cx, *top["retry_policy"]) if "retry_policy" in top else None
+    secrets = secret_refs(cx, *top["secrets"]) if "secrets" in top else ()
     schedule, tags = _schedule_and_tags(cx, top)
     nodes = [*steps, *(h for _, h in handlers.items())]
     uses_artifacts = any(n.stdout_artifact or n.stderr_artifact for n in nodes) or mentions_artifacts_dir(data)
@@ -238,6 +240,7 @@ def translate_document(doc: Document, *, source_file: str | None = None) -> tupl
         container_shell=container_shell,
         mail=mail_settings(cx, top),
         retry=dag_retry,
+        secrets=secrets,
         artifacts_dir=artifacts,
         schedule=schedule,
         description=cx.string(*top["description"]) if "description" in top else None,

@@ -143,6 +143,15 @@ class RunContext:
         self.params = self._resolve_params(env)
         for key, value in self.params:
             env[key] = value
+        self.secret_error: str | None = None  # the run then fails before any step, no handler
+        if self.wf.secrets:  # secrets > DAG env > params (Dagu exec/context.go)
+            from .secrets import SecretLookupError, resolve_secrets
+
+            try:
+                env.update(resolve_secrets(self.wf.secrets, env, self.workdir,
+                                           str(Path(self.wf.source_file).parent)))
+            except SecretLookupError as exc:
+                self.secret_error = str(exc)
         named = {k: v for k, v in self.params if not k.isdigit()}
         env["DAGU_PARAMS_JSON"] = env["DAG_PARAMS_JSON"] = json.dumps(named)
         self.base_env = env

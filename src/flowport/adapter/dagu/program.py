@@ -79,6 +79,7 @@ class DaguProgram:
         self.ctx = RunContext(wf, run_id=run_id, params=params, stop=control.main, options=options,
                               log_dir=folder)
         self.canceled = False  # stopped, or an unmet DAG precondition / failed init handler
+        self.skip_handlers = False  # the run failed before it began (its secrets)
         self.status: str | None = None
         self.children: dict[str, list[str]] = {s.name: [] for s in wf.steps}
         for s in wf.steps:
@@ -136,6 +137,10 @@ class DaguProgram:
 
     def run_main(self) -> None:
         ctx, wf = self.ctx, self.wf
+        if ctx.secret_error:  # Dagu's initErr path: failed, no step, no handler
+            ctx.message, self.status, self.skip_handlers = ctx.secret_error, FAILED, True
+            ctx.log(ctx.message)
+            return
         if wf.preconditions:
             unmet = check_preconditions(ctx, wf.preconditions, dict(ctx.base_env), ctx.workdir)
             if unmet is not None:
@@ -279,6 +284,9 @@ class DaguProgram:
         ctx = self.ctx
         status = self.status or FAILED
         ctx.status = status
+        if self.skip_handlers:
+            ctx.finished_at = now()
+            return
         self.lifecycle_tail = self.last_steps  # each attempt's handlers follow its steps
         handlers = self.wf.handlers
         if status == FAILED and self.retries_left() and handlers.failure is not None:

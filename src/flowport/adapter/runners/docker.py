@@ -26,6 +26,7 @@ import docker.errors
 import requests
 
 from ...model import Container
+from ..masking import mask
 from .base import TIMEOUT_EXIT_CODE, LineSink, RunResult, StopToken, timer
 from .images import IMAGES_ENV, ImageMap, ImageUnavailable, ensure_image, forget_image, load_image_map
 from .shell import MAX_OUTPUT_BYTES
@@ -147,7 +148,7 @@ class _Output:
             self._emit(stream, line)
 
     def _emit(self, stream: str, raw: bytes) -> None:
-        line = raw.decode("utf-8", "replace").rstrip("\r")
+        line = mask(raw.decode("utf-8", "replace").rstrip("\r"))  # secrets never reach a log
         file = self.files[stream]
         if file is not None:
             file.write(line + "\n")
