@@ -30,6 +30,7 @@ from ..model import (
     DAG_CONTAINER,
 )
 from .dagu_actions import apply_action, exec_argv
+from .dagu_calls import call_action, call_target
 from .dagu_docker import (SPLIT_HINT, command_argv, container_field, executor_container, split_problem,
                           split_words)
 from .dagu_http import http_action
@@ -75,7 +76,7 @@ STEP_KEYS: dict[str, str] = {
     "continue_on": "ok", "retry_policy": "ok", "timeout_sec": "ok", "signal_on_stop": "ok",
     "stdout": "ok", "stderr": "ok", "run": "ok", "exec": "ok", "executor": "ok", "type": "ok",
     "log_output": "ignored", "worker_selector": "ignored", "shell_packages": "unsupported",
-    "call": "unsupported", "params": "ignored", "parallel": "unsupported",
+    "call": "ok", "params": "ok", "parallel": "ok",
     "repeat_policy": "ok", "mail_on_error": "ok", "container": "ok",
     "config": "ok", "with": "ok", "action": "ok",
     "llm": "unsupported", "messages": "unsupported", "agent": "unsupported",
@@ -727,8 +728,18 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
     executor_type, executor_config = _executor(cx, f)
 
     shell = _shell_args(cx, f, _shell(cx, *f["shell"]) if "shell" in f else ())
-    action, kind = _base_action(cx, f, shell, dialect)
-    action = _executor_action(cx, f, path, action, shell, executor_type, executor_config)
+    target = call_target(f, dialect)
+    if target is not None:
+        action, kind = call_action(cx, f, target), "call"
+    else:
+        for key in ("params", "parallel"):
+            if key in f and key == "parallel":
+                cx.problems.error(f[key][1], "`parallel:` runs a child DAG per item: it needs `call:`", key=True,
+                                  hint="e.g. `call: child` with `parallel: [a, b]`")
+            elif key in f:
+                cx.ignored.append(f"{format_path(f[key][1])}: no effect under Prefect")
+        action, kind = _base_action(cx, f, shell, dialect)
+        action = _executor_action(cx, f, path, action, shell, executor_type, executor_config)
     name = cx.string(*f["name"]) if "name" in f else (sid or f"{kind}_{n}")
     if handler:
         name = handler
@@ -820,9 +831,7 @@ def _base_action(cx: _Ctx, f: Fields, shell: tuple[str, ...], dialect: str) -> t
         action = Shell(argv=exec_argv(cx, *f["exec"]))
     elif "run" in f:
         value, rpath = f["run"]
-        if dialect == "dagu-v1":
-            cx.problems.unsupported(rpath, "`run:` as a sub-DAG call (Dagu V1)", key=True)
-        elif isinstance(value, list):
+        if isinstance(value, list):
             action = Shell(script="\n".join(cx.strings(value, rpath)) + "\n", shell=shell)
         else:
             action = _command_action(cx, value, rpath, shell)
