@@ -24,6 +24,7 @@ from ..model import (
     Semantics,
     Shell,
     Step,
+    SubDag,
     Where,
     Workflow,
     Container,
@@ -700,7 +701,8 @@ def _with_defaults(cx: _Ctx, step: Step, own: Fields | dict, handler: str | None
     for key, field in (("retry_policy", "retry"), ("repeat_policy", "repeat"), ("timeout_sec", "timeout"),
                        ("continue_on", "continue_on"), ("mail_on_error", "mail_on_error"),
                        ("signal_on_stop", "signal_on_stop")):
-        if field in cx.defaults and key not in own and not (handler and field == "repeat"):
+        if field in cx.defaults and key not in own and not (handler and field == "repeat") and not (
+                field == "timeout" and isinstance(step.action, SubDag)):  # a call step has no timeout here
             changes[field] = cx.defaults[field]
     if "env" in cx.defaults:
         changes["env"] = (*cx.defaults["env"], *step.env)
@@ -731,6 +733,9 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
     target = call_target(f, dialect)
     if target is not None:
         action, kind = call_action(cx, f, target), "call"
+        if "timeout_sec" in f:
+            cx.problems.unsupported(f["timeout_sec"][1], "`timeoutSec` on a step that calls a child DAG", key=True,
+                                    hint="set `timeoutSec` in the child DAG: it bounds the child run")
     else:
         for key in ("params", "parallel"):
             if key in f and key == "parallel":
