@@ -316,6 +316,21 @@ def test_a_stop_reaches_the_children_and_their_handlers_run_before_the_parents(t
     assert not (tmp_path / "after-ran").exists()
 
 
+def test_the_parents_timeout_stops_the_child(tmp_path, monkeypatch):
+    path = write(tmp_path, "p.yaml", textwrap.dedent("""
+        timeoutSec: 1
+        steps:
+          - name: c
+            call: sleeper
+        ---
+    """) + CANCEL_CHILD)
+    report = run_inline(path, monkeypatch)
+    assert report.status == "failed" and report.message == "DAG timeout (1s) exceeded"
+    child = report.node("c").sub_runs[0]
+    assert child.status == "canceled" and child.message == "stopped by the parent's timeout"
+    assert (tmp_path / "order.txt").read_text().split() == ["child-cancel:none:canceled", "child-exit:none"]
+
+
 def test_a_child_started_after_the_stop_stops_at_once(tmp_path, monkeypatch):
     from flowport.adapter.core import RunControl
     from flowport.model import Semantics

@@ -180,7 +180,7 @@ class RunControl:
         with self.lock:
             self.children.append(child)
             stopped = self._reaches_children()
-            source = self.source or self.asked_by or "signal"
+            source = self.source or self.asked_by or ("the parent's timeout" if self.deadline_exceeded else "signal")
             strategy = self.shutdown if self.ladder == "argo" else None
         if stopped:
             child.request_stop(source, strategy, forwarded=True)
@@ -248,7 +248,10 @@ class RunControl:
     def exceed_deadline(self) -> None:
         with self.lock:
             self.deadline_exceeded = True
+            children = list(self.children)
         self.main.stop()
+        for child in children:  # Dagu: the DAG timeout cancels the running sub-DAG nodes too
+            child.request_stop("the parent's timeout", forwarded=True)
 
 
 # ---------------------------------------------------------------- leaves
