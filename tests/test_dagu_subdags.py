@@ -75,6 +75,8 @@ def test_call_run_and_dag_run_translate_to_a_sub_dag(tmp_path):
             continueOn: {failure: true}
     """)
     assert load(v1).steps[0].action == SubDag(dag="child", params_text="A=1 B=2")
+    lower = write(tmp_path, "lower.yaml", "steps:\n  - name: c\n    run: child\n    params: A=1\n")
+    assert load(lower).steps[0].action == SubDag(dag="child", params_text="A=1")  # V1 without camelCase
     v3 = write(tmp_path, "v3.yaml", """
         steps:
           - id: c
@@ -87,6 +89,7 @@ def test_call_run_and_dag_run_translate_to_a_sub_dag(tmp_path):
     assert action.parallel == Fanout(items=("x", "2", '{"k":"v"}'), max_concurrent=2)
     var = write(tmp_path, "var.yaml", "steps:\n  - call: child\n    parallel: ${ITEMS}\n")
     assert load(var).steps[0].action.parallel == Fanout(source="${ITEMS}")
+    assert load(var).steps[0].name == "dag_1"  # Dagu's name for an unnamed call step
 
 
 @pytest.mark.parametrize("step, message", [

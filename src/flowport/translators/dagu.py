@@ -145,10 +145,12 @@ def detect_dialect(data: dict) -> str:
     keys: set[str] = {str(k) for k in data}
     steps = data.get("steps")
     items = list(steps.values()) if isinstance(steps, dict) else list(steps or []) if isinstance(steps, list) else []
+    v1_call = False  # `run:` + `params:` on one step: a V1 sub-DAG call (V3 `run:` takes no params)
     for item in items:
         for step in item if isinstance(item, list) else [item]:
             if isinstance(step, dict):
                 keys.update(str(k) for k in step)
+                v1_call = v1_call or {"run", "params"} <= {norm(k) for k in step}
     for name in ("handlerOn", "handler_on", "HandlerOn"):
         handlers = data.get(name)
         if isinstance(handlers, dict):
@@ -156,7 +158,7 @@ def detect_dialect(data: dict) -> str:
                 if isinstance(h, dict):
                     keys.update(str(k) for k in h)
     lowered = {norm(k) for k in keys}
-    if keys & v1_markers or any(k != k.lower() for k in keys):
+    if keys & v1_markers or any(k != k.lower() for k in keys) or v1_call:
         return "dagu-v1"
     if "run" in lowered or "action" in lowered:
         return "dagu-v3"
@@ -732,7 +734,7 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
     shell = _shell_args(cx, f, _shell(cx, *f["shell"]) if "shell" in f else ())
     target = call_target(f, dialect)
     if target is not None:
-        action, kind = call_action(cx, f, target), "call"
+        action, kind = call_action(cx, f, target), "dag"  # Dagu names it dag_N (generateTypedStepName)
         if "timeout_sec" in f:
             cx.problems.unsupported(f["timeout_sec"][1], "`timeoutSec` on a step that calls a child DAG", key=True,
                                     hint="set `timeoutSec` in the child DAG: it bounds the child run")
