@@ -23,7 +23,7 @@ import time
 import uuid
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
@@ -142,9 +142,7 @@ class RunControl:
         `forwarded`: the request of a parent run, already counted there (no storm window, no
         "one cancel seen twice"): each one is a step of this run's ladder too."""
         with self.lock:
-            if forwarded:
-                pass
-            elif source == "signal" and strategy is None:
+            if not forwarded and source == "signal" and strategy is None:
                 # A burst of signals (a supervisor repeating SIGTERM) is one request: each
                 # arrival within STORM_WINDOW of the previous one is the same request. A
                 # person's second Ctrl-C comes later, and escalates.
@@ -172,7 +170,7 @@ class RunControl:
         """A stop that stopped this run's nodes stops the child runs they started (Dagu
         Node.Signal → the sub-DAG executor's Kill → the child's own stop); the first request
         in a Dagu lifecycle lets the handlers, and so their children, finish."""
-        return self.main.requested.is_set() and not self.in_lifecycle or self.lifecycle.requested.is_set()
+        return (self.main.requested.is_set() and not self.in_lifecycle) or self.lifecycle.requested.is_set()
 
     def adopt(self, child: "RunControl") -> Callable[[], None]:
         """A child run started by one of this run's nodes: the stop requests this run takes
@@ -524,9 +522,7 @@ def run_child(wf: Workflow, *, params: list[tuple[str, str]], options: RunOption
     On Prefect (`leaves` are PrefectLeaves) it is a subflow: the flow of `wf` called inside
     the node's task run, which Prefect nests under it; otherwise (tests, Prefect hooks) it runs
     inline (run id `inline_id`). Returns the child's report."""
-    from dataclasses import replace as _replace
-
-    child_options = _replace(options, notify=None)  # alerts are the top run's
+    child_options = replace(options, notify=None)  # alerts are the top run's
     token = CALLER.set(caller)
     try:
         if isinstance(leaves, PrefectLeaves):
