@@ -386,3 +386,17 @@ def test_children_are_subflows_under_the_calling_steps_task_run(run_dag, tmp_pat
             parents = [str(p.id) for p in tracking.task_inputs.get("__parents__", [])]
             step = [t for t in client.read_task_runs() if t.name == "fan" and str(t.flow_run_id) == report.run_id]
             assert parents == [str(step[0].id)]
+
+
+def test_the_run_summary_shows_child_nodes_under_the_calling_step(tmp_path, monkeypatch):
+    from rich.console import Console
+
+    from flowport.cli.views import render_summary
+
+    write(tmp_path, "child.yaml", CHILD)
+    path = write(tmp_path, "p.yaml", "steps:\n  - name: fan\n    call: child\n    parallel: [x, y]\n  - name: last\n    command: 'true'\n")
+    report = run_inline(path, monkeypatch)
+    console = Console(record=True, width=120)
+    render_summary(console, report)
+    rows = [line.split("│")[1][1:].rstrip() for line in console.export_text().splitlines() if line.startswith("│")]
+    assert rows == ["fan", "  ↳ child", "    w", "  ↳ child", "    w", "last"]
