@@ -376,6 +376,7 @@ def test_children_are_subflows_under_the_calling_steps_task_run(run_dag, tmp_pat
     import uuid
 
     from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import TaskRunFilter, TaskRunFilterFlowRunId, TaskRunFilterName
 
     with get_client(sync_client=True) as client:
         for r in runs:
@@ -384,7 +385,8 @@ def test_children_are_subflows_under_the_calling_steps_task_run(run_dag, tmp_pat
             tracking = client.read_task_run(flow_run.parent_task_run_id)
             assert str(tracking.flow_run_id) == report.run_id
             parents = [str(p.id) for p in tracking.task_inputs.get("__parents__", [])]
-            step = [t for t in client.read_task_runs() if t.name == "fan" and str(t.flow_run_id) == report.run_id]
+            step = client.read_task_runs(task_run_filter=TaskRunFilter(
+                flow_run_id=TaskRunFilterFlowRunId(any_=[uuid.UUID(report.run_id)]), name=TaskRunFilterName(any_=["fan"])))
             assert parents == [str(step[0].id)]
 
 

@@ -101,3 +101,20 @@ def test_alias_bomb_is_refused(tmp_path):
     result = check(dag)
     assert not result.ok
     assert "alias" in result.error().render().lower()
+
+
+def test_unknown_docker_executor_keys_are_ignored_as_dagu_ignores_them(tmp_path):
+    """Dagu decodes the docker executor's config with mapstructure, unknown keys dropped
+    (runtime/builtin/docker/config.go): such a file runs there, so it is accepted here, with
+    a note that keeps the did-you-mean."""
+    from flowport.translators import check
+
+    path = tmp_path / "typo.yaml"
+    path.write_text("steps:\n  - name: a\n    command: echo hi\n    executor:\n      type: docker\n"
+                    "      config:\n        image: alpine\n        host:\n          CapDorp: [ALL]\n"
+                    "          env: [A=1]\n")
+    checked = check(path)
+    assert checked.ok, checked.error().render()
+    notes = " ".join(checked.workflow.ignored)
+    assert "steps[0].executor.config.host.CapDorp" in notes and "CapDrop" in notes
+    assert "steps[0].executor.config.host.env" in notes

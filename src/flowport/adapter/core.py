@@ -440,7 +440,29 @@ class _NoEmptyTraceback(logging.Filter):
         return True
 
 
+class _FinalStateIsNoCrash(logging.Filter):
+    """A deployed run returns its final state (Cancelled, Failed named after the source
+    status); Prefect's engine then calls `state.result()`, which raises CancelledRun/FailedRun
+    for it, and logs "Engine execution exited with unexpected exception" with a 30-line
+    traceback. The run ended as the workflow says: one INFO line says so instead."""
+
+    ENGINE_MESSAGE = "Engine execution exited with unexpected exception"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == self.ENGINE_MESSAGE and record.exc_info and record.exc_info[1] is not None:
+            from prefect.exceptions import CancelledRun, FailedRun
+
+            exc = record.exc_info[1]
+            if isinstance(exc, (CancelledRun, FailedRun)):
+                ended = "Cancelled" if isinstance(exc, CancelledRun) else "Failed"
+                record.msg, record.args = "flowport: the flow run ended %s: %s", (ended, exc)
+                record.levelno, record.levelname = logging.INFO, "INFO"
+                record.exc_info = record.exc_text = None
+        return True
+
+
 logging.getLogger("prefect.task_runs").addFilter(_NoEmptyTraceback())
+logging.getLogger("prefect.flow_runs").addFilter(_FinalStateIsNoCrash())
 
 
 def current_run_id() -> str:
@@ -491,6 +513,7 @@ def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, op
     notify.preload_in_background(options.notify)
     restore = SIGNALS.attach(control) if caller is None else (lambda: None)  # a child: its caller's
     watcher = watch_cancellation(run_id, lambda: control.request_stop("Prefect"))
+    report: RunReport | None = None
     try:
         attempts = _run_attempts(run_id, program, control, folder, wf.semantics.stop_grace_seconds, leaves)
         report = build_report(wf, program, run_id, folder, started, attempts=attempts)
@@ -498,8 +521,13 @@ def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, op
         REPORTS.put(run_id, report)
         if publish:
             from .artifacts import publish_run_artifacts
+            from .mermaid import mermaid
 
-            publish_run_artifacts(report)
+            try:
+                graph = mermaid(wf)
+            except Exception:  # a picture must never cost the run its artifact
+                graph = None
+            publish_run_artifacts(report, graph=graph)
         return report
     finally:
         watcher.set()
@@ -507,6 +535,7 @@ def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, op
         release()
         with contextlib.suppress(Exception):
             program.close()
+        _release_volumes(run_id, succeeded=report is not None and report.ok, stopped=control.stopped)
         RUNS.pop(run_id, None)
 
 
@@ -604,6 +633,17 @@ def _guarded(program: Program, phase: Callable[[], Any]) -> Any:
     except Exception as exc:
         program.internal_error(exc)
         return None
+
+
+def _release_volumes(run_id: str, succeeded: bool, stopped: bool) -> None:
+    """The volumes the run created go once its containers are gone (program.close), as their
+    labels say (runners/volumes.py: always, only after a success, or never)."""
+    try:
+        from .runners.volumes import release_run_volumes
+
+        release_run_volumes(run_id, succeeded, stopped=stopped)
+    except Exception:  # no Docker Engine: there is nothing to remove
+        pass
 
 
 def _stop_containers(run_id: str, program: Program, grace: float) -> None:
@@ -732,6 +772,7 @@ def replay_lifecycle(wf: Workflow, run_id: str, params: list[tuple[str, str]], r
     finally:
         leaves.close()
         program.close()
+        _release_volumes(run_id, succeeded=False, stopped=True)  # canceled or crashed: nothing stays
 
 
 # ---------------------------------------------------------------- public API

@@ -165,7 +165,8 @@ def parameter_schema(wf: Workflow) -> dict[str, Any]:
     schema = flow_schema(run_workflow).model_dump_for_openapi()
     schema["properties"]["params"] = params_schema(wf)
     schema["properties"]["source"]["description"] = (
-        f"The YAML text of {wf.name} ({wf.dialect}); edit it to run a changed workflow once.")
+        f"The YAML of {wf.name} ({wf.dialect}): `flowport-workflow:<name>` names the Prefect block "
+        "that holds it (Blocks page); YAML text here runs a changed workflow once.")
     return schema
 
 
@@ -187,10 +188,12 @@ class DeploymentSpec:
     # Secret block name -> value: the literal secrets `source` holds as placeholders
     # (secrets.py); saved on the server before the deployment is registered.
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    # `flowport-workflow:<block>` once `source` is stored in a block on the server
+    source_ref: str | None = None
 
     @property
     def parameters(self) -> dict[str, Any]:
-        return {"source": self.source, "path": self.path, "params": dict(self.params)}
+        return {"source": self.source_ref or self.source, "path": self.path, "params": dict(self.params)}
 
     @property
     def full_name(self) -> str:
@@ -257,6 +260,16 @@ def save_secrets(specs: list[DeploymentSpec]) -> None:
         raise DeployError(str(exc)) from None
 
 
+def save_blocks(specs: list[DeploymentSpec]) -> None:
+    """The secrets, and each workflow's text as the `flowport-workflow` block its `source`
+    parameter then names (a prefect.yaml keeps the text: it is a file a team versions)."""
+    from .workflow_blocks import save_source
+
+    save_secrets(specs)
+    for spec in specs:
+        spec.source_ref = save_source(spec.name, spec.source, spec.path)
+
+
 def _schedule_creates(spec: DeploymentSpec) -> list[Any]:
     from prefect.client.schemas.actions import DeploymentScheduleCreate
     from prefect.client.schemas.schedules import CronSchedule
@@ -282,7 +295,7 @@ def register(specs: list[DeploymentSpec], pool: str, *, work_queue: str | None =
             raise DeployError(
                 f"work pool {pool!r} does not exist; create it with "
                 f"`prefect work-pool create {pool} --type process`") from None
-        save_secrets(specs)
+        save_blocks(specs)
         flow_ids: dict[str, Any] = {}
         for spec in specs:
             name = flow_name(spec.workflow.name)  # one flow per workflow, as `flowport run` files its runs
@@ -416,5 +429,5 @@ def serve(specs: list[DeploymentSpec], *, limit: int | None = None) -> None:
     """Serve every deployment from this process until Ctrl-C/SIGTERM (prefect.serve)."""
     from prefect import serve as prefect_serve
 
-    save_secrets(specs)
+    save_blocks(specs)
     prefect_serve(*runner_deployments(specs), limit=limit, print_starting_message=True)

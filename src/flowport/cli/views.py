@@ -184,27 +184,32 @@ def _duration(start: datetime | None, end: datetime | None) -> str:
 
 @contextlib.contextmanager
 def live_progress(console: Console, wf: Workflow, *, enabled: bool) -> Iterator[None]:
+    """The run's nodes, redrawn in place until the run ends; then the view is erased
+    (transient) and the summary takes its place, so no frame stays on the screen."""
     if not enabled:
         yield
         return
     from ..adapter.core import RUNS
 
     started = time.monotonic()
+    seen: list = []  # the run once it began: its last frame stays until the view closes
 
     def view():
         active = next(iter(RUNS.values()), None)
+        if active is not None:
+            seen[:] = [active]
         table = Table(title=Text(f"{wf.name} — {time.monotonic() - started:.0f}s"), expand=False)
         table.add_column("node")
         table.add_column("phase")
         table.add_column("time", justify="right")
-        if active is None:
+        if not seen:
             return Group(table, Text("starting Prefect flow run…", style="dim"))
-        for rec in active.program.records():
+        for rec in seen[0].program.records():
             style = PHASE_STYLE.get(rec.phase, "")
             table.add_row(Text(rec.label), Text(rec.phase, style=style), _duration(rec.started_at, rec.finished_at))
         return table
 
-    with Live(get_renderable=view, console=console, refresh_per_second=4, transient=True):
+    with _logs_above(console), Live(get_renderable=view, console=console, refresh_per_second=4, transient=True):
         yield
 
 
@@ -218,6 +223,30 @@ def _summary_rows(table: Table, nodes, indent: str) -> None:
                           Text(child.status, style=PHASE_STYLE.get(child.status, "")), "",
                           Text(child.message or ""))
             _summary_rows(table, child.nodes, indent + "    ")
+
+
+@contextlib.contextmanager
+def _logs_above(console: Console) -> Iterator[None]:
+    """Prefect's console log handlers print through `console` while the live view runs: their
+    own Console writes to the stream it found when the handler was made, under the view, which
+    pushes the view down and leaves its old frames on the screen. Handlers Prefect makes
+    during the run included (the class's emit is wrapped, under each handler's own lock)."""
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    own_emit = PrefectConsoleHandler.emit
+
+    def emit(handler: PrefectConsoleHandler, record) -> None:
+        own, handler.console = handler.console, console
+        try:
+            own_emit(handler, record)
+        finally:
+            handler.console = own
+
+    PrefectConsoleHandler.emit = emit  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        PrefectConsoleHandler.emit = own_emit  # type: ignore[method-assign]
 
 
 def render_summary(console: Console, report) -> None:

@@ -19,6 +19,7 @@ from ..records import NodeRecord
 from ..runfiles import FileNames, claim
 from .executor import ERROR, FAILED, Executor
 from .leaf import run_leaf
+from .volumes import RunVolumes
 
 
 class ArgoProgram:
@@ -41,6 +42,7 @@ class ArgoProgram:
         self.executor = Executor(spec, workflow_name=self.name, uid=run_id, params=named, run_leaf=run_leaf,
                                  control=control, claim=lambda what: claim(folder, what))
         self.executor.program = self  # the leaves find the run's leaf runner, images, log folder
+        self.volumes = RunVolumes(spec, workflow=wf.name, run_id=run_id, keep=options.keep_volumes)
 
     @staticmethod
     def run_name(wf: Workflow) -> str:
@@ -53,6 +55,14 @@ class ArgoProgram:
     # ------------------------------------------------------------------ the run
 
     def run_main(self) -> None:
+        if any(v.source == "claimTemplate" for v in self.wf.argo.volumes):
+            from ..runners.volumes import VolumeError
+
+            try:
+                self.volumes.create_claims()  # before the entrypoint, as operator.go createPVCs
+            except VolumeError as exc:
+                self.executor.status, self.executor.message = ERROR, f"pvc create error: {exc}"
+                return
         self.executor.run_main()
 
     def run_lifecycle(self) -> None:
