@@ -305,6 +305,78 @@ def test_flow_process_killed_hard_ends_crashed_and_on_crashed_cleans_up(stack, t
     assert not (wf.parent / "handlers.txt").exists()  # Dagu runs no handler for a killed run
 
 
+FANOUT = """
+name: fanout
+steps:
+  - name: fan
+    call: napper
+    params: "N=${ITEM}"
+    parallel: [a, b, c]
+  - name: after
+    command: touch after-ran
+    depends: [fan]
+handlerOn:
+  cancel:
+    command: sh -c 'echo "parent-cancel:$DAG_RUN_STATUS" >> handlers.txt'
+  exit:
+    command: sh -c 'echo "parent-exit" >> handlers.txt'
+---
+name: napper
+params: "N=none"
+steps:
+  - name: nap
+    command: sh -c 'echo $$ > "nap-$N.pid"; sleep 120'
+handlerOn:
+  cancel:
+    command: sh -c 'echo "child-cancel:$N:$DAG_RUN_STATUS" >> handlers.txt'
+  exit:
+    command: sh -c 'echo "child-exit:$N" >> handlers.txt'
+"""
+
+
+def test_cancel_during_parallel_sub_dags_runs_child_then_parent_handlers_once(stack, tmp_path):
+    """A parent DAG fanning out to three sub-DAG subflows, cancelled through the API while
+    the children run: each child runs its cancel and exit handler once, then the parent its
+    own; the child flow runs hang under the calling step's task run."""
+    from prefect.client.schemas.filters import (FlowRunFilter, FlowRunFilterParentFlowRunId, TaskRunFilter,
+                                                TaskRunFilterFlowRunId)
+
+    wf = write(tmp_path / "f", "fanout.yaml", FANOUT)
+    deploy(stack, wf)
+    run_id = run_deployment_cli(stack, "fanout/fanout")
+    pids = [int(wait_for_step(stack, wf.parent / f"nap-{n}.pid")) for n in "abc"]
+    from prefect.states import Cancelling
+
+    with stack.client() as client:  # what `prefect flow-run cancel` does, without its start-up
+        client.set_flow_run_state(uuid.UUID(run_id), Cancelling(), force=True)
+    run = settled_cancel(stack, run_id, "fanout: canceled (stopped by Prefect)")
+    assert run.state.is_cancelled(), run.state
+    lines = (wf.parent / "handlers.txt").read_text().split()
+    children = sorted([f"child-cancel:{n}:canceled" for n in "abc"] + [f"child-exit:{n}" for n in "abc"])
+    assert sorted(lines[:6]) == children and lines[6:] == ["parent-cancel:canceled", "parent-exit"], lines
+    assert not (wf.parent / "after-ran").exists()
+    assert not any(alive(pid) for pid in pids), "a child's step survived the cancel"
+
+    parent = uuid.UUID(run_id)
+    with stack.client() as client:
+        subflows = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent])))
+        steps = {t.name: t for t in client.read_task_runs(task_run_filter=TaskRunFilter(
+            flow_run_id=TaskRunFilterFlowRunId(any_=[parent])))}
+        assert len(subflows) == 3 and all(f.name.startswith("napper-") for f in subflows), subflows
+        for child in subflows:
+            tracking = client.read_task_run(child.parent_task_run_id)  # the subflow's node in the parent
+            assert tracking.flow_run_id == parent
+            assert [p.id for p in tracking.task_inputs["__parents__"]] == [steps["fan"].id]
+            assert child.state.is_cancelled() or child.state.name == "Canceled", child.state
+    report = json.loads(artifacts_of(stack, run_id)[0].data.split("```json", 1)[1].split("```", 1)[0])
+    fan = next(n for n in report["nodes"] if n["name"] == "fan")
+    assert fan["phase"] == "canceled"
+    assert sorted(r["status"] for r in fan["sub_runs"]) == ["canceled"] * 3
+    assert all({n["name"]: n["phase"] for n in r["nodes"]} == {
+        "nap": "canceled", "onCancel": "succeeded", "onExit": "succeeded"} for r in fan["sub_runs"])
+
+
 def flow_process_of_run(run_id: str) -> int:
     """The `prefect` flow-run process a worker started for `run_id` (its environment names it)."""
     needle = f"PREFECT__FLOW_RUN_ID={run_id}".encode()

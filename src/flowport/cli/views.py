@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ..model import HANDLER_NODE_NAMES, Container, Http, Mail, Shell, Sql, Step, Workflow
+from ..model import HANDLER_NODE_NAMES, Container, Http, Mail, Shell, Sql, Step, SubDag, Workflow
 
 PHASE_STYLE = {
     "succeeded": "green", "Succeeded": "green", "partially_succeeded": "yellow",
@@ -43,6 +43,10 @@ def _what(step: Step, wf: Workflow) -> str:
     if isinstance(a, Sql):
         text = (a.query if a.query is not None else a.script or "").strip()
         return f"sqlite {a.dsn}: {text.splitlines()[0] if text else ''}" + (" …" if "\n" in text else "")
+    if isinstance(a, SubDag):
+        fan = a.parallel
+        each = "" if fan is None else f" per item of {fan.source or len(fan.items)} (at most {fan.max_concurrent} at once)"
+        return f"call {a.dag} as a subflow{each}"
     return type(a).__name__
 
 
@@ -209,6 +213,18 @@ def live_progress(console: Console, wf: Workflow, *, enabled: bool) -> Iterator[
         yield
 
 
+def _summary_rows(table: Table, nodes, indent: str) -> None:
+    """A row per node; a call step's child runs (sub-DAGs) below it, indented."""
+    for n in nodes:
+        table.add_row(Text(indent + n.display_name), n.kind, Text(n.phase, style=PHASE_STYLE.get(n.phase, "")),
+                      "" if n.exit_code is None else str(n.exit_code), Text(n.message or ""))
+        for child in getattr(n, "sub_runs", ()):
+            table.add_row(Text(f"{indent}  ↳ {child.workflow}"), "sub-DAG",
+                          Text(child.status, style=PHASE_STYLE.get(child.status, "")), "",
+                          Text(child.message or ""))
+            _summary_rows(table, child.nodes, indent + "    ")
+
+
 @contextlib.contextmanager
 def _logs_above(console: Console) -> Iterator[None]:
     """Prefect's console log handlers print through `console` while the live view runs: their
@@ -241,9 +257,7 @@ def render_summary(console: Console, report) -> None:
     table = Table(title=Text(f"{report.workflow}: {report.status}"), title_style=PHASE_STYLE.get(report.status, ""))
     for col in ("node", "kind", "phase", "exit", "message"):
         table.add_column(col)
-    for n in report.nodes:
-        table.add_row(Text(n.display_name), n.kind, Text(n.phase, style=PHASE_STYLE.get(n.phase, "")),
-                      "" if n.exit_code is None else str(n.exit_code), Text(n.message or ""))
+    _summary_rows(table, report.nodes, "")
     console.print(table, highlight=False)
     if report.message:
         console.print(f"{report.status}: {report.message}", markup=False, highlight=False)

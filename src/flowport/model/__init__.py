@@ -25,6 +25,7 @@ from .dagu import (
     HANDLER_NODE_NAMES,
     ContinueOn,
     DagRetry,
+    Fanout,
     Handlers,
     MailBlock,
     MailSettings,
@@ -35,11 +36,12 @@ from .dagu import (
     SecretRef,
     SmtpConfig,
     Step,
+    SubDag,
 )
 from .workflow import Workflow
 
 __all__ = [
     "DAG_CONTAINER", "HANDLER_NODE_NAMES", "Action", "ArgoSpec", "Container", "ContinueOn", "DagRetry", "Handlers",
-    "Http", "Mail", "MailBlock", "MailSettings", "Noop", "OutputField", "Pairs", "Param", "Precondition",
-    "Repeat", "Retry", "SecretRef", "Semantics", "Shell", "SmtpConfig", "Sql", "Step", "Where", "Workflow",
+    "Fanout", "Http", "Mail", "MailBlock", "MailSettings", "Noop", "OutputField", "Pairs", "Param", "Precondition",
+    "Repeat", "Retry", "SecretRef", "Semantics", "Shell", "SmtpConfig", "Sql", "Step", "SubDag", "Where", "Workflow",
 ]

@@ -46,6 +46,14 @@ class Workflow:
     semantics: Semantics = Semantics()
     ignored: tuple[str, ...] = field(default=(), compare=False)  # accepted, no effect here
     argo: ArgoSpec | None = None  # the template tree of an Argo workflow (Dagu: None)
+    # Dagu: the child DAGs the steps call, by the name a `SubDag` gives (found when translated)
+    subdags: tuple[tuple[str, "Workflow"], ...] = field(default=(), compare=False)
+
+    def subdag(self, name: str) -> "Workflow":
+        for key, child in self.subdags:
+            if key == name:
+                return child
+        raise KeyError(name)
 
     def uses_containers(self) -> bool:
         if self.argo is not None:
@@ -68,6 +76,8 @@ class Workflow:
                 raw["action"] = {"kind": type(step.action).__name__.lower(), **raw["action"]}
 
         tag_actions(data["steps"], self.steps)
+        # each child as its own to_dict: tagged actions, a redacted password
+        data["subdags"] = [{"name": key, "workflow": child.to_dict()} for key, child in self.subdags]
         if self.mail.smtp is not None and self.mail.smtp.password:
             data["mail"]["smtp"]["password"] = "***"
         for key, step in self.handlers.items():

@@ -9,6 +9,7 @@ import threading
 from collections import ChainMap
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from ...lang import dagu_vars
 from ...model import HANDLER_NODE_NAMES, SmtpConfig, Step, Workflow
@@ -83,6 +84,7 @@ class RunContext:
         self.message: str | None = None
         self.notify_errors: list[str] = []  # mails that could not be sent (never the status)
         self.timed_out = False
+        self.run_child: Any = None  # (child workflow, params, inline run id, logger) -> RunReport
         self.log_dir = log_dir or run_dir(wf.name, run_id)
         self.file_names = FileNames([*(s.name for s in wf.steps), *HANDLER_NODE_NAMES.values()])
         self.log_dir.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ...model import HANDLER_NODE_NAMES, Step, Workflow
-from ..core import Outcome, PendingRetry, RunControl
+from ..core import Outcome, PendingRetry, RunControl, run_child
 from ..options import RunOptions
 from ..records import NodeRecord, now
 from ..runfiles import claim, claimed
@@ -78,6 +78,12 @@ class DaguProgram:
         self.attempt = 0  # Dagu's autoRetryCount; the core sets it
         self.ctx = RunContext(wf, run_id=run_id, params=params, stop=control.main, options=options,
                               log_dir=folder)
+
+        def start_child(child: Workflow, child_params: list[tuple[str, str]], inline_id: str, logger: Any) -> Any:
+            return run_child(child, params=child_params, options=options, caller=control, leaves=leaves,
+                             logger=logger, inline_id=inline_id)
+
+        self.ctx.run_child = start_child  # call steps (calls.py) run their child DAGs through it
         self.canceled = False  # stopped, or an unmet DAG precondition / failed init handler
         self.skip_handlers = False  # the run failed before it began (its secrets)
         self.status: str | None = None
