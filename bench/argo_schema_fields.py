@@ -42,6 +42,14 @@ OBJECTS = {  # name in the list -> schema definition
     "Synchronization": V1 + "Synchronization",
     "Mutex": V1 + "Mutex",
     "CronWorkflowSpec": V1 + "CronWorkflowSpec",
+    "Artifact": V1 + "Artifact",
+    "ArchiveStrategy": V1 + "ArchiveStrategy",
+    "TarStrategy": V1 + "TarStrategy",
+    "RawArtifact": V1 + "RawArtifact",
+    "HTTPArtifact": V1 + "HTTPArtifact",
+    "Header": V1 + "Header",
+    "S3Artifact": V1 + "S3Artifact",
+    "ArtifactRepositoryRef": V1 + "ArtifactRepositoryRef",
 }
 
 

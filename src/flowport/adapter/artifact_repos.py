@@ -147,7 +147,8 @@ class S3Repository:
         self._client = None
 
     def describe(self) -> dict[str, Any]:  # references to secrets only, never their values
-        keep = ("endpoint", "bucket", "region", "insecure", "accessKeySecret", "secretKeySecret", "sessionTokenSecret")
+        keep = ("endpoint", "bucket", "region", "insecure", "accessKeySecret", "secretKeySecret", "sessionTokenSecret",
+                "addressingStyle")
         return {"type": "s3", **{k: self.conf[k] for k in keep if self.conf.get(k) is not None},
                 "keyFormat": self.key_format}
 
@@ -162,12 +163,14 @@ class S3Repository:
             url = None
             if endpoint:
                 url = endpoint if "://" in endpoint else f"{'http' if c.get('insecure') else 'https'}://{endpoint}"
+            # Argo's addressingStyle; unset: path-style for a custom endpoint (MinIO & co.)
+            style = (c.get("addressingStyle") or ("Path" if endpoint else "Auto")).lower()
             self._client = boto3.client(
                 "s3", endpoint_url=url, region_name=c.get("region") or "us-east-1",
                 aws_access_key_id=secret_value(c.get("accessKeySecret")),
                 aws_secret_access_key=secret_value(c.get("secretKeySecret")),
                 aws_session_token=secret_value(c.get("sessionTokenSecret")),
-                config=Config(s3={"addressing_style": "path"} if endpoint else {}, retries={"max_attempts": 3}))
+                config=Config(s3={"addressing_style": style}, retries={"max_attempts": 3}))
         return self._client
 
     def url(self, key: str) -> str:

@@ -52,6 +52,7 @@ class S3Location:
     access_key_secret: tuple[str, str] | None = None
     secret_key_secret: tuple[str, str] | None = None
     session_token_secret: tuple[str, str] | None = None
+    addressing_style: str | None = None  # Auto | Path | Virtual
 
 
 @dataclass(frozen=True)

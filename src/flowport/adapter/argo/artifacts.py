@@ -78,6 +78,8 @@ def _s3_conf(s3: S3Location, scope: dict[str, str]) -> dict[str, Any]:
             out[key] = substitute(v, scope)
     if s3.insecure is not None:
         out["insecure"] = s3.insecure
+    if s3.addressing_style:
+        out["addressingStyle"] = s3.addressing_style
     for attr, key in (("access_key_secret", "accessKeySecret"), ("secret_key_secret", "secretKeySecret"),
                       ("session_token_secret", "sessionTokenSecret")):
         ref = getattr(s3, attr)

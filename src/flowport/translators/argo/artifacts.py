@@ -25,12 +25,13 @@ ARTIFACT_KEYS = {
 ARCHIVE_KEYS = {"tar": OK, "none": OK, "zip": OK}
 TAR_KEYS = {"compressionLevel": OK}
 RAW_KEYS = {"data": OK}
-HTTP_KEYS = {"url": OK, "headers": OK, "auth": UNS}
+HTTP_KEYS = {"url": OK, "headers": OK, "auth": UNS, "saveStreamViaFile": IGN}  # flowport always streams
 HEADER_KEYS = {"name": OK, "value": OK}
 SECRET_REF_KEYS = {"name": OK, "key": OK, "optional": IGN}
 S3_KEYS = {
     "key": OK, "bucket": OK, "endpoint": OK, "region": OK, "insecure": OK, "accessKeySecret": OK,
     "secretKeySecret": OK, "sessionTokenSecret": OK,
+    "addressingStyle": OK,
     "useSDKCreds": IGN, "createBucketIfNotPresent": IGN, "encryptionOptions": UNS, "caSecret": UNS, "roleARN": UNS,
 }
 REPOSITORY_REF_KEYS = {"configMap": OK, "key": OK}
@@ -187,6 +188,11 @@ def read_s3(d: DocReader, value: Any, path: Path_, *, table: dict | None = None)
     for key in ("key", "bucket", "endpoint", "region"):
         if key in g:
             s[key] = d.string(*g[key])
+    if "addressingStyle" in g:
+        style = d.string(*g["addressingStyle"])
+        if style not in ("Auto", "Path", "Virtual"):
+            d.p.error(g["addressingStyle"][1], f"addressingStyle is Auto, Path or Virtual, got {style!r}")
+        s["addressing_style"] = style
     if "insecure" in g:
         s["insecure"] = d.boolean(*g["insecure"])
     for key, attr in (("accessKeySecret", "access_key_secret"), ("secretKeySecret", "secret_key_secret"),
