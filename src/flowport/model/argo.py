@@ -82,6 +82,22 @@ class Artifact:
         return self.raw is not None or self.http_url is not None or self.s3 is not None
 
 
+def clean_artifact_path(path: str) -> str | None:
+    """Argo's `Artifact.CleanPath` (workflow_types.go): the cleaned path, or None when a `..`
+    climbs out of the folder written before it (`/tmp/safe/../../etc`)."""
+    import posixpath
+
+    safe = ""
+    if "/../" in path:
+        safe = path.split("/../", 1)[0]
+    elif path.endswith("/.."):
+        safe = path[:-3]
+    cleaned = posixpath.normpath(path)
+    if safe and (not cleaned.startswith(safe + "/") or len(cleaned) <= len(safe) + 1):
+        return None
+    return cleaned
+
+
 @dataclass(frozen=True)
 class RepositoryRef:
     """`spec.artifactRepositoryRef`: a key of an `artifact-repositories`-like ConfigMap."""

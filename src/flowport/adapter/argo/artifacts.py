@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import IO, Any, Callable, Iterator
 
 from ...lang.argo_tags import Unresolved, substitute
-from ...model.argo import Artifact, S3Location
+from ...model.argo import Artifact, S3Location, clean_artifact_path
 from ..artifact_repos import (
     ArtifactNotFound,
     Repository,
@@ -168,7 +168,7 @@ def bind_input(art: Artifact, given: dict[str, Any] | None, scope: dict[str, str
         raise ArtifactError(f"inputs.artifacts.{art.name} was not supplied")
     rec = dict(rec)
     if art.path:
-        rec["path"] = substitute(art.path, scope)
+        rec["path"] = _clean(art.name, substitute(art.path, scope))
     if art.mode is not None:
         rec["mode"] = art.mode
     if art.recurse_mode:
@@ -186,6 +186,16 @@ def export_record(rec: dict[str, Any], global_name: str) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------- outputs
+
+def _clean(name: str, path: str) -> str:
+    cleaned = clean_artifact_path(path) if path else None
+    if not path:
+        raise ArtifactError(f"Artifact '{name}' did not specify a path")
+    if cleaned is None:
+        raise ArtifactError(f"Artifact '{name}' attempted to use a path containing '..'. "
+                            "Directory traversal is not permitted")
+    return cleaned
+
 
 def _archive_file_name(name: str, path: str, archive: str | None) -> str:
     if archive == "none":
@@ -213,7 +223,7 @@ def save_one(api, cid: str, art: Artifact, scope: dict[str, str], repo_of: Calla
     import docker.errors
 
     name = substitute(art.name, scope)
-    path = posixpath.normpath(substitute(art.path or "", scope))
+    path = _clean(name, substitute(art.path or "", scope))
     try:
         stream, stat = api.get_archive(cid, path, chunk_size=_CHUNK)
         if stat.get("linkTarget"):  # Argo archives what a top-level symlink points to

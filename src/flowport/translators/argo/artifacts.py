@@ -5,11 +5,10 @@ and the `ArtifactLocation` it inlines), checked as Argo's validator does
 
 from __future__ import annotations
 
-import posixpath
 import re
 from typing import Any
 
-from ...model.argo import Artifact, Call, RepositoryRef, S3Location
+from ...model.argo import Artifact, Call, RepositoryRef, S3Location, clean_artifact_path
 from ..fields import IGNORED as IGN
 from ..fields import OK, kind_of
 from ..fields import UNSUPPORTED as UNS
@@ -137,7 +136,7 @@ def _check_path(d: DocReader, art: Artifact, f: dict, path: Path_, where: str) -
         d.p.error(f["path"][1] if "path" in f else path,
                   f"error in {where}.artifacts.{art.name}: Artifact '{art.name}' did not specify a path",
                   hint="give it the file or folder in the container, e.g. path: /tmp/out.txt")
-    elif "{{" not in art.path and ".." in posixpath.normpath(art.path).split("/"):
+    elif "{{" not in art.path and clean_artifact_path(art.path) is None:
         d.p.error(f["path"][1], f"error in {where}.artifacts.{art.name}: Artifact '{art.name}' attempted to use "
                   f"a path containing '..'. Directory traversal is not permitted")
 
