@@ -429,8 +429,9 @@ def _put(api, cid: str, rec: dict[str, Any], fh: IO[bytes] | None, folder: Path 
             info.mode = mode if mode is not None else 0o644
             out.addfile(info, fh)
         elif kind == "tar":
+            single = not _several_tops(fh, rec)
             with tarfile.open(fileobj=fh, mode="r|*") as src:
-                _rewrite(src, out, target, mode, recurse, single=not _several_tops(fh, rec))
+                _rewrite(src, out, target, mode, recurse, single=single)
         else:
             with zipfile.ZipFile(fh) as z, tempfile.TemporaryDirectory(prefix="flowport-art-") as tmp:
                 z.extractall(tmp)
