@@ -74,6 +74,22 @@ def test_steps_pass_a_file_as_tgz_keyed_as_argo(run_dag, home):
         assert t.getnames() == ["out.txt"] and t.extractfile("out.txt").read() == b"hello"
     assert saved["size"] == stored.stat().st_size
     assert "hello\nmode=700" in logs(r)
+    shown = prefect_artifacts(r.run_id)  # Prefect shows them: a table on the task run, the run's markdown
+    table = next(a for a in shown if a.type == "table")
+    assert table.task_run_id is not None and saved["key"] in json.dumps(table.data)
+    markdown = next(a for a in shown if a.type == "markdown").data
+    assert "## Artifacts" in markdown and saved["url"] in markdown
+
+
+def prefect_artifacts(flow_run_id: str) -> list:
+    from uuid import UUID
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterFlowRunId
+
+    with get_client(sync_client=True) as client:
+        return client.read_artifacts(
+            artifact_filter=ArtifactFilter(flow_run_id=ArtifactFilterFlowRunId(any_=[UUID(flow_run_id)])))
 
 
 def test_dag_passes_a_folder_unarchived_and_as_zip(run_dag, home):

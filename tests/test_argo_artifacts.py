@@ -306,3 +306,44 @@ def test_tar_rewrite_puts_the_single_top_entry_at_the_path():
     with tarfile.open(fileobj=io.BytesIO(buf.getvalue())) as t:
         (m,) = t.getmembers()
         assert (m.name, m.mode, m.uid, t.extractfile(m).read()) == ("tmp/message", 0o600, 0, b"hi")
+
+
+def test_conditional_artifact_from_expression_picks_the_branch_that_ran(tmp_path):
+    r = load(tmp_path, """
+        entrypoint: main
+        templates:
+        - name: main
+          steps:
+          - - {name: flip, template: flip}
+          - - {name: heads, template: heads, when: "{{steps.flip.outputs.result}} == heads"}
+            - {name: tails, template: tails, when: "{{steps.flip.outputs.result}} == tails"}
+          outputs:
+            artifacts:
+            - name: result
+              fromExpression: "steps.flip.outputs.result == 'heads' ? steps.heads.outputs.artifacts.h : steps.tails.outputs.artifacts.t"
+              globalName: coin
+        - {name: flip, container: {image: busybox}}
+        - name: heads
+          container: {image: busybox}
+          outputs: {artifacts: [{name: h, path: /h}]}
+        - name: tails
+          container: {image: busybox}
+          outputs: {artifacts: [{name: t, path: /t}]}
+        """)
+    assert r.ok, r.error().render()
+
+    def leaf(ex, node, tmpl, scope, exit_ctx, on_running):
+        if tmpl.name == "flip":
+            node.outputs = {"result": "tails"}
+        else:
+            name = tmpl.output_artifacts[0].name
+            node.outputs = {"artifacts": [{"name": name, "key": f"{name}.tgz", "repo": {"type": "local"}, "path": "/"}]}
+        node.finish("Succeeded")
+
+    ex = Executor(r.workflow.argo, workflow_name="wf", uid="u", params={}, run_leaf=leaf)
+    ex.run_workflow()
+    assert ex.status == "Succeeded", ex.message
+    root = ex.nodes["wf"]
+    (rec,) = root.outputs["artifacts"]
+    assert (rec["name"], rec["key"]) == ("result", "t.tgz")
+    assert json.loads(ex.globals()["workflow.outputs.artifacts.coin"])["key"] == "t.tgz"
