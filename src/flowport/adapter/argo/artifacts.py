@@ -250,23 +250,22 @@ def save_one(api, cid: str, art: Artifact, scope: dict[str, str], repo_of: Calla
 
 
 class _Chunks:
-    """A file-like reader over docker-py's chunk generator (for tarfile's stream mode)."""
+    """A file-like reader over docker-py's chunk generator (for tarfile's stream mode);
+    hands out slices of the current chunk without copying what is left of it."""
 
     def __init__(self, chunks: Iterator[bytes]) -> None:
         self.chunks = iter(chunks)
-        self.buf = b""
+        self.buf = memoryview(b"")
 
     def read(self, n: int = -1) -> bytes:
-        while n < 0 or len(self.buf) < n:
-            try:
-                self.buf += next(self.chunks)
-            except StopIteration:
-                break
         if n < 0:
-            out, self.buf = self.buf, b""
-        else:
-            out, self.buf = self.buf[:n], self.buf[n:]
-        return out
+            rest = [bytes(self.buf), *self.chunks]
+            self.buf = memoryview(b"")
+            return b"".join(rest)
+        if not self.buf:
+            self.buf = memoryview(next(self.chunks, b""))
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return bytes(out)
 
 
 class _Counting:
@@ -289,7 +288,7 @@ def _store(tar_stream: _Chunks, art: Artifact, repo: Repository, key: str, path:
             with gzip.GzipFile(fileobj=counter, mode="wb", compresslevel=level, mtime=0) as gz:
                 copy_stream(tar_stream, gz)
             return counter.size
-    with tarfile.open(fileobj=tar_stream, mode="r|") as tar:
+    with tarfile.open(fileobj=tar_stream, mode="r|", bufsize=_CHUNK) as tar:
         first = tar.next()
         if first is None:
             raise ArtifactError(f"{path}: empty archive")
@@ -430,7 +429,7 @@ def _put(api, cid: str, rec: dict[str, Any], fh: IO[bytes] | None, folder: Path 
             out.addfile(info, fh)
         elif kind == "tar":
             single = not _several_tops(fh, rec)
-            with tarfile.open(fileobj=fh, mode="r|*") as src:
+            with _tar_reader(fh) as src:
                 _rewrite(src, out, target, mode, recurse, single=single)
         else:
             with zipfile.ZipFile(fh) as z, tempfile.TemporaryDirectory(prefix="flowport-art-") as tmp:
@@ -440,6 +439,17 @@ def _put(api, cid: str, rec: dict[str, Any], fh: IO[bytes] | None, folder: Path 
                 _add_tree(out, root, target, mode, recurse)
 
     api.put_archive(cid, base, _piped(write))
+
+
+@contextlib.contextmanager
+def _tar_reader(fh: IO[bytes]) -> Iterator[tarfile.TarFile]:
+    """A tar stream, gunzipped by GzipFile (bounded reads: tarfile's own stream decompression
+    inflates a whole read block at once, and a block of zeros inflates a thousandfold)."""
+    gz = fh.read(2) == b"\x1f\x8b"
+    fh.seek(fh.tell() - 2)
+    with contextlib.ExitStack() as stack:
+        src = stack.enter_context(gzip.GzipFile(fileobj=fh, mode="rb")) if gz else fh
+        yield stack.enter_context(tarfile.open(fileobj=src, mode="r|", bufsize=_CHUNK))
 
 
 def _size(fh: IO[bytes]) -> int:
@@ -456,7 +466,7 @@ def _several_tops(fh: IO[bytes], rec: dict[str, Any]) -> bool:
         return False
     pos = fh.tell()
     tops = set()
-    with tarfile.open(fileobj=fh, mode="r|*") as t:
+    with _tar_reader(fh) as t:
         for m in t:
             tops.add(_member_name(m.name).split("/")[0])
             if len(tops) > 1:
@@ -538,7 +548,9 @@ def _piped(write: Callable[[tarfile.TarFile], None]) -> Iterator[bytes]:
 
     def produce() -> None:
         try:
-            with os.fdopen(w, "wb", buffering=_CHUNK) as sink, tarfile.open(fileobj=sink, mode="w|") as out:
+            with os.fdopen(w, "wb", buffering=_CHUNK) as sink, \
+                    tarfile.open(fileobj=sink, mode="w|", bufsize=_CHUNK) as out:
+                out.copybufsize = _CHUNK  # members are copied in 1 MiB reads, not 16 KiB ones
                 write(out)
         except BaseException as exc:  # noqa: BLE001 - handed to the reading side
             failure.append(exc)
