@@ -347,3 +347,18 @@ def test_conditional_artifact_from_expression_picks_the_branch_that_ran(tmp_path
     (rec,) = root.outputs["artifacts"]
     assert (rec["name"], rec["key"]) == ("result", "t.tgz")
     assert json.loads(ex.globals()["workflow.outputs.artifacts.coin"])["key"] == "t.tgz"
+
+
+def test_a_missing_repository_ref_ends_the_workflow_in_error(tmp_path):
+    r = load(tmp_path, """
+        entrypoint: t
+        artifactRepositoryRef: {configMap: nowhere, key: k}
+        templates:
+        - {name: t, container: {image: busybox}}
+        """)
+    ex = Executor(r.workflow.argo, workflow_name="wf", uid="u", params={},
+                  run_leaf=lambda *a: pytest.fail("must not run"))
+    ex.run_workflow()
+    assert ex.status == "Error"
+    assert ex.message == ("failed to resolve artifact repository: key 'k' of ConfigMap 'nowhere' not found in "
+                          "config: artifactRepositories")

@@ -79,6 +79,7 @@ class Executor(StepsMixin, DagMixin, RetriesMixin, CallsMixin, HooksMixin):
         self.global_outputs: dict[str, str] = {}
         self.global_artifacts: dict[str, str] = {}  # globalName → artifact record (JSON text)
         self.repo_config: dict = {}  # the config file's artifactRepository/artifactRepositories
+        self.repo_config_error: str | None = None  # the config file could not be read
         self._repository = None
         self.mutexes: dict[str, threading.Lock] = {}
         self.pods = threading.BoundedSemaphore(spec.parallelism) if spec.parallelism else None
@@ -191,6 +192,8 @@ class Executor(StepsMixin, DagMixin, RetriesMixin, CallsMixin, HooksMixin):
     def repository(self):
         """The workflow's artifact repository, chosen once (Argo freezes it in the status)."""
         with self.lock:
+            if self.repo_config_error:
+                raise RepositoryError(f"failed to resolve artifact repository: {self.repo_config_error}")
             if self._repository is None:
                 self._repository = resolve_repository(self.repo_config, self.spec.repository_ref)
             return self._repository
@@ -372,8 +375,10 @@ class Executor(StepsMixin, DagMixin, RetriesMixin, CallsMixin, HooksMixin):
         wf_hooks = WorkflowHooks(self)
         wf_hooks.evaluate()  # workflow.status == "Running"
         try:
+            if spec.repository_ref is not None or self.repo_config or self.repo_config_error:
+                self.repository()  # Argo resolves it when the workflow starts (operator.go)
             art_args = self.artifact_args(spec.artifacts, self.globals())
-        except (Unresolved, *expr.ExpressionError) as exc:
+        except (Unresolved, RepositoryError, *expr.ExpressionError) as exc:
             self.status, self.message = ERROR, str(exc)
             self.failures = self.compute_failures()
             return

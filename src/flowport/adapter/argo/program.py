@@ -15,7 +15,7 @@ from typing import Any
 
 from ...model import Workflow
 from ..core import Outcome, RunControl
-from ..artifact_repos import load_repository_config
+from ..artifact_repos import RepositoryError, load_repository_config
 from ..options import RunOptions, config_path
 from ..records import NodeRecord
 from ..runfiles import FileNames, claim
@@ -46,9 +46,12 @@ class ArgoProgram:
         self.executor = Executor(spec, workflow_name=self.name, uid=run_id, params=named, run_leaf=run_leaf,
                                  control=control, claim=lambda what: claim(folder, what))
         self.executor.program = self  # the leaves find the run's leaf runner, images, log folder
-        if _uses_artifacts(spec):
-            self.executor.repo_config = options.artifact_repositories if options.artifact_repositories is not None \
-                else load_repository_config(config_path())
+        if _uses_artifacts(spec) or spec.repository_ref is not None:
+            try:
+                self.executor.repo_config = options.artifact_repositories if options.artifact_repositories is not None \
+                    else load_repository_config(config_path())
+            except RepositoryError as exc:  # an unreadable config file: the run ends Error, saying why
+                self.executor.repo_config_error = str(exc)
 
     # ------------------------------------------------------------------ the run
 
