@@ -25,7 +25,6 @@ import gzip
 import json
 import os
 import posixpath
-import shutil
 import tarfile
 import tempfile
 import threading
@@ -46,7 +45,6 @@ from ..artifact_repos import (
 )
 from . import expr
 
-PREFIX_RE_KEYS = ("steps.", "tasks.", "workflow.outputs.artifacts.", "inputs.artifacts.")
 _CHUNK = 1 << 20
 
 
