@@ -50,6 +50,13 @@ OBJECTS = {  # name in the list -> schema definition
     "Header": V1 + "Header",
     "S3Artifact": V1 + "S3Artifact",
     "ArtifactRepositoryRef": V1 + "ArtifactRepositoryRef",
+    "Volume": "io.k8s.api.core.v1.Volume",
+    "VolumeMount": "io.k8s.api.core.v1.VolumeMount",
+    "EmptyDirVolumeSource": "io.k8s.api.core.v1.EmptyDirVolumeSource",
+    "HostPathVolumeSource": "io.k8s.api.core.v1.HostPathVolumeSource",
+    "PersistentVolumeClaimVolumeSource": "io.k8s.api.core.v1.PersistentVolumeClaimVolumeSource",
+    "PersistentVolumeClaim": "io.k8s.api.core.v1.PersistentVolumeClaim",
+    "VolumeClaimGC": V1 + "VolumeClaimGC",
 }
 
 

@@ -166,6 +166,29 @@ class RetryStrategy:
 
 
 @dataclass(frozen=True)
+class Volume:
+    """A volume of `spec.volumes`, a template's `volumes` or a `volumeClaimTemplates` claim."""
+
+    name: str
+    source: str  # emptyDir | hostPath | persistentVolumeClaim | claimTemplate
+    path: str | None = None  # hostPath.path / persistentVolumeClaim.claimName (may hold tags)
+    host_type: str = ""  # hostPath.type ("" = no check)
+    read_only: bool = False  # persistentVolumeClaim.readOnly: every mount is read-only
+    where: Where | None = None
+
+
+@dataclass(frozen=True)
+class VolumeMount:
+    """A container's `volumeMounts[]` entry; `name` names a Volume."""
+
+    name: str
+    mount_path: str  # may hold tags
+    sub_path: str | None = None  # relative, may hold tags
+    read_only: bool = False
+    where: Where | None = None
+
+
+@dataclass(frozen=True)
 class Template:
     name: str
     kind: str  # container | script | steps | dag | suspend | http
@@ -183,6 +206,8 @@ class Template:
     suspend_duration: str | None = None
     http: Http | None = None
     mutexes: tuple[str, ...] = ()  # synchronization.mutexes (local locks)
+    volumes: tuple[Volume, ...] = ()  # the template's own `volumes` (looked up first)
+    volume_mounts: tuple[VolumeMount, ...] = ()  # container/script `volumeMounts`
     where: Where | None = None
     input_artifacts: tuple[Artifact, ...] = ()
     output_artifacts: tuple[Artifact, ...] = ()
@@ -207,3 +232,5 @@ class ArgoSpec:
     priority: int | None = None
     artifacts: tuple[Artifact, ...] = ()  # spec.arguments.artifacts (the entrypoint's)
     repository_ref: RepositoryRef | None = None  # spec.artifactRepositoryRef
+    volumes: tuple[Volume, ...] = ()  # spec.volumes, then one per volumeClaimTemplates claim
+    volume_claim_gc: str = "OnWorkflowSuccess"  # volumeClaimGC.strategy (Argo's default)
