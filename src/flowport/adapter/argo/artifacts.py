@@ -148,7 +148,6 @@ def resolve_from(art: Artifact, scope: dict[str, str], env: dict[str, Any] | Non
         if "key" not in rec:
             raise Unresolved(art.name, f"subPath of artifact {art.name!r} needs a stored artifact")
         rec["key"] = posixpath.join(rec["key"], substitute(art.sub_path, scope))
-        rec["archive"] = rec.get("archive") if rec.get("archive") == "none" else rec.get("archive")
     if art.optional:
         rec["optional"] = True
     return rec
@@ -354,8 +353,6 @@ def _fetched(rec: dict[str, Any]) -> Iterator[tuple[IO[bytes] | None, Path | Non
                 tmp.seek(0)
                 yield tmp, None
         return
-    if "key" not in rec or "repo" not in rec:
-        raise ArtifactError(f"required artifact '{rec['name']}' not supplied")
     repo = repository_of(rec["repo"])
     if rec.get("archive") == "none" and repo.is_tree(rec["key"]):
         with tempfile.TemporaryDirectory(prefix="flowport-art-") as tmp:
@@ -370,6 +367,10 @@ def _fetched(rec: dict[str, Any]) -> Iterator[tuple[IO[bytes] | None, Path | Non
 def load_inputs(api, cid: str, records: list[dict[str, Any]]) -> None:
     """Put every bound input artifact into the created container (Argo's init container)."""
     for rec in records:
+        if not any(k in rec for k in ("raw", "http", "key")):  # `loadArtifact`: no location
+            if rec.get("optional"):
+                continue
+            raise ArtifactError(f"required artifact '{rec['name']}' not supplied")
         try:
             with _fetched(rec) as (fh, folder):
                 _put(api, cid, rec, fh, folder)
