@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from flowport.translators import check
-from flowport.translators.argo import calls, container, cron, dag, document, hooks, http_template, parameters
+from flowport.translators.argo import artifacts, calls, container, cron, dag, document, hooks, http_template, parameters
 from flowport.translators.argo import retry, templates, volumes, workflow
 from flowport.translators.fields import IGNORED, OK, UNSUPPORTED
 
@@ -42,6 +42,14 @@ TABLES = {
     "Synchronization": templates.SYNCHRONIZATION_KEYS,
     "Mutex": templates.MUTEX_KEYS,
     "CronWorkflowSpec": cron.CRON_KEYS,
+    "Artifact": artifacts.ARTIFACT_KEYS,
+    "ArchiveStrategy": artifacts.ARCHIVE_KEYS,
+    "TarStrategy": artifacts.TAR_KEYS,
+    "RawArtifact": artifacts.RAW_KEYS,
+    "HTTPArtifact": artifacts.HTTP_KEYS,
+    "Header": artifacts.HEADER_KEYS,
+    "S3Artifact": artifacts.S3_KEYS,
+    "ArtifactRepositoryRef": artifacts.REPOSITORY_REF_KEYS,
     "Volume": volumes.VOLUME_KEYS,
     "VolumeMount": volumes.VOLUME_MOUNT_KEYS,
     "EmptyDirVolumeSource": volumes.EMPTY_DIR_KEYS,

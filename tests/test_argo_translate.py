@@ -144,7 +144,7 @@ def test_every_problem_at_once_with_positions(tmp_path):
             resource: {action: create}
           - name: art
             container: {image: busybox}
-            outputs: {artifacts: [{name: a, path: /a}]}
+            outputs: {artifacts: [{name: a, path: /a, git: {repo: x}}]}
           - name: d
             dag:
               tasks:
@@ -165,7 +165,7 @@ def test_every_problem_at_once_with_positions(tmp_path):
     assert any(m == "no template named 'nope'" for _, _, m, _, _ in found)
     assert any(k == "unsupported" and "envFrom" in m for _, _, m, _, k in found)
     assert any(k == "unsupported" and "'resource'" in m and line == 17 for line, _, m, _, k in found)
-    assert any(k == "unsupported" and "'artifacts'" in m for _, _, m, _, k in found)
+    assert any(k == "unsupported" and "'git'" in m for _, _, m, _, k in found)
     assert "unknown task result A.Bogus" in messages
     assert "cycle" in messages
     rendered = r.error().render()

@@ -52,6 +52,12 @@ def render_markdown(report: RunReport, graph: str | None = None) -> str:
             f"| {_cell(n.display_name)} | {n.kind} | {n.phase} | {_cell(n.exit_code)} | "
             f"{_cell(n.started_at)} | {_duration(n.started_at, n.finished_at)} | {_cell(n.message)} |"
         )
+    saved = [(n, a) for n in report.nodes for a in (n.outputs.get("artifacts") or ())]
+    if saved:  # Argo artifacts: where each one lives
+        lines += ["", "## Artifacts", "", "| node | artifact | size | location |", "|---|---|---|---|"]
+        for n, a in saved:
+            lines.append(f"| {_cell(n.display_name)} | {_cell(a.get('name'))} | {_cell(a.get('size'))} | "
+                         f"{_cell(a.get('url') or a.get('key'))} |")
     if graph:
         lines += ["", "## Graph", "", "```mermaid", graph.rstrip("\n"), "```"]
     lines += ["", "## Run report", "", "```json", json.dumps(report.to_dict(), indent=2), "```", ""]

@@ -17,15 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from ...model import Semantics, Where, Workflow
-from ...model.argo import ArgoSpec, Hook, Parameter, Volume
+from ...model.argo import ArgoSpec, Artifact, Hook, Parameter, Volume
 from ..fields import IGNORED as IGN
 from ..fields import OK, Fields, kind_of
 from ..fields import UNSUPPORTED as UNS
 from ..source import Document, Mark, Problem, Problems, unknown_key_hint
 from .cron import cron_as_workflow, cron_schedule
 from .document import DocReader, Path_, Translation, is_argo
+from .artifacts import read_repository_ref
 from .hooks import read_hooks
-from .parameters import read_arguments
+from .parameters import read_arguments, read_artifacts_of
 from .refs import Library, resolve_ref_templates, resolve_refs
 from .templates import read_templates
 from .volumes import read_claim_gc, read_claim_templates, read_volumes
@@ -49,7 +50,7 @@ SPEC_KEYS = {
     "workflowMetadata": IGN, "schedulerName": IGN, "imagePullSecrets": IGN, "hostNetwork": IGN,
     "metrics": IGN, "artifactGC": IGN, "executorPlugins": IGN, "podResources": IGN, "resourceClaims": IGN, "podSpecPatch": UNS, "shutdown": IGN, "suspend": IGN,
     "volumes": OK, "volumeClaimTemplates": OK, "volumeClaimGC": OK,
-    "artifactRepositoryRef": UNS, "synchronization": UNS, "retryStrategy": UNS,
+    "artifactRepositoryRef": OK, "synchronization": UNS, "retryStrategy": UNS,
 }
 WORKFLOW_TEMPLATE_REF_KEYS = {"name": OK, "clusterScope": OK}
 RUNNABLE_KINDS = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
@@ -106,10 +107,16 @@ def translate(docs: list[Document], *, source_file: str, library: Library | None
     _check_local_refs(cx, refs)
     entrypoint = _entrypoint(cx, s)
     arguments: dict[str, Parameter] = {}
+    artifacts: dict[str, Artifact] = {}
     for src, fields_ in s.sources():
         if "arguments" in fields_:
             for p in read_arguments(src, *fields_["arguments"]):
                 arguments[p.name] = p
+            for a in read_artifacts_of(src, *fields_["arguments"], role="argument"):
+                artifacts[a.name] = a
+    cx.artifacts = tuple(artifacts.values())
+    ref = s.pick("artifactRepositoryRef")
+    cx.repository_ref = read_repository_ref(*ref) if ref else None
     exit_hook, hooks = _workflow_hooks(cx, s)
     _check_unresolved(cx)
     return _finish(cx, s, meta, str(kind), entrypoint, arguments, (exit_hook, hooks), cron, source_file, volumes)
@@ -310,6 +317,8 @@ def _finish(cx: Translation, s: _Spec, meta: dict, kind: str, entrypoint: str | 
         active_deadline=deadline,
         parallelism=parallelism,
         priority=int(prio[1]) if prio and str(prio[1]).lstrip("-").isdigit() else None,
+        artifacts=cx.artifacts,
+        repository_ref=cx.repository_ref,
         volumes=volumes[0],
         volume_claim_gc=volumes[1],
     )
