@@ -14,21 +14,16 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 from pathlib import Path
 from typing import Any
+
+from ..adapter.k8s_objects import prefect_name
 
 VARIABLE_LIMIT = 5000  # prefect.types.MAX_VARIABLE_VALUE_LENGTH
 
 
 class ManifestError(ValueError):
     pass
-
-
-def prefect_name(name: str) -> str:
-    """The Prefect block/variable name of a Kubernetes object (blocks: lowercase letters,
-    digits and dashes)."""
-    return re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
 
 
 def read_objects(path: Path) -> list[tuple[str, str, dict[str, str]]]:

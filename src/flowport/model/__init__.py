@@ -11,6 +11,7 @@ from .common import (
     DAG_CONTAINER,
     Action,
     Container,
+    EnvRef,
     Http,
     Mail,
     Noop,
@@ -41,7 +42,7 @@ from .dagu import (
 from .workflow import Workflow
 
 __all__ = [
-    "DAG_CONTAINER", "HANDLER_NODE_NAMES", "Action", "ArgoSpec", "Container", "ContinueOn", "DagRetry", "Handlers",
+    "DAG_CONTAINER", "HANDLER_NODE_NAMES", "Action", "ArgoSpec", "Container", "ContinueOn", "DagRetry", "EnvRef", "Handlers",
     "Fanout", "Http", "Mail", "MailBlock", "MailSettings", "Noop", "OutputField", "Pairs", "Param", "Precondition",
     "Repeat", "Retry", "SecretRef", "Semantics", "Shell", "SmtpConfig", "Sql", "Step", "SubDag", "Where", "Workflow",
 ]

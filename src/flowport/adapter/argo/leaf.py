@@ -148,9 +148,19 @@ def _container(run: "ArgoProgram", ex: Executor, node: Node, tmpl: Template, spe
         spec = replace(spec, keep=True)  # read the output files before removing it
     out_path, err_path = run.log_paths(node)
     moves = ArtifactMoves(ex, tmpl, scope)
+    from_objects: dict[str, str] = {}
+    if spec.env_refs:  # Secrets and ConfigMaps, read before the container starts
+        from ..k8s_objects import ObjectLookupError, resolve_env_refs
+
+        try:
+            from_objects, own = resolve_env_refs(spec.env_refs)
+        except ObjectLookupError as exc:
+            node.finish(ERROR, str(exc))
+            return node_state(node)
+        spec = replace(spec, env=(*spec.env, *own.items()))
     with _script_file(spec) as spec:
         with open(out_path, "w", encoding="utf-8") as fo, open(err_path, "w", encoding="utf-8") as fe:
-            result = run_container(spec, env={}, sink=_sink(logger, fo), stop=stop, labels=labels,
+            result = run_container(spec, env=from_objects, sink=_sink(logger, fo), stop=stop, labels=labels,
                                    host_dir=run.wf.workdir, timeout=timeout, grace=run.grace,
                                    stdout_file=fo, stderr_file=fe, images=run.images,
                                    before_start=moves.load if moves.inputs else None,
