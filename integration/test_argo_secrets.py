@@ -70,3 +70,51 @@ def test_a_missing_secret_errors_the_node_before_it_starts(prefect_server, run_d
                    name="gone.yaml")
     node = next(n for n in gone.nodes if n.template == "main")
     assert node.message.startswith('secret "never-made" not found (the Prefect Secret block never-made')
+
+
+VOLUMES = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: vol-}
+spec:
+  entrypoint: main
+  volumes:
+    - name: creds
+      secret: {secretName: argo-db, defaultMode: 0400}
+    - name: conf
+      configMap:
+        name: argo.settings
+        items: [{key: region, path: nested/region.txt, mode: 0444}]
+    - name: maybe
+      secret: {secretName: not-there, optional: true}
+  templates:
+    - name: main
+      container:
+        image: busybox
+        command: [sh, -c]
+        args:
+          - >-
+            stat -c '%a %n' /etc/creds/password /etc/conf/nested/region.txt;
+            ls /etc/maybe | wc -l;
+            echo "pw=$(cat /etc/creds/password) region=$(cat /etc/conf/nested/region.txt)";
+            test "$(cat /etc/creds/password)" = s3cr3t-argo-77 && ! test -e /etc/conf/tier
+        volumeMounts:
+          - {name: creds, mountPath: /etc/creds}
+          - {name: conf, mountPath: /etc/conf}
+          - {name: maybe, mountPath: /etc/maybe}
+"""
+
+
+def test_secret_and_configmap_volumes_are_files_with_their_modes(prefect_server, run_dag, tmp_path):
+    from flowport.cli.k8s_import import import_objects, read_objects
+
+    (tmp_path / "k8s.yaml").write_text(MANIFEST)
+    import_objects(read_objects(tmp_path / "k8s.yaml"))
+    report = run_dag(VOLUMES, name="vol.yaml")
+    assert report.status == "Succeeded", report.message
+    logs = "".join(p.read_text(errors="replace") for p in Path(report.log_dir).rglob("*") if p.is_file())
+    assert "400 /etc/creds/password" in logs and "444 /etc/conf/nested/region.txt" in logs
+    assert "pw=******* region=eu-north-1" in logs and "s3cr3t-argo-77" not in logs
+    missing = run_dag(VOLUMES.replace("optional: true", "optional: false"), name="missing-vol.yaml")
+    node = next(n for n in missing.nodes if n.template == "main")
+    assert node.phase == "Error" and node.message.startswith('secret "not-there" not found')

@@ -170,11 +170,16 @@ class Volume:
     """A volume of `spec.volumes`, a template's `volumes` or a `volumeClaimTemplates` claim."""
 
     name: str
-    source: str  # emptyDir | hostPath | persistentVolumeClaim | claimTemplate
-    path: str | None = None  # hostPath.path / persistentVolumeClaim.claimName (may hold tags)
+    source: str  # emptyDir | hostPath | persistentVolumeClaim | claimTemplate | secret | configMap
+    path: str | None = None  # hostPath.path / persistentVolumeClaim.claimName / the Secret's or ConfigMap's name
     host_type: str = ""  # hostPath.type ("" = no check)
     read_only: bool = False  # persistentVolumeClaim.readOnly: every mount is read-only
     where: Where | None = None
+    # secret / configMap: (key, file path, mode or None) to project (none: every key), the
+    # files' mode (Kubernetes' default 0644), and whether a missing object is an empty volume
+    items: tuple[tuple[str, str, int | None], ...] = ()
+    default_mode: int = 0o644
+    optional: bool = False
 
 
 @dataclass(frozen=True)

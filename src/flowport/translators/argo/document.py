@@ -69,10 +69,8 @@ class DocReader(Reader):
         if what == "artifact":
             return "flowport reads and writes artifacts as raw, http and s3 (or the artifact repository); see docs/argo.md"
         if what == "volume":
-            from .volumes import NOT_YET_HINTS
-
-            return NOT_YET_HINTS.get(raw, "only emptyDir, hostPath and persistentVolumeClaim volumes exist on "
-                                          "the local Docker Engine; see docs/argo.md")
+            return ("only emptyDir, hostPath, persistentVolumeClaim, secret and configMap volumes exist on the "
+                    "local Docker Engine; see docs/argo.md")
         return "flowport runs containers on the local Docker Engine; see docs/argo.md"
 
     def ignored_note(self, kpath: Path_, raw: Any, what: str) -> str:
