@@ -118,3 +118,48 @@ def test_secret_and_configmap_volumes_are_files_with_their_modes(prefect_server,
     missing = run_dag(VOLUMES.replace("optional: true", "optional: false"), name="missing-vol.yaml")
     node = next(n for n in missing.nodes if n.template == "main")
     assert node.phase == "Error" and node.message.startswith('secret "not-there" not found')
+
+
+def test_image_pull_secrets_give_the_pull_its_registry_credentials(prefect_server, run_dag, tmp_path):
+    """A registry on 127.0.0.1 (the Engine trusts loopback registries over HTTP) that asks
+    for Basic credentials: the pull of the workflow's image carries those of the
+    `imagePullSecrets` Secret (a kubernetes.io/dockerconfigjson one, imported)."""
+    import base64
+
+    from testkit.servers import HttpReceiver
+
+    from flowport.cli.k8s_import import import_objects, read_objects
+
+    def registry(request):
+        headers = {"Docker-Distribution-API-Version": "registry/2.0"}
+        if "Authorization" not in request.headers:
+            return 401, {**headers, "WWW-Authenticate": 'Basic realm="flowport-test"'}, b""
+        return 404, {**headers, "Content-Type": "application/json"}, b'{"errors":[{"code":"MANIFEST_UNKNOWN"}]}'
+
+    with HttpReceiver(respond=registry) as receiver:
+        server = f"127.0.0.1:{receiver.port}"
+        config = json.dumps({"auths": {server: {"auth": base64.b64encode(b"robot:pull-t0ken-42").decode()}}})
+        (tmp_path / "regcred.yaml").write_text(textwrap.dedent(f"""\
+            apiVersion: v1
+            kind: Secret
+            type: kubernetes.io/dockerconfigjson
+            metadata: {{name: regcred}}
+            data: {{.dockerconfigjson: {base64.b64encode(config.encode()).decode()}}}
+            """))
+        import_objects(read_objects(tmp_path / "regcred.yaml"))
+        report = run_dag(textwrap.dedent(f"""\
+            apiVersion: argoproj.io/v1alpha1
+            kind: Workflow
+            metadata: {{generateName: pull-}}
+            spec:
+              entrypoint: main
+              imagePullSecrets: [{{name: regcred}}]
+              templates:
+                - name: main
+                  container: {{image: "{server}/team/private:1.0", command: [true]}}
+            """), name="pull.yaml")
+        sent = {r.headers.get("Authorization") for r in receiver.requests}
+    assert "Basic " + base64.b64encode(b"robot:pull-t0ken-42").decode() in sent
+    node = next(n for n in report.nodes if n.template == "main")
+    assert node.phase == "Error" and "could not be pulled" in node.message
+    assert "pull-t0ken-42" not in json.dumps(report.to_dict())

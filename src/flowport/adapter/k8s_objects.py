@@ -101,3 +101,23 @@ def resolve_env_refs(refs: tuple[EnvRef, ...]) -> tuple[dict[str, str], dict[str
             kind = "Secret" if ref.source == "secret" else "ConfigMap"
             raise ObjectLookupError(f"couldn't find key {ref.key} in {kind} {ref.object}")
     return below, above
+
+
+def registry_auths(secret_names: tuple[str, ...]) -> dict[str, dict]:
+    """The `auths` of the Docker configs in these Secrets (`.dockerconfigjson`, or the older
+    `.dockercfg`), merged in order: what Argo's `imagePullSecrets` give the kubelet. A
+    missing Secret gives nothing, as the kubelet then pulls without it."""
+    auths: dict[str, dict] = {}
+    for name in secret_names:
+        data = secret_data(name) or {}
+        if ".dockerconfigjson" in data:
+            config = json.loads(data[".dockerconfigjson"]).get("auths") or {}
+        elif ".dockercfg" in data:
+            config = json.loads(data[".dockercfg"])
+        else:
+            continue
+        for server, entry in config.items():
+            auths.setdefault(server, entry)
+            if isinstance(entry, dict):
+                masking.register(str(v) for k, v in entry.items() if k in ("password", "auth", "identitytoken"))
+    return auths

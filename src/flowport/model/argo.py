@@ -239,3 +239,4 @@ class ArgoSpec:
     repository_ref: RepositoryRef | None = None  # spec.artifactRepositoryRef
     volumes: tuple[Volume, ...] = ()  # spec.volumes, then one per volumeClaimTemplates claim
     volume_claim_gc: str = "OnWorkflowSuccess"  # volumeClaimGC.strategy (Argo's default)
+    image_pull_secrets: tuple[str, ...] = ()  # Secrets holding registry credentials (.dockerconfigjson)

@@ -158,9 +158,11 @@ def _container(run: "ArgoProgram", ex: Executor, node: Node, tmpl: Template, spe
             node.finish(ERROR, str(exc))
             return node_state(node)
         spec = replace(spec, env=(*spec.env, *own.items()))
+    auths = run.registry_auths() if run.wf.argo.image_pull_secrets else None
     with _script_file(spec) as spec:
         with open(out_path, "w", encoding="utf-8") as fo, open(err_path, "w", encoding="utf-8") as fe:
             result = run_container(spec, env=from_objects, sink=_sink(logger, fo), stop=stop, labels=labels,
+                                   registry_auths=auths,
                                    host_dir=run.wf.workdir, timeout=timeout, grace=run.grace,
                                    stdout_file=fo, stderr_file=fe, images=run.images,
                                    before_start=moves.load if moves.inputs else None,

@@ -48,6 +48,7 @@ class ArgoProgram:
         self.executor = Executor(spec, workflow_name=self.name, uid=run_id, params=named, run_leaf=run_leaf,
                                  control=control, claim=lambda what: claim(folder, what))
         self.executor.program = self  # the leaves find the run's leaf runner, images, log folder
+        self._registry_auths: dict[str, dict] | None = None
         if _uses_artifacts(spec) or spec.repository_ref is not None:
             try:
                 self.executor.repo_config = options.artifact_repositories if options.artifact_repositories is not None \
@@ -63,6 +64,18 @@ class ArgoProgram:
         spec = wf.argo
         suffix = "".join(random.choices(string.ascii_lowercase + string.digits, k=5))
         return spec.name or f"{spec.generate_name or 'argo-'}{suffix}"
+
+    def registry_auths(self) -> dict[str, dict]:
+        """Registry credentials of `imagePullSecrets`, read once per run (a failure to read
+        them pulls without, as the kubelet does)."""
+        if self._registry_auths is None:
+            from ..k8s_objects import registry_auths
+
+            try:
+                self._registry_auths = registry_auths(self.wf.argo.image_pull_secrets)
+            except Exception:  # the server is unreachable, a Secret is no Docker config
+                self._registry_auths = {}
+        return self._registry_auths
 
     # ------------------------------------------------------------------ the run
 

@@ -47,7 +47,7 @@ SPEC_KEYS = {
     "podMetadata": IGN, "podDisruptionBudget": IGN, "dnsConfig": IGN, "dnsPolicy": IGN,
     "hostAliases": IGN, "securityContext": IGN, "priorityClassName": IGN, "podPriority": IGN,
     "podPriorityClassName": IGN, "archiveLogs": IGN, "archiveLocation": IGN,
-    "workflowMetadata": IGN, "schedulerName": IGN, "imagePullSecrets": IGN, "hostNetwork": IGN,
+    "workflowMetadata": IGN, "schedulerName": IGN, "imagePullSecrets": OK, "hostNetwork": IGN,
     "metrics": IGN, "artifactGC": IGN, "executorPlugins": IGN, "podResources": IGN, "resourceClaims": IGN, "podSpecPatch": UNS, "shutdown": IGN, "suspend": IGN,
     "volumes": OK, "volumeClaimTemplates": OK, "volumeClaimGC": OK,
     "artifactRepositoryRef": OK, "synchronization": UNS, "retryStrategy": UNS,
@@ -197,6 +197,24 @@ def _read_volumes(cx: Translation, s: _Spec) -> tuple[tuple[Volume, ...], str]:
     return volumes, strategy
 
 
+def _pull_secrets(d: DocReader, value: Any, path: Path_) -> tuple[str, ...]:
+    """`imagePullSecrets: [{name}]`: the Secrets (kubernetes.io/dockerconfigjson) whose
+    registry credentials pull the workflow's images."""
+    if not isinstance(value, list):
+        d.p.error(path, f"imagePullSecrets must be a list of {{name}} mappings, got {kind_of(value)}")
+        return ()
+    names = []
+    for i, item in enumerate(value):
+        f = d.fields(item, (*path, i), {"name": OK}, "imagePullSecrets")
+        if "name" not in f:
+            d.p.error((*path, i), "an imagePullSecrets entry needs `name`")
+            continue
+        name = d.string(*f["name"])
+        if name:
+            names.append(name)
+    return tuple(names)
+
+
 def _read_templates(cx: Translation, s: _Spec) -> list:
     """The referenced WorkflowTemplate's templates first, this document's override by name;
     then the `templateRef`s they make. Returns the references to local templates."""
@@ -282,6 +300,7 @@ def _finish(cx: Translation, s: _Spec, meta: dict, kind: str, entrypoint: str | 
     par = s.pick("parallelism")
     parallelism = par[0].whole(par[1], par[2], minimum=1) if par else None
     sa = s.pick("serviceAccountName")
+    pull_secrets = _pull_secrets(*s.pick("imagePullSecrets")) if s.pick("imagePullSecrets") else ()
     prio = s.pick("priority")
     metadata = {k: v for k, (v, _) in meta.items()}
     for key in ("name", "generateName"):  # Kubernetes reads both into Go strings
@@ -321,6 +340,7 @@ def _finish(cx: Translation, s: _Spec, meta: dict, kind: str, entrypoint: str | 
         repository_ref=cx.repository_ref,
         volumes=volumes[0],
         volume_claim_gc=volumes[1],
+        image_pull_secrets=pull_secrets,
     )
     flow_name = str(name or (generate or "argo-workflow").rstrip("-") or "argo-workflow")
     description = dict(annotations).get("workflows.argoproj.io/description")
