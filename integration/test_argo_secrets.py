@@ -163,3 +163,37 @@ def test_image_pull_secrets_give_the_pull_its_registry_credentials(prefect_serve
     node = next(n for n in report.nodes if n.template == "main")
     assert node.phase == "Error" and "could not be pulled" in node.message
     assert "pull-t0ken-42" not in json.dumps(report.to_dict())
+
+
+def test_parameters_from_a_configmap_key(prefect_server, run_dag, tmp_path):
+    from flowport.cli.k8s_import import import_objects, read_objects
+
+    (tmp_path / "k8s.yaml").write_text(MANIFEST)
+    import_objects(read_objects(tmp_path / "k8s.yaml"))
+    workflow = textwrap.dedent("""\
+        apiVersion: argoproj.io/v1alpha1
+        kind: Workflow
+        metadata: {generateName: cm-}
+        spec:
+          entrypoint: main
+          arguments:
+            parameters:
+              - name: region
+                valueFrom: {configMapKeyRef: {name: argo.settings, key: region}}
+          templates:
+            - name: main
+              inputs:
+                parameters:
+                  - {name: tier, valueFrom: {configMapKeyRef: {name: argo.settings, key: tier}}}
+                  - {name: zone, valueFrom: {configMapKeyRef: {name: argo.settings, key: zone}, default: z1}}
+              container:
+                image: busybox
+                command: [echo, "region={{workflow.parameters.region}} tier={{inputs.parameters.tier}} zone={{inputs.parameters.zone}}"]
+        """)
+    report = run_dag(workflow, name="cm.yaml")
+    assert report.status == "Succeeded", report.message
+    logs = "".join(p.read_text(errors="replace") for p in Path(report.log_dir).rglob("*") if p.is_file())
+    assert "region=eu-north-1 tier=gold zone=z1" in logs
+    missing = run_dag(workflow.replace("key: tier}", "key: nope}"), name="cm-missing.yaml")
+    node = next(n for n in missing.nodes if n.template == "main")
+    assert node.phase == "Error" and "ConfigMap 'argo.settings' does not have the key 'nope'" in node.message

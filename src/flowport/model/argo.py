@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from .common import Container, Http, Where
+from .common import Container, EnvRef, Http, Where
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,7 @@ class Parameter:
     value: str | None = None
     default: str | None = None
     enum: tuple[str, ...] = ()
+    config_map: EnvRef | None = None  # valueFrom.configMapKeyRef: the ConfigMap's key (a Prefect Variable)
 
 
 @dataclass(frozen=True)

@@ -86,6 +86,13 @@ class Executor(StepsMixin, DagMixin, RetriesMixin, CallsMixin, HooksMixin):
         self.failures: str | None = None
         # workflow arguments: spec values overridden by -p
         args = {p.name: (p.value if p.value is not None else p.default) for p in spec.arguments}
+        self.argument_error: str | None = None
+        for p in spec.arguments:  # a ConfigMap key, unless -p gives the value
+            if p.config_map is not None and p.value is None and p.name not in params:
+                try:
+                    args[p.name] = config_map_value(p.config_map, p.default)
+                except InputError as exc:
+                    self.argument_error = f"spec.arguments.parameters.{p.name}: {exc}"
         args.update(params)
         self.arguments = args
         self.workflow_args = tuple(Parameter(n, v) for n, v in args.items())
@@ -246,6 +253,11 @@ class Executor(StepsMixin, DagMixin, RetriesMixin, CallsMixin, HooksMixin):
         for p in tmpl.inputs:
             if p.name in args and args[p.name] is not None:
                 value = args[p.name]
+            elif p.config_map is not None:  # Argo ProcessArgs: argument, else the ConfigMap key
+                try:
+                    value = config_map_value(p.config_map, p.value if p.value is not None else p.default)
+                except InputError as exc:
+                    raise InputError(f"inputs.parameters.{p.name}: {exc}") from None
             elif p.value is not None:
                 value = p.value
             elif p.default is not None:
@@ -374,6 +386,10 @@ class Executor(StepsMixin, DagMixin, RetriesMixin, CallsMixin, HooksMixin):
         spec = self.spec
         wf_hooks = WorkflowHooks(self)
         wf_hooks.evaluate()  # workflow.status == "Running"
+        if self.argument_error:
+            self.status, self.message = ERROR, self.argument_error
+            self.failures = self.compute_failures()
+            return
         try:
             if spec.repository_ref is not None or self.repo_config or self.repo_config_error:
                 self.repository()  # Argo resolves it when the workflow starts (operator.go)
@@ -423,3 +439,23 @@ class Executor(StepsMixin, DagMixin, RetriesMixin, CallsMixin, HooksMixin):
         """The whole run without the core (tests with a fake leaf)."""
         self.run_main()
         self.run_exit_handler()
+
+
+def config_map_value(ref, default: str | None) -> str:
+    """A parameter's `valueFrom.configMapKeyRef` (the Prefect Variable of that ConfigMap);
+    its `default` when the ConfigMap or key is missing, else InputError in Argo's words."""
+    from ..k8s_objects import ObjectLookupError, config_map_data
+
+    try:
+        data = config_map_data(ref.object)
+    except ObjectLookupError as exc:
+        raise InputError(str(exc)) from None
+    except Exception as exc:  # the server is unreachable
+        raise InputError(f'configmap "{ref.object}": cannot read it from Prefect: {exc}') from None
+    if data is not None and ref.key in data:
+        return data[ref.key]
+    if default is not None:
+        return default
+    if data is None:
+        raise InputError(f'configmap "{ref.object}" not found')
+    raise InputError(f"ConfigMap '{ref.object}' does not have the key '{ref.key}'")
