@@ -67,7 +67,9 @@ def _free_port() -> int:
 
 
 def _port_free(port: int) -> bool:
+    """Free for a server (uvicorn binds with SO_REUSEADDR: a port in TIME_WAIT is free)."""
     with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
             return True

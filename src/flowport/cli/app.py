@@ -201,7 +201,7 @@ def run(
                 with live_progress(out, wf, enabled=interactive):
                     result = run_workflow(wf, params, options)
                 flush_logs()
-            render_summary(out, result)
+            render_summary(out, result, wf)
             if report:
                 result.write(report)
     raise typer.Exit(0 if result.ok else 1)
