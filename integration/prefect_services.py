@@ -36,6 +36,8 @@ def base_env(home: Path, **extra: str) -> dict[str, str]:
         PREFECT_UI_ENABLED="false",
         PREFECT_WORKER_QUERY_SECONDS="1",
         PREFECT_WORKER_PREFETCH_SECONDS="5",
+        # the SQLite server answers 503 under load; the client retries those (default 5 times)
+        PREFECT_CLIENT_MAX_RETRIES="12",
         FLOWPORT_LOG_DIR=str(home / "flowport-logs"),
         PYTHONUNBUFFERED="1",
     )
