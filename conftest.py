@@ -22,9 +22,21 @@ def _isolate_user_state() -> None:
     if os.environ.get("FLOWPORT_TEST_ISOLATED") != "1":
         root = tempfile.mkdtemp(prefix="flowport-tests-")
         atexit.register(shutil.rmtree, root, ignore_errors=True)
+        atexit.register(_stop_local_server)  # runs first (atexit is last in, first out)
         os.environ["PREFECT_HOME"] = os.path.join(root, "prefect")
         os.environ["FLOWPORT_HOME"] = os.path.join(root, "flowport")
         os.environ["FLOWPORT_TEST_ISOLATED"] = "1"
+
+
+def _stop_local_server() -> None:
+    """A `flowport run` without PREFECT_API_URL in a test leaves the local server that stays:
+    it goes with the session."""
+    from pathlib import Path
+
+    if (Path(os.environ["FLOWPORT_HOME"]) / "server" / "server.json").exists():
+        from flowport.adapter.server import stop_local_server
+
+        stop_local_server()
 
 
 _isolate_user_state()

@@ -254,7 +254,7 @@ def cleanup(
         if item not in removed:
             err.print(f"{item.kind} {item.name} {item.reason}", markup=False, highlight=False, soft_wrap=True)
     containers = sum(i.kind == "container" for i in removed)
-    out.print(f"{containers} container(s) and {len(removed) - containers} volume(s) removed, {len(keep)} kept",
+    out.print(f"{containers} container(s) removed, {len(removed) - containers} volume(s) removed, {len(keep)} kept",
               highlight=False)
 
 
