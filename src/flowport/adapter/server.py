@@ -290,9 +290,16 @@ def ensure_local_server(on_wait: Callable[[str], None] = lambda why: None,
                 state = _start_watcher(folder, idle_seconds())
             elif not healthy(state.url):
                 on_wait("starting")  # started by a process that was interrupted meanwhile
-            alive = state.watcher_alive
-            wait_healthy(state.url, alive, timeout, folder / "server.log")
-            return state, _take_lease(folder)
+            # leased before the wait: the watcher counts its idle time from the last user, and
+            # a start that takes longer than the idle period must not end when the wait does
+            lease = _take_lease(folder)
+            try:
+                wait_healthy(state.url, state.watcher_alive, timeout, folder / "server.log")
+            except BaseException:  # Ctrl-C included: an interrupted start holds no lease
+                with contextlib.suppress(OSError):
+                    lease.unlink()
+                raise
+            return state, lease
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 

@@ -43,7 +43,7 @@ def leased_server(out: Console, err: Console) -> Iterator[str]:
             status = out.status(WAITING[why], spinner="dots")
             status.start()
         else:
-            err.print(f"flowport: {WAITING[why]}", markup=False, highlight=False)
+            err.print(f"flowport: {WAITING[why]}", markup=False, highlight=False, soft_wrap=True)
 
     try:
         try:
