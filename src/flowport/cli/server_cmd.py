@@ -47,8 +47,7 @@ def leased_server(out: Console, err: Console) -> Iterator[str]:
 
     try:
         try:
-            lease = local.local_server(on_wait)
-            url = lease.__enter__()
+            state, lease = local.ensure_local_server(on_wait)
         finally:
             if status is not None:
                 status.stop()
@@ -60,11 +59,12 @@ def leased_server(out: Console, err: Console) -> Iterator[str]:
     except (RuntimeError, OSError, ValueError) as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(1) from None
-    os.environ["PREFECT_API_URL"] = url
+    os.environ["PREFECT_API_URL"] = state.url
     try:
-        yield url
+        yield state.url
     finally:
-        lease.__exit__(None, None, None)
+        with contextlib.suppress(OSError):
+            lease.unlink()
 
 
 def _describe(status: local.ServerStatus) -> str:
