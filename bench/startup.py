@@ -7,7 +7,7 @@ an external server (`prefect server start` on 127.0.0.1, PREFECT_HOME of its own
 Each timing is from the command's start to Prefect's "Beginning flow run" line on its output
 (the command's whole wall time is printed beside it). Each first run uses a fresh
 FLOWPORT_HOME (a new user's machine: the server creates its database). The second-run and
-external-server timings alternate, so both see the same load. Reported: min/median/max per
+external-server timings alternate (and which goes first alternates), so both see the same load. Reported: min/median/max per
 kind; the last line is `ratio: <second run / external server run>` (medians; goal ≤ 1.2).
 """
 
@@ -95,9 +95,10 @@ def main() -> None:
             external.start()
             external_env = clean_env(tmp, tmp / "unused", PREFECT_API_URL=external.url)
             timed_run(external_env)  # warm-up: the external server's first flow run creates the flow
-            for _ in range(args.reps):
-                second.append(timed_run(local_env))
-                against_external.append(timed_run(external_env))
+            for rep in range(args.reps):  # alternating, and which goes first alternates too
+                pair = [(second, local_env), (against_external, external_env)]
+                for results, env in pair if rep % 2 == 0 else reversed(pair):
+                    results.append(timed_run(env))
         finally:
             server(home, local_env, "stop")
             external.stop()
