@@ -42,6 +42,13 @@ OBJECTS = {  # name in the list -> schema definition
     "Synchronization": V1 + "Synchronization",
     "Mutex": V1 + "Mutex",
     "CronWorkflowSpec": V1 + "CronWorkflowSpec",
+    "Volume": "io.k8s.api.core.v1.Volume",
+    "VolumeMount": "io.k8s.api.core.v1.VolumeMount",
+    "EmptyDirVolumeSource": "io.k8s.api.core.v1.EmptyDirVolumeSource",
+    "HostPathVolumeSource": "io.k8s.api.core.v1.HostPathVolumeSource",
+    "PersistentVolumeClaimVolumeSource": "io.k8s.api.core.v1.PersistentVolumeClaimVolumeSource",
+    "PersistentVolumeClaim": "io.k8s.api.core.v1.PersistentVolumeClaim",
+    "VolumeClaimGC": V1 + "VolumeClaimGC",
 }
 
 

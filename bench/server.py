@@ -109,7 +109,7 @@ def main() -> None:
                     work_pool_name="bench",
                     pull_steps=[{"prefect.deployments.steps.set_working_directory": {"directory": str(HERE)}}],
                 )
-                flowport_id = client.read_deployment_by_name("flowport/bench-one").id
+                flowport_id = client.read_deployment_by_name("bench-one/bench-one").id
                 variants = {"flowport": flowport_id, "hand-written": baseline_id}
 
                 # warm-up: one run each (first imports, pycache)

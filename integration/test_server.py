@@ -8,6 +8,7 @@ workflow in its file's folder, like `flowport run`."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import textwrap
@@ -181,7 +182,7 @@ def run_deployment_cli(server: PrefectServer, name: str, *params: str) -> str:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    server = PrefectServer(tmp_path_factory.mktemp("prefect-home"))
+    server = PrefectServer(tmp_path_factory.mktemp("prefect-home"), ui=True)
     try:
         server.start()
     except (RuntimeError, OSError) as exc:
@@ -198,19 +199,24 @@ def test_dagu_deployments_run_with_handlers_schedules_and_artifacts(stack, tmp_p
     ok = write(tmp_path / "ok", "greet.yaml", OK)
     bad = write(tmp_path / "bad", "breaks.yaml", FAILING)
     out = deploy(stack, ok, bad, extra=("--tag", "team-a"))
-    assert "flowport/greet" in out and "flowport/breaks" in out
+    assert "greet/greet" in out and "breaks/breaks" in out
 
     with stack.client() as client:
-        dep = client.read_deployment_by_name("flowport/greet")
+        dep = client.read_deployment_by_name("greet/greet")
     assert dep.entrypoint == "flowport.cli.entry.run_workflow"
-    assert dep.parameters["source"] == ok.read_text()  # the YAML travels as a parameter
+    # the YAML is kept in a block; the parameter names it in one line
+    assert dep.parameters["source"] == "flowport-workflow:flowport-greet"
+    from flowport.cli.workflow_blocks import read_source
+
+    with stack.settings():
+        assert read_source(dep.parameters["source"]) == ok.read_text()
     assert {"flowport", "dagu", "team-a"} <= set(dep.tags)
     assert [(s.schedule.cron, s.active) for s in dep.schedules] == [("30 6 * * 1-5", True)]
     params_schema = dep.parameter_openapi_schema["properties"]["params"]
     assert params_schema["properties"]["WHO"]["default"] == "world"  # the UI shows the DAG's params
 
-    ok_id = run_deployment_cli(stack, "flowport/greet", 'params={"WHO": "prefect"}')
-    bad_id = run_deployment_cli(stack, "flowport/breaks")
+    ok_id = run_deployment_cli(stack, "greet/greet", 'params={"WHO": "prefect"}')
+    bad_id = run_deployment_cli(stack, "breaks/breaks")
     ok_run, bad_run = stack.wait_final(ok_id), stack.wait_final(bad_id)
 
     assert ok_run.state.is_completed() and ok_run.state.name == "Succeeded", ok_run.state
@@ -235,9 +241,10 @@ def test_dagu_deployments_run_with_handlers_schedules_and_artifacts(stack, tmp_p
     ok.write_text(ok.read_text().replace('schedule: "30 6 * * 1-5"', 'schedule: ["0 1 * * *", "0 2 * * 0"]'))
     deploy(stack, ok)
     with stack.client() as client:
-        dep = client.read_deployment_by_name("flowport/greet")
+        dep = client.read_deployment_by_name("greet/greet")
     assert sorted(s.schedule.cron for s in dep.schedules) == ["0 1 * * *", "0 2 * * 0"]
-    assert "0 1 * * *" in dep.parameters["source"]
+    with stack.settings():
+        assert "0 1 * * *" in read_source(dep.parameters["source"])
 
 
 def test_prefect_yaml_is_deployable_with_prefect_deploy(stack, tmp_path):
@@ -246,7 +253,7 @@ def test_prefect_yaml_is_deployable_with_prefect_deploy(stack, tmp_path):
     done = stack.flowport("deploy", str(flow_file), "--pool", POOL, "--prefect-yaml", "-o", str(out_file))
     assert done.returncode == 0, done.stderr
     stack.cli("--no-prompt", "deploy", "--all", "--prefect-file", str(out_file), cwd=tmp_path)
-    run_id = run_deployment_cli(stack, "flowport/from-yaml")
+    run_id = run_deployment_cli(stack, "from-yaml/from-yaml")
     run = stack.wait_final(run_id)
     assert run.state.is_completed(), run.state
     # `prefect deploy` templates {{ }} in values: the text travelled base64-encoded, intact
@@ -256,7 +263,7 @@ def test_prefect_yaml_is_deployable_with_prefect_deploy(stack, tmp_path):
 def test_cancel_through_the_api_runs_cancel_and_exit_handlers_once(stack, tmp_path):
     wf = write(tmp_path / "c", "stoppable.yaml", LONG.format(name="stoppable"))
     deploy(stack, wf)
-    run_id = run_deployment_cli(stack, "flowport/stoppable")
+    run_id = run_deployment_cli(stack, "stoppable/stoppable")
     pid = int(wait_for_step(stack, wf.parent / "long.pid"))
     stack.cli("flow-run", "cancel", run_id)
     run = settled_cancel(stack, run_id, "stoppable: canceled (stopped by Prefect)")
@@ -271,12 +278,15 @@ def test_cancel_through_the_api_runs_cancel_and_exit_handlers_once(stack, tmp_pa
     report = json.loads(artifacts_of(stack, run_id)[0].data.split("```json", 1)[1].split("```", 1)[0])
     assert {n["name"]: n["phase"] for n in report["nodes"]} == {
         "long": "canceled", "after": "not_started", "onCancel": "succeeded", "onExit": "succeeded"}
+    worker_log = Path(stack.workers[0].log).read_text(errors="replace")
+    assert "flowport: the flow run ended Cancelled: stoppable: canceled (stopped by Prefect)" in worker_log
+    assert "CancelledRun" not in worker_log  # one INFO line, no engine traceback
 
 
 def test_flow_process_killed_hard_ends_crashed_and_on_crashed_cleans_up(stack, tmp_path):
     wf = write(tmp_path / "k", "killed.yaml", LONG.format(name="killed"))
     deploy(stack, wf)
-    run_id = run_deployment_cli(stack, "flowport/killed")
+    run_id = run_deployment_cli(stack, "killed/killed")
     step_pid = int(wait_for_step(stack, wf.parent / "long.pid"))
     os.kill(flow_process_of(step_pid), signal.SIGKILL)
     run = stack.wait_final(run_id, timeout=90)
@@ -323,7 +333,7 @@ def test_argo_flow_process_killed_runs_on_exit_once_from_the_hook(stack, tmp_pat
     request.getfixturevalue("docker_engine")
     wf = write(tmp_path / "ak", "argo-killed.yaml", ARGO_LONG.format(name="argo-killed"))
     deploy(stack, wf)
-    run_id = run_deployment_cli(stack, "flowport/argo-killed")
+    run_id = run_deployment_cli(stack, "argo-killed/argo-killed")
     wait_for_main_container(run_id)
     os.kill(flow_process_of_run(run_id), signal.SIGKILL)
     run = stack.wait_final(run_id, timeout=90)
@@ -345,7 +355,7 @@ def test_argo_cancel_through_the_api_runs_on_exit_once(stack, tmp_path, request)
     request.getfixturevalue("docker_engine")
     wf = write(tmp_path / "ac", "argo-stop.yaml", ARGO_LONG.format(name="argo-stop"))
     deploy(stack, wf)
-    run_id = run_deployment_cli(stack, "flowport/argo-stop")
+    run_id = run_deployment_cli(stack, "argo-stop/argo-stop")
     wait_for_main_container(run_id)
     stack.cli("flow-run", "cancel", run_id)
     stack.wait_final(run_id, timeout=90)
@@ -364,7 +374,7 @@ def test_argo_workflow_deployment(stack, tmp_path, request):
     request.getfixturevalue("docker_engine")  # Argo steps are containers: skips without Docker
     wf = write(tmp_path / "a", "argo.yaml", ARGO)
     deploy(stack, wf)
-    run_id = run_deployment_cli(stack, f"flowport/{checked.workflow.name}")
+    run_id = run_deployment_cli(stack, f"{checked.workflow.name}/{checked.workflow.name}")
     run = stack.wait_final(run_id, timeout=180)
     assert run.state.is_completed(), run.state
     report = json.loads(artifacts_of(stack, run_id)[0].data.split("```json", 1)[1].split("```", 1)[0])
@@ -388,7 +398,7 @@ def test_scale_two_workers_twenty_runs(stack, tmp_path):
     # for the workers and flow processes, whose server also waits longer for SQLite's lock.
     # What the test checks stays the same.
     with temporary_settings({PREFECT_API_URL: stack.url, PREFECT_CLIENT_MAX_RETRIES: LOADED_HOST_RETRIES}):
-        ids = [str(run_deployment("flowport/quick", timeout=0).id) for _ in range(20)]
+        ids = [str(run_deployment("quick/quick", timeout=0).id) for _ in range(20)]
         runs = [stack.wait_final(i, timeout=240) for i in ids]
     assert all(r.state.is_completed() for r in runs), [r.state for r in runs if not r.state.is_completed()]
     by_worker = {}
@@ -416,21 +426,21 @@ def test_serve_a_folder_runs_and_cancels(stack, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "flowport.cli", "serve", str(folder)], env=stack.env(),
                             stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        wait_until(lambda: "flowport/served-stop" in log.read_text(errors="replace"), 60,
+        wait_until(lambda: "served-stop/served-stop" in log.read_text(errors="replace"), 60,
                    "flowport serve never registered served-stop", proc=proc, log=log, interval=0.2)
         assert proc.poll() is None, log.read_text(errors="replace")
         with stack.client() as client:  # registered as served deployments (no work pool)
             deadline = time.monotonic() + 30
             while True:
                 try:
-                    dep = client.read_deployment_by_name("flowport/served-stop")
+                    dep = client.read_deployment_by_name("served-stop/served-stop")
                     break
                 except Exception:
                     assert time.monotonic() < deadline
                     time.sleep(0.3)
         assert dep.work_pool_name is None
-        ok_id = run_deployment_cli(stack, "flowport/served-greet")
-        stop_id = run_deployment_cli(stack, "flowport/served-stop")
+        ok_id = run_deployment_cli(stack, "served-greet/served-greet")
+        stop_id = run_deployment_cli(stack, "served-stop/served-stop")
         assert stack.wait_final(ok_id).state.message == "served-greet: succeeded"
         pid = int(wait_for(folder / "long.pid", 90, proc=proc, log=log))
         stack.cli("flow-run", "cancel", stop_id)
@@ -479,16 +489,20 @@ def test_literal_secrets_stay_off_the_server_and_still_reach_the_worker(stack, t
             user=SMTP_USER, password=SMTP_PASSWORD))
         deploy(stack, wf)
         with stack.client() as client:
-            dep = client.read_deployment_by_name("flowport/mail-secret")
+            dep = client.read_deployment_by_name("mail-secret/mail-secret")
             stored = json.dumps(dep.model_dump(mode="json"))
             block = client.read_block_document_by_name("flowport-mail-secret-smtp-password", "secret",
                                                        include_secrets=False)
         for secret in secrets:
             assert secret not in stored, secret
-        assert "flowport-secret((flowport-mail-secret-smtp-password))" in dep.parameters["source"]
+        from flowport.cli.workflow_blocks import read_source
+
+        with stack.settings():
+            stored = read_source(dep.parameters["source"])
+        assert "flowport-secret((flowport-mail-secret-smtp-password))" in stored
         assert SMTP_PASSWORD not in json.dumps(block.data)  # the API masks the block's value
 
-        run_id = run_deployment_cli(stack, "flowport/mail-secret")
+        run_id = run_deployment_cli(stack, "mail-secret/mail-secret")
         run = stack.wait_final(run_id)
         assert run.state.is_failed() and run.state.message.startswith("mail-secret: failed"), run.state
         [mail] = mailbox.wait_for(1, timeout=30)  # the worker logged in with the real password
@@ -546,7 +560,7 @@ def test_server_on_postgresql_runs_a_deployment(postgres, tmp_path):
         server.start_worker("pg-pool", "pg-w1")
         wf = write(tmp_path / "pg", "greet.yaml", OK)
         deploy(server, wf, pool="pg-pool")
-        run = server.wait_final(run_deployment_cli(server, "flowport/greet"))
+        run = server.wait_final(run_deployment_cli(server, "greet/greet"))
         assert run.state.is_completed() and run.state.message == "greet: succeeded", run.state
         assert (wf.parent / "handlers.txt").read_text().split() == ["success:succeeded", "exit:succeeded"]
         import subprocess
@@ -556,3 +570,109 @@ def test_server_on_postgresql_runs_a_deployment(postgres, tmp_path):
              "-c", "select count(*) from flow_run", postgres.database],
             env={**os.environ, "PGPASSWORD": postgres.password}, capture_output=True, text=True, timeout=30)
         assert rows.returncode == 0 and int(rows.stdout.strip()) >= 1, rows.stderr  # it is PostgreSQL's
+
+
+UI_DAG = """
+name: ui-check
+steps:
+  - name: extract
+    command: echo extracting
+  - name: transform
+    command: exit 3
+    depends: [extract]
+  - name: load
+    command: echo never
+    depends: [transform]
+  - name: audit
+    command: echo skipped
+    depends: [extract]
+    preconditions:
+      - condition: "no"
+        expected: "yes"
+handlerOn:
+  failure:
+    command: echo failed
+  exit:
+    command: echo bye
+"""
+
+UI_ARGO = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: ui-argo-
+spec:
+  entrypoint: main
+  onExit: bye
+  templates:
+    - name: main
+      steps:
+        - - name: pause
+            template: nap
+          - name: never
+            template: nap
+            when: "1 == 2"
+    - name: nap
+      suspend: {duration: "0"}
+    - name: bye
+      suspend: {duration: "0"}
+"""
+
+
+def _task_runs(server: PrefectServer, flow_run_id: str) -> dict[str, tuple[str, list[str]]]:
+    """name -> (state name, names of the task runs it follows) of a flow run's task runs."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with server.client() as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[uuid.UUID(flow_run_id)])))
+    names = {r.id: r.name for r in runs}
+    return {r.name: (r.state.name, sorted(names[i.id] for i in r.task_inputs.get("wait_for", []))) for r in runs}
+
+
+def _flowport_run(server: PrefectServer, path: Path) -> tuple[str, object, object]:
+    done = server.flowport("run", str(path))
+    run_id = re.search(r"run id ([0-9a-f-]{36})", done.stdout).group(1)
+    with server.client() as client:
+        flow_run = client.read_flow_run(uuid.UUID(run_id))
+        flow = client.read_flow(flow_run.flow_id)
+    return run_id, flow_run, flow
+
+
+def test_prefect_ui_shows_every_node_named_as_the_source_names_it(stack, tmp_path):
+    """Run and flow names as Dagu/Argo name them; a task run for every node (not-started and
+    skipped ones too) with the run graph's edges; and the page a person opens shows them."""
+    from testkit.browser import artifacts_dir, chromium, page_text, screenshot
+
+    dag_id, dag_run, dag_flow = _flowport_run(stack, write(tmp_path, "ui-check.yaml", UI_DAG))
+    assert dag_flow.name == "ui-check"
+    assert re.fullmatch(r"ui-check-\d{8}-\d{6}", dag_run.name)
+    assert _task_runs(stack, dag_id) == {
+        "extract": ("Succeeded", []),
+        "transform": ("Failed", ["extract"]),
+        "load": ("Cancelled", ["transform"]),  # Dagu: canceled after its upstream failed
+        "audit": ("Skipped", ["extract"]),
+        "onFailure": ("Succeeded", ["audit", "load"]),  # after the last steps
+        "onExit": ("Succeeded", ["onFailure"]),
+    }
+
+    argo_id, argo_run, argo_flow = _flowport_run(stack, write(tmp_path, "ui-argo.yaml", UI_ARGO))
+    assert argo_flow.name == "ui-argo"
+    assert re.fullmatch(r"ui-argo-[a-z0-9]{5}", argo_run.name)  # generateName + 5, as Argo
+    argo_nodes = _task_runs(stack, argo_id)
+    assert {name: state for name, (state, _) in argo_nodes.items()} == {
+        argo_run.name: "Succeeded", "[0]": "Succeeded", "pause": "Succeeded", "never": "Skipped",
+        "onExit": "Succeeded"}
+    assert argo_nodes["onExit"][1] == ["pause"]
+
+    if chromium() is None:
+        pytest.skip("no chromium: the browser half of this test needs Debian's chromium package")
+    base = stack.url.removesuffix("/api")
+    for run_id, run, expected in ((dag_id, dag_run, ("extract Succeeded", "transform Failed", "load Cancelled",
+                                                     "audit Skipped", "onFailure Succeeded", "onExit Succeeded")),
+                                  (argo_id, argo_run, ("pause Succeeded", "never Skipped", "onExit Succeeded"))):
+        url = f"{base}/v2/runs/flow-run/{run_id}?tab=TaskRuns"
+        text = page_text(url)
+        assert run.name in text, text[:2000]
+        for node_and_state in expected:
+            assert node_and_state in text, (node_and_state, text[:3000])
+        screenshot(url, artifacts_dir() / f"prefect-ui-{run.name}.png")

@@ -12,6 +12,7 @@ import yaml
 from flowport.cli import deploy
 from flowport.cli.entry import (
     ENTRYPOINT,
+    entrypoint_for,
     decode_source,
     declared_params,
     params_pairs,
@@ -42,6 +43,18 @@ def test_static_flow_is_a_module_level_flow():
     assert getattr(importlib.import_module(module), attr) is run_workflow
     assert run_workflow.name == "flowport"
     assert run_workflow.on_cancellation_hooks and run_workflow.on_crashed_hooks
+
+
+def test_each_workflow_has_an_entrypoint_whose_flow_bears_its_name():
+    from prefect.utilities.importtools import import_object
+
+    from flowport.cli.entry import entrypoint_for
+
+    named = import_object(entrypoint_for("etl.daily/v2 ü"))  # dots, slashes, any letter
+    assert named.name == "etl.daily-v2 ü"  # Prefect refuses `/` in names
+    assert named.fn is run_workflow.fn
+    assert named.on_cancellation_hooks == run_workflow.on_cancellation_hooks
+    assert named.on_crashed_hooks == run_workflow.on_crashed_hooks
 
 
 def test_load_text_is_load_of_the_same_file(tmp_path):
@@ -101,12 +114,12 @@ def test_spec_and_prefect_yaml(tmp_path):
     path = tmp_path / "nightly.yaml"
     path.write_text(DAG)
     spec = deploy.spec_for(path, tags=["t"], params={"REGION": "us"})
-    assert spec.full_name == "flowport/nightly"
+    assert spec.full_name == "nightly/nightly"  # one Prefect flow per workflow
     assert spec.tags == ["flowport", "dagu", "t"]
     assert spec.parameters == {"source": DAG, "path": str(path), "params": {"DATE": "`date +%F`", "REGION": "us"}}
     doc = yaml.safe_load(deploy.prefect_yaml([spec], "pool"))
     (d,) = doc["deployments"]
-    assert d["entrypoint"] == ENTRYPOINT and d["pull"] == [] and d["work_pool"]["name"] == "pool"
+    assert d["entrypoint"] == entrypoint_for("nightly") and d["pull"] == [] and d["work_pool"]["name"] == "pool"
     assert d["parameters"]["source"].startswith("base64:")  # `{{x}}` would be templated away
     assert decode_source(d["parameters"]["source"]) == DAG
     assert [s["cron"] for s in d["schedules"]] == ["0 2 * * *", "30 9 * * 1-5"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import logging
+import re
 import signal
 import threading
 import time
@@ -24,7 +25,7 @@ from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from ..model import Retry, Semantics, Workflow
 from .options import RunOptions
@@ -49,14 +50,27 @@ class Outcome:
     outputs: dict[str, Any]
 
 
+@dataclass
+class PendingRetry:
+    """A program's answer after an attempt's lifecycle: run the workflow again in `delay`
+    seconds (Dagu's DAG-level retry_policy). `reset` prepares the next attempt (the nodes to
+    run again); `abandon(source)` ends the run when a stop comes while the retry waits."""
+
+    delay: float
+    reset: Callable[[], None]
+    abandon: Callable[[str], None]
+
+
 class Program(Protocol):
     """A dialect's meaning of one run; built by `make_program`."""
 
     name: str  # the run's name (Argo: with the generated suffix)
     deadline: float | None  # seconds for the main graph (Dagu timeoutSec, Argo activeDeadlineSeconds)
+    attempt: int  # the run's attempt: 0 first, n after n retries (set by the core)
 
     def run_main(self) -> None: ...
     def run_lifecycle(self) -> None: ...
+    def retry_pending(self) -> PendingRetry | None: ...  # after run_lifecycle: run it again?
     def replay_lifecycle(self, reason: str, logger: Any) -> list[str]: ...
     def internal_error(self, exc: BaseException) -> None: ...
     def stop_requested(self, source: str) -> None: ...
@@ -68,16 +82,25 @@ class Program(Protocol):
     def close(self) -> None: ...
 
 
-def make_program(wf: Workflow, **kwargs: Any) -> Program:
+def program_class(wf: Workflow) -> Any:
     """The program of the workflow's dialect (the one place that picks it: by the type of
     the workflow's program, an Argo template tree or a Dagu step graph)."""
     if wf.argo is not None:
         from .argo.program import ArgoProgram
 
-        return ArgoProgram(wf, **kwargs)
+        return ArgoProgram
     from .dagu.program import DaguProgram
 
-    return DaguProgram(wf, **kwargs)
+    return DaguProgram
+
+
+def make_program(wf: Workflow, **kwargs: Any) -> Program:
+    return program_class(wf)(wf, **kwargs)
+
+
+def run_name(wf: Workflow) -> str:
+    """A new run's name, as the source engine names its runs (the flow run's name)."""
+    return program_class(wf).run_name(wf)
 
 
 # ---------------------------------------------------------------- stop ladder
@@ -100,6 +123,8 @@ class RunControl:
         self.in_lifecycle = False
         self.lifecycle_requests = 0
         self.last_signal = float("-inf")
+        self.asked = threading.Event()  # any stop request of this run, even one seen twice
+        self.asked_by: str | None = None  # who asked first (a Prefect cancel in the handlers too)
         self.on_stop: Callable[[str], None] = lambda source: None
         self.lock = threading.RLock()
 
@@ -121,6 +146,9 @@ class RunControl:
                 last, self.last_signal = self.last_signal, time.monotonic()
                 if self.last_signal - last < STORM_WINDOW:
                     return
+            if not self.asked.is_set():
+                self.asked_by = source
+                self.asked.set()
             if source == "Prefect" and strategy is None and (self.source == "Prefect" or (
                     self.ladder == "dagu" and (self.stopped or self.in_lifecycle))):
                 return  # one cancel seen twice (our watcher, then the runner's SIGTERM)
@@ -169,6 +197,22 @@ class RunControl:
                 self.lifecycle = StopToken(grace=self.main.grace)
             return self.lifecycle
 
+    def await_retry(self, delay: float) -> bool:
+        """Between two attempts: wait `delay` seconds. False when a stop request came (during
+        the wait or the attempt's lifecycle): it ends the whole run. True: the next attempt
+        starts with fresh stop tokens, out of the lifecycle phase."""
+        if self.asked.wait(max(delay, 0.0)):
+            return False
+        with self.lock:
+            if self.asked.is_set():  # came as the wait ended
+                return False
+            self.main = StopToken(grace=self.main.grace)
+            self.lifecycle = StopToken(grace=self.main.grace)
+            self.in_lifecycle = False
+            self.lifecycle_requests = 0
+            self.deadline_exceeded = False
+        return True
+
     def exceed_deadline(self) -> None:
         with self.lock:
             self.deadline_exceeded = True
@@ -183,13 +227,25 @@ def _retryable(task: Any, task_run: Any, state: Any) -> bool:
     return bool(data.get("retryable"))
 
 
+def _edge(task_run_id: Any) -> Any:
+    """A `wait_for` item that only records "runs after task run X" (an edge of Prefect's run
+    graph): a Completed state with data, so Prefect never waits on it nor refuses to start
+    after a failed upstream. Dagu `continueOn` and Argo `depends` decide that, not Prefect."""
+    from prefect.client.schemas.objects import StateDetails
+    from prefect.states import Completed
+
+    return Completed(data={}, state_details=StateDetails(task_run_id=task_run_id))
+
+
 class PrefectLeaves:
     """Runs node work as Prefect task runs of the current flow run. Task parameters stay
-    two short strings (run id, node id): the work itself waits in `work` until it ends."""
+    two short strings (run id, node id): the work itself waits in `work` until it ends.
+    `after` names the nodes a node follows: they become the edges of the UI's run graph."""
 
     def __init__(self, run_id: str) -> None:
         self.run_id = run_id
         self.work: dict[str, Work] = {}
+        self.task_run_ids: dict[str, Any] = {}  # node id -> its task run
         self._tasks: dict[tuple, Any] = {}
         self._lock = threading.Lock()
 
@@ -201,19 +257,46 @@ class PrefectLeaves:
                 task = self._tasks[key] = _make_task(name, retry)
         return task
 
-    def run(self, name: str, node_id: str, work: Work) -> Any:
+    def _wait_for(self, after: Iterable[str]) -> list[Any] | None:
+        return [_edge(self.task_run_ids[a]) for a in after if a in self.task_run_ids] or None
+
+    def run(self, name: str, node_id: str, work: Work, after: Iterable[str] = ()) -> Any:
         """Run now, in this thread; returns the task run's final state."""
         self.work[node_id] = work
         try:
-            return self.task(name)(self.run_id, node_id, return_state=True)
+            state = self.task(name)(self.run_id, node_id, return_state=True, wait_for=self._wait_for(after))
         finally:
             self.work.pop(node_id, None)
+        self.task_run_ids[node_id] = state.state_details.task_run_id
+        return state
 
-    def submit(self, name: str, node_id: str, work: Work, retry: Retry | None = None) -> Future:
+    def submit(self, name: str, node_id: str, work: Work, retry: Retry | None = None,
+               after: Iterable[str] = ()) -> Future:
         self.work[node_id] = work
-        future = self.task(name, retry).submit(self.run_id, node_id)
+        future = self.task(name, retry).submit(self.run_id, node_id, wait_for=self._wait_for(after))
+        self.task_run_ids[node_id] = future.task_run_id
         future.add_done_callback(lambda _f: self.work.pop(node_id, None))
         return future
+
+    def show_untouched(self, records: list[NodeRecord]) -> None:
+        """A task run, in the state its phase says (Skipped, NotStarted, …), for every node
+        that ran none: the source's UI shows those nodes, so the Prefect UI does too."""
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.objects import TaskRunResult
+
+        from .states import node_state
+
+        untouched = [r for r in records if r.name not in self.task_run_ids]
+        if not untouched:
+            return
+        with get_client(sync_client=True) as client:
+            for rec in untouched:
+                task_inputs = {"wait_for": [TaskRunResult(id=self.task_run_ids[a])
+                                            for a in rec.after if a in self.task_run_ids]}
+                run = client.create_task_run(self.task(rec.label), flow_run_id=self.run_id,
+                                             dynamic_key=f"untouched-{rec.name}", name=rec.label,
+                                             state=node_state(rec.phase, rec.message), task_inputs=task_inputs)
+                self.task_run_ids[rec.name] = run.id
 
 
 class InlineLeaves:
@@ -224,10 +307,11 @@ class InlineLeaves:
         self.logger = logger or logging.getLogger("flowport")
         self._pool: ThreadPoolExecutor | None = None
 
-    def run(self, name: str, node_id: str, work: Work) -> Any:
+    def run(self, name: str, node_id: str, work: Work, after: Iterable[str] = ()) -> Any:
         return work(self.logger)
 
-    def submit(self, name: str, node_id: str, work: Work, retry: Retry | None = None) -> Future:
+    def submit(self, name: str, node_id: str, work: Work, retry: Retry | None = None,
+               after: Iterable[str] = ()) -> Future:
         if self._pool is None:
             self._pool = ThreadPoolExecutor(thread_name_prefix="flowport-leaf")
         context = contextvars.copy_context()
@@ -241,6 +325,9 @@ class InlineLeaves:
             time.sleep(delay)
             state = work(self.logger)
         return state
+
+    def show_untouched(self, records: list[NodeRecord]) -> None:
+        pass  # no flow run to show them in
 
     def close(self) -> None:
         if self._pool is not None:
@@ -320,7 +407,29 @@ class _NoEmptyTraceback(logging.Filter):
         return True
 
 
+class _FinalStateIsNoCrash(logging.Filter):
+    """A deployed run returns its final state (Cancelled, Failed named after the source
+    status); Prefect's engine then calls `state.result()`, which raises CancelledRun/FailedRun
+    for it, and logs "Engine execution exited with unexpected exception" with a 30-line
+    traceback. The run ended as the workflow says: one INFO line says so instead."""
+
+    ENGINE_MESSAGE = "Engine execution exited with unexpected exception"
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.msg == self.ENGINE_MESSAGE and record.exc_info and record.exc_info[1] is not None:
+            from prefect.exceptions import CancelledRun, FailedRun
+
+            exc = record.exc_info[1]
+            if isinstance(exc, (CancelledRun, FailedRun)):
+                ended = "Cancelled" if isinstance(exc, CancelledRun) else "Failed"
+                record.msg, record.args = "flowport: the flow run ended %s: %s", (ended, exc)
+                record.levelno, record.levelname = logging.INFO, "INFO"
+                record.exc_info = record.exc_text = None
+        return True
+
+
 logging.getLogger("prefect.task_runs").addFilter(_NoEmptyTraceback())
+logging.getLogger("prefect.flow_runs").addFilter(_FinalStateIsNoCrash())
 
 
 def current_run_id() -> str:
@@ -328,6 +437,16 @@ def current_run_id() -> str:
 
     flow_ctx = FlowRunContext.get()
     return str(flow_ctx.flow_run.id) if flow_ctx and flow_ctx.flow_run else str(uuid.uuid4())
+
+
+def current_run_name(wf: Workflow) -> str:
+    """The flow run's name (what `flowport run` and deployments name it, or what a user gave
+    it, as `argo submit --name` does), else a new one."""
+    from prefect.context import FlowRunContext
+
+    flow_ctx = FlowRunContext.get()
+    name = flow_ctx.flow_run.name if flow_ctx and flow_ctx.flow_run else None
+    return name or run_name(wf)
 
 
 def execute(wf: Workflow, options: RunOptions | None = None, params: list[tuple[str, str]] | None = None) -> Any:
@@ -341,7 +460,8 @@ def execute(wf: Workflow, options: RunOptions | None = None, params: list[tuple[
 
 def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, options: RunOptions,
           leaves: Any, publish: bool = True) -> RunReport:
-    """begin → main graph (under the deadline) → stop what a stop left → lifecycle → finish."""
+    """begin → main graph (under the deadline) → stop what a stop left → lifecycle (again per
+    attempt while the program asks for a retry) → finish."""
     from . import notify
     from .cancel import watch_cancellation
 
@@ -351,21 +471,17 @@ def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, op
     claim(folder, "started")  # the Prefect hooks replay only runs that began
     control = RunControl(wf.semantics, options.on_cancel)
     program = make_program(wf, run_id=run_id, params=params, options=options, control=control,
-                           leaves=leaves, folder=folder)
+                           leaves=leaves, folder=folder, name=current_run_name(wf))
     control.on_stop = program.stop_requested
     RUNS[run_id] = ActiveRun(program, control, leaves)
     started = now()
     notify.preload_in_background(options.notify)
     restore = SIGNALS.attach(control)
     watcher = watch_cancellation(run_id, lambda: control.request_stop("Prefect"))
+    report: RunReport | None = None
     try:
-        with timer(program.deadline, lambda: (program.deadline_passed(), control.exceed_deadline())):
-            _guarded(program, program.run_main)
-        if control.stopped:
-            _stop_containers(run_id, program, wf.semantics.stop_grace_seconds)
-        control.enter_lifecycle()
-        _guarded(program, program.run_lifecycle)
-        report = build_report(wf, program, run_id, folder, started)
+        attempts = _run_attempts(run_id, program, control, folder, wf.semantics.stop_grace_seconds, leaves)
+        report = build_report(wf, program, run_id, folder, started, attempts=attempts)
         claim(folder, "finished")  # not an orphan (orphans.py)
         REPORTS.put(run_id, report)
         if publish:
@@ -378,15 +494,77 @@ def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, op
         restore()
         with contextlib.suppress(Exception):
             program.close()
+        _release_volumes(run_id, succeeded=report is not None and report.ok, stopped=control.stopped)
         RUNS.pop(run_id, None)
 
 
-def _guarded(program: Program, phase: Callable[[], None]) -> None:
+def _show_untouched(leaves: Any, program: Program) -> None:
+    try:
+        leaves.show_untouched(program.records())
+    except Exception as exc:  # the UI's picture must never cost the run its handlers
+        logging.getLogger("flowport").warning("flowport: could not show the nodes that ran no task: %s", exc)
+
+
+def _run_attempts(run_id: str, program: Program, control: RunControl, folder: Path, grace: float,
+                  leaves: Any) -> int:
+    """main graph (under the deadline) → stop what a stop left → lifecycle, once per attempt;
+    another attempt only when the program asks for one (Dagu's retry_policy, the role Dagu's
+    scheduler plays there) and no stop came. Returns the number of attempts run."""
+    attempt = 0
+    while True:
+        program.attempt = attempt
+        with timer(program.deadline, lambda: (program.deadline_passed(), control.exceed_deadline())):
+            _guarded(program, program.run_main)
+        if control.stopped:
+            _stop_containers(run_id, program, grace)
+        _show_untouched(leaves, program)  # before the lifecycle nodes, which follow them
+        control.enter_lifecycle()
+        _guarded(program, program.run_lifecycle)
+        _show_untouched(leaves, program)
+        pending = _guarded(program, program.retry_pending)
+        if pending is None:
+            return attempt + 1
+        claim(folder, retry_claim(attempt + 1, pending=True))  # a replay then runs no handler
+        if not control.await_retry(pending.delay):
+            _guarded(program, lambda: pending.abandon(control.asked_by or "signal"))
+            return attempt + 1
+        attempt += 1
+        claim(folder, retry_claim(attempt))
+        program.attempt = attempt
+        _guarded(program, pending.reset)
+
+
+def retry_claim(attempt: int, *, pending: bool = False) -> str:
+    """The claims that say how far a run's retries went (read by `replay_lifecycle`)."""
+    return f"retry-{attempt}-pending" if pending else f"retry-{attempt}"
+
+
+def current_attempt(folder: Path) -> tuple[int, bool]:
+    """The attempt a run was in (0: the first), and whether its next attempt was pending."""
+    attempt = 0
+    while claimed(folder, retry_claim(attempt + 1)):
+        attempt += 1
+    return attempt, claimed(folder, retry_claim(attempt + 1, pending=True))
+
+
+def _guarded(program: Program, phase: Callable[[], Any]) -> Any:
     """A flowport bug inside a phase must not skip the rest of the run (handlers, report)."""
     try:
-        phase()
+        return phase()
     except Exception as exc:
         program.internal_error(exc)
+        return None
+
+
+def _release_volumes(run_id: str, succeeded: bool, stopped: bool) -> None:
+    """The volumes the run created go once its containers are gone (program.close), as their
+    labels say (runners/volumes.py: always, only after a success, or never)."""
+    try:
+        from .runners.volumes import release_run_volumes
+
+        release_run_volumes(run_id, succeeded, stopped=stopped)
+    except Exception:  # no Docker Engine: there is nothing to remove
+        pass
 
 
 def _stop_containers(run_id: str, program: Program, grace: float) -> None:
@@ -473,20 +651,21 @@ class SignalRouter:
 SIGNALS = SignalRouter()
 
 
-def build_report(wf: Workflow, program: Program, run_id: str, folder: Path, started) -> RunReport:
+def build_report(wf: Workflow, program: Program, run_id: str, folder: Path, started, *, attempts: int = 1) -> RunReport:
     outcome = program.outcome()
     nodes = [NodeReport.of(rec, outputs=program.public_outputs(rec)) for rec in program.records()]
     return RunReport(
         workflow=program.name, dialect=wf.dialect, status=outcome.status, message=outcome.message,
         started_at=started.isoformat(), finished_at=now().isoformat(), params=outcome.params,
-        nodes=nodes, outputs=outcome.outputs, run_id=run_id, log_dir=str(folder),
+        nodes=nodes, outputs=outcome.outputs, run_id=run_id, log_dir=str(folder), attempts=attempts,
     )
 
 
 # ---------------------------------------------------------------- replay (Prefect hooks)
 
 
-def replay_lifecycle(wf: Workflow, run_id: str, params: list[tuple[str, str]], reason: str, logger: Any) -> list[str]:
+def replay_lifecycle(wf: Workflow, run_id: str, params: list[tuple[str, str]], reason: str, logger: Any,
+                     name: str | None = None) -> list[str]:
     """The flow process is gone (`reason`: "canceled" or "crashed"): run the lifecycle nodes
     the body did not claim, here, without task runs. Returns the names of those run."""
     folder = existing_run_dir(wf.name, run_id)
@@ -495,21 +674,35 @@ def replay_lifecycle(wf: Workflow, run_id: str, params: list[tuple[str, str]], r
         return []
     if reason == "crashed" and not wf.semantics.lifecycle_after_crash:
         return []  # Dagu runs no handler for a killed run
+    attempt, retry_was_pending = current_attempt(folder)
+    if retry_was_pending:
+        # stopped while the next attempt waited: Dagu ends the run aborted, no handler runs
+        # (dagrun/failed_auto_retry_cancel.go); the attempt's own handlers have run
+        logger.info("flowport: the run ended while a retry was pending; no lifecycle node to run")
+        return []
     control = RunControl(wf.semantics)
     if reason == "canceled":
         control.shutdown, control.source = "Stop", "Prefect"
     control.enter_lifecycle()
     leaves = InlineLeaves(logger)
     program = make_program(wf, run_id=run_id, params=params, options=RunOptions(), control=control,
-                           leaves=leaves, folder=folder)
+                           leaves=leaves, folder=folder, name=name or run_name(wf))
+    program.attempt = attempt
     try:
         return program.replay_lifecycle(reason, logger)
     finally:
         leaves.close()
         program.close()
+        _release_volumes(run_id, succeeded=False, stopped=True)  # canceled or crashed: nothing stays
 
 
 # ---------------------------------------------------------------- public API
+
+
+def flow_name(workflow_name: str) -> str:
+    """The Prefect flow of a workflow, for `run`, deployments and serve alike: its name, with
+    the characters Prefect refuses in names (`/ % & > <`) as `-`."""
+    return re.sub(r"[/%&><]", "-", workflow_name) or "workflow"
 
 
 def build_flow(wf: Workflow, options: RunOptions | None = None) -> Any:
@@ -524,7 +717,8 @@ def build_flow(wf: Workflow, options: RunOptions | None = None) -> Any:
     def run_workflow(params: list[tuple[str, str]] | None = None) -> Any:
         return execute(wf, options, params)
 
-    return Flow(run_workflow, **notify.state_hooks(options.notify), name=wf.name,
+    return Flow(run_workflow, **notify.state_hooks(options.notify), name=flow_name(wf.name),
+                flow_run_name=lambda: run_name(wf),
                 task_runner=ThreadPoolTaskRunner(), persist_result=False, validate_parameters=False,
                 log_prints=False, description=wf.description)
 

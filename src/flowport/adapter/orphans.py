@@ -4,14 +4,14 @@ outlive the process, and Prefect must not show them Running for ever.
 A run's folder holds `claims/started` (written by the process that runs it: its pid) and,
 once it ended, `claims/finished`. A run that started, did not finish, and whose process is
 gone is an orphan: `flowport cleanup` and the next `flowport run` end its leftover step
-processes (found by the `DAG_RUN_ID` in their environment) and containers (by label), and
-mark its flow run Crashed.
+processes (found by the `DAG_RUN_ID` in their environment), containers and volumes (by
+label; a claim volume kept for a failed run stays, as Argo keeps its PVC), and mark its flow
+run Crashed.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -61,9 +61,9 @@ def run_running(run_id: str) -> bool | None:
     return found
 
 
-def orphaned_runs() -> list[tuple[Path, str]]:
-    """(run folder, run id) of the runs that started here, never finished, and whose
-    process is gone."""
+def _unfinished() -> list[tuple[Path, str, bool]]:
+    """(run folder, run id, its process is alive) of the runs that started here and never
+    finished."""
     found = []
     for root in {log_root(), fallback_log_root()}:
         for started in root.glob("*/*/claims/started"):
@@ -71,9 +71,15 @@ def orphaned_runs() -> list[tuple[Path, str]]:
             if (claims / "finished").exists() or (claims / "crashed").exists():
                 continue
             pid = _owner_pid(started)
-            if pid is not None and not _owner_alive(pid):
-                found.append((claims.parent, claims.parent.name))
+            if pid is not None:
+                found.append((claims.parent, claims.parent.name, _owner_alive(pid)))
     return found
+
+
+def orphaned_runs() -> list[tuple[Path, str]]:
+    """(run folder, run id) of the runs that started here, never finished, and whose
+    process is gone."""
+    return [(folder, run_id) for folder, run_id, alive in _unfinished() if not alive]
 
 
 def end_orphans(logger: Any = log) -> list[str]:
@@ -87,9 +93,11 @@ def end_orphans(logger: Any = log) -> list[str]:
         kill_leftovers(run_id, logger)
         try:
             from .runners.docker import cleanup
+            from .runners.volumes import release_run_volumes
 
             cleanup(run_id)
-        except Exception:  # no Docker Engine: no containers
+            release_run_volumes(run_id, succeeded=False, stopped=True)  # once its containers are gone
+        except Exception:  # no Docker Engine: no containers, no volumes
             pass
         mark_crashed(run_id, logger)
         ended.append(run_id)

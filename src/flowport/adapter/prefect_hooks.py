@@ -121,7 +121,7 @@ class StateHooks:
         if loaded is None:
             return
         wf, params, logger = loaded
-        replay_lifecycle(wf, str(flow_run.id), params, "canceled", logger)
+        replay_lifecycle(wf, str(flow_run.id), params, "canceled", logger, name=flow_run.name)
         keep_final_message(flow_run.id, wf.name, logger)
 
     def on_crashed(self, flow: Any, flow_run: Any, state: Any) -> None:
@@ -134,7 +134,7 @@ class StateHooks:
             return
         message = getattr(state, "message", None) or "the flow process crashed"
         logger.error("flowport: %s crashed (%s)", wf.name, message)
-        replay_lifecycle(wf, run_id, params, "crashed", logger)
+        replay_lifecycle(wf, run_id, params, "crashed", logger, name=flow_run.name)
         summary = {
             "workflow": wf.name,
             "dialect": wf.dialect,

@@ -38,6 +38,7 @@ class NodeRecord:
     children: list[str] = field(default_factory=list)
     attempts: int = 0
     continued: bool = False  # Dagu: failed, but its continueOn lets dependants run
+    after: tuple[str, ...] = ()  # the nodes this one follows (edges of Prefect's run graph)
     log: list[str] = field(default_factory=list, repr=False)  # Dagu: output, for continueOn.output
 
     @property

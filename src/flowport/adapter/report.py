@@ -61,6 +61,7 @@ class RunReport:
     outputs: dict[str, Any]
     run_id: str | None = None
     log_dir: str | None = None
+    attempts: int = 1  # runs of the whole workflow (Dagu retry_policy); nodes are the last one's
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

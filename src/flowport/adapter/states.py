@@ -27,7 +27,13 @@ _NODE_STATES = {
     "succeeded": (Completed, "Succeeded"),
     "Succeeded": (Completed, "Succeeded"),
     "skipped": (Completed, "Skipped"),
+    "Skipped": (Completed, "Skipped"),
+    "Omitted": (Completed, "Omitted"),
     "canceled": (Cancelled, "Cancelled"),
+    "not_started": (Cancelled, "NotStarted"),  # never ran: the run ended or was stopped first
+    "Pending": (Cancelled, "NotStarted"),
+    "Running": (Cancelled, "NotStarted"),  # an Argo parent node a stop left unfinished
+    "running": (Cancelled, "NotStarted"),
 }
 
 

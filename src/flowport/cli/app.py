@@ -160,6 +160,7 @@ def run(
     image: List[str] = typer.Option([], "--image", metavar="NAME=MIRROR", help="Run MIRROR wherever the workflow names image NAME; repeatable (also $FLOWPORT_IMAGES and the config file's `images:`)."),
     config: Optional[Path] = typer.Option(None, "--config", metavar="FILE", help="flowport config file (YAML: `images:`, `notify:`). Default: $FLOWPORT_CONFIG, else ~/.flowport/config.yaml if present."),
     notify: List[str] = typer.Option([], "--notify", metavar="URL", help="Alert through Apprise when the run ends: 'URL' or 'URL on=failure,success,cancel' (or on=all; default on=failure); repeatable."),
+    keep_volumes: Optional[bool] = typer.Option(None, "--keep-volumes/--no-keep-volumes", help="Argo: keep the Docker volumes made for volumeClaimTemplates after the run, whatever volumeClaimGC says (config file: `keep_volumes: true`); `flowport cleanup` removes them."),
     on_cancel: str = typer.Option("stop", "--on-cancel", metavar="stop|terminate", help="Argo: what the first Ctrl-C/SIGTERM/Prefect cancel does: 'stop' (kill the steps, still run exit handlers) or 'terminate' (exit handlers do not run)."),
 ) -> None:
     """Run the workflow now as a Prefect flow run, on the server in PREFECT_API_URL or else on the local server that stays (`flowport server`).
@@ -175,10 +176,11 @@ def run(
     if on_cancel not in ("stop", "terminate"):
         err.print(f"[red]error:[/red] --on-cancel must be 'stop' or 'terminate', got {on_cancel!r}")
         raise typer.Exit(EXIT_INVALID)
-    if on_cancel != "stop":
+    if on_cancel != "stop" or keep_volumes is not None:
         import dataclasses
 
-        options = dataclasses.replace(options, on_cancel=on_cancel)
+        options = dataclasses.replace(options, on_cancel=on_cancel,
+                                      keep_volumes=options.keep_volumes if keep_volumes is None else keep_volumes)
     interactive = out.is_terminal
     show_logs = (not interactive) if logs is None else logs
     if not show_logs:
@@ -223,9 +225,9 @@ def cleanup(
     dry_run: bool = typer.Option(False, "--dry-run", help="List what would be ended and removed; change nothing."),
     everything: bool = typer.Option(False, "--all", help="Remove every flowport container and volume, those of running runs included."),
 ) -> None:
-    """Clean up after runs that are no longer running: end what a killed flowport left (step processes, containers; its flow run is marked Crashed), then remove the containers and volumes flowport made (label flowport.managed) whose run has ended, kept ones included.
+    """Clean up after runs that are no longer running: end what a killed flowport left (step processes, containers, volumes; its flow run is marked Crashed), then remove the containers and volumes flowport made (label flowport.managed) whose run has ended, kept ones included (`autoRemove: false`, `keepContainer`, Argo claims of a failed run, `--keep-volumes`).
 
-    A run counts as running while its flowport process on this host lives, or, when this host has no record of it, while its Prefect flow run is not final. Everything is listed before it is removed."""
+    A run counts as running while its flowport process on this host lives, or, when this host has no record of it, while its Prefect flow run is not final. Everything is listed before it is removed. Volumes flowport did not create (an existing `persistentVolumeClaim.claimName`) carry no flowport label and stay."""
     from ..adapter.leftovers import find_leftovers, remove_leftovers
     from ..adapter.orphans import end_orphans, orphaned_runs
     from ..adapter.runners.docker import DockerUnavailable

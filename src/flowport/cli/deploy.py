@@ -1,10 +1,11 @@
 """Workflows as Prefect deployments: `flowport deploy`, `flowport deploy --prefect-yaml`,
 `flowport serve`.
 
-Every deployment runs the static flow `flowport.adapter.entry.run_workflow` (flow name
-"flowport"); the workflow's YAML text travels as the `source` parameter, so nothing ships
-beside the deployment. The deployment is named after the workflow (`flowport/<workflow>`),
-its runs after the workflow and the time, and it carries the tags `flowport`, the source
+Every deployment runs the static flow `flowport.cli.entry.run_workflow`, renamed after the
+workflow (entry.entrypoint_for: one Prefect flow per workflow, shared with `flowport run`);
+the workflow's YAML text travels as the `source` parameter, so nothing ships beside the
+deployment. The deployment is named `<workflow>/<workflow>`, its runs as the source engine
+names runs (core.run_name), and it carries the tags `flowport`, the source
 (`dagu`/`argo`), the workflow's own tags and `--tag`s. Literal secrets of the text are saved
 as Prefect Secret blocks and `source` holds placeholders instead (`secrets.py`).
 
@@ -23,9 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
+from ..adapter.core import flow_name
 from ..model import Workflow
 from . import secrets
-from .entry import ENTRYPOINT, FLOW_NAME, declared_params
+from .entry import declared_params, entrypoint_for
 
 WORKFLOW_SUFFIXES = (".yaml", ".yml")
 
@@ -163,7 +165,8 @@ def parameter_schema(wf: Workflow) -> dict[str, Any]:
     schema = flow_schema(run_workflow).model_dump_for_openapi()
     schema["properties"]["params"] = params_schema(wf)
     schema["properties"]["source"]["description"] = (
-        f"The YAML text of {wf.name} ({wf.dialect}); edit it to run a changed workflow once.")
+        f"The YAML of {wf.name} ({wf.dialect}): `flowport-workflow:<name>` names the Prefect block "
+        "that holds it (Blocks page); YAML text here runs a changed workflow once.")
     return schema
 
 
@@ -185,14 +188,16 @@ class DeploymentSpec:
     # Secret block name -> value: the literal secrets `source` holds as placeholders
     # (secrets.py); saved on the server before the deployment is registered.
     secrets: dict[str, str] = field(default_factory=dict, repr=False)
+    # `flowport-workflow:<block>` once `source` is stored in a block on the server
+    source_ref: str | None = None
 
     @property
     def parameters(self) -> dict[str, Any]:
-        return {"source": self.source, "path": self.path, "params": dict(self.params)}
+        return {"source": self.source_ref or self.source, "path": self.path, "params": dict(self.params)}
 
     @property
     def full_name(self) -> str:
-        return f"{FLOW_NAME}/{self.name}"
+        return f"{flow_name(self.workflow.name)}/{self.name}"
 
 
 def parse_param_options(values: Iterable[str]) -> dict[str, str]:
@@ -255,6 +260,16 @@ def save_secrets(specs: list[DeploymentSpec]) -> None:
         raise DeployError(str(exc)) from None
 
 
+def save_blocks(specs: list[DeploymentSpec]) -> None:
+    """The secrets, and each workflow's text as the `flowport-workflow` block its `source`
+    parameter then names (a prefect.yaml keeps the text: it is a file a team versions)."""
+    from .workflow_blocks import save_source
+
+    save_secrets(specs)
+    for spec in specs:
+        spec.source_ref = save_source(spec.name, spec.source, spec.path)
+
+
 def _schedule_creates(spec: DeploymentSpec) -> list[Any]:
     from prefect.client.schemas.actions import DeploymentScheduleCreate
     from prefect.client.schemas.schedules import CronSchedule
@@ -280,13 +295,16 @@ def register(specs: list[DeploymentSpec], pool: str, *, work_queue: str | None =
             raise DeployError(
                 f"work pool {pool!r} does not exist; create it with "
                 f"`prefect work-pool create {pool} --type process`") from None
-        save_secrets(specs)
-        flow_id = client.create_flow_from_name(FLOW_NAME)
+        save_blocks(specs)
+        flow_ids: dict[str, Any] = {}
         for spec in specs:
+            name = flow_name(spec.workflow.name)  # one flow per workflow, as `flowport run` files its runs
+            if name not in flow_ids:
+                flow_ids[name] = client.create_flow_from_name(name)
             deployment_id = client.create_deployment(
-                flow_id=flow_id,
+                flow_id=flow_ids[name],
                 name=spec.name,
-                entrypoint=ENTRYPOINT,
+                entrypoint=entrypoint_for(name),
                 work_pool_name=pool,
                 work_queue_name=work_queue,
                 parameters=spec.parameters,
@@ -337,7 +355,7 @@ def prefect_yaml(specs: list[DeploymentSpec], pool: str, *, work_queue: str | No
         d: dict[str, Any] = {
             "name": spec.name,
             "description": spec.workflow.description or f"{spec.workflow.dialect} workflow {spec.path}",
-            "entrypoint": ENTRYPOINT,
+            "entrypoint": entrypoint_for(spec.workflow.name),
             "tags": spec.tags,
             "parameters": {
                 "source": source_for_prefect_yaml(spec.source),
@@ -386,7 +404,7 @@ def runner_deployments(specs: list[DeploymentSpec]) -> list[Any]:
 
     out = []
     for spec in specs:
-        deployment = run_workflow.to_deployment(
+        deployment = run_workflow.with_options(name=flow_name(spec.workflow.name)).to_deployment(
             name=spec.name,
             parameters=spec.parameters,
             tags=spec.tags,
@@ -411,5 +429,5 @@ def serve(specs: list[DeploymentSpec], *, limit: int | None = None) -> None:
     """Serve every deployment from this process until Ctrl-C/SIGTERM (prefect.serve)."""
     from prefect import serve as prefect_serve
 
-    save_secrets(specs)
+    save_blocks(specs)
     prefect_serve(*runner_deployments(specs), limit=limit, print_starting_message=True)

@@ -31,10 +31,35 @@ prefect_hooks.CRASH_NOTIFIERS.append(notify.crash_alert)  # a killed run still a
 
 ENTRYPOINT = "flowport.cli.entry.run_workflow"
 FLOW_NAME = "flowport"
+_NAMED = "workflow_"  # entrypoint attribute: the static flow, named after one workflow
+
+
+def entrypoint_for(workflow_name: str) -> str:
+    """The entrypoint whose flow carries the workflow's name, so that `flowport run`, deployed
+    and served runs of one workflow share one Prefect flow (its run history). The name is
+    hex-encoded: Prefect splits module entrypoints at dots."""
+    return f"flowport.cli.entry.{_NAMED}{core.flow_name(workflow_name).encode().hex()}"
+
+
+def __getattr__(attribute: str) -> Any:
+    """`workflow_<hex name>` (see entrypoint_for): `run_workflow` renamed."""
+    if attribute.startswith(_NAMED):
+        try:
+            name = bytes.fromhex(attribute[len(_NAMED):]).decode()
+        except ValueError:
+            raise AttributeError(attribute) from None
+        return run_workflow.with_options(name=core.flow_name(name))
+    raise AttributeError(attribute)
 
 
 def decode_source(source: str) -> str:
-    """`base64:<text>` (how prefect.yaml carries texts with `{{…}}`) or the text itself."""
+    """The workflow's YAML from the `source` parameter: `flowport-workflow:<block>` (what
+    `flowport deploy` and `serve` register), `base64:<text>` (how prefect.yaml carries texts
+    with `{{…}}`) or the text itself."""
+    from flowport.cli.workflow_blocks import is_reference, read_source
+
+    if is_reference(source):
+        return read_source(source)
     if source.startswith("base64:"):
         import base64
 
@@ -141,11 +166,18 @@ HOOKS = prefect_hooks.StateHooks(workflow_of_flow_run)
 
 
 def _flow_run_name() -> str:
+    """As the source engine names a run (core.run_name): Argo `metadata.name` or
+    `generateName` + suffix, Dagu `<dag>-<date>-<time>`."""
     from prefect.runtime import flow_run
 
     parameters = flow_run.parameters or {}
-    name = workflow_name_of(parameters.get("source") or "", parameters.get("path"))
-    return f"{name}-{flow_run.scheduled_start_time:%Y%m%d-%H%M%S}" if flow_run.scheduled_start_time else name
+    from flowport.translators import load_text
+
+    try:  # the text as stored: secret placeholders need no resolving for a name
+        source = decode_source(parameters.get("source") or "")
+        return core.run_name(load_text(source, source_name(parameters.get("path"))))
+    except Exception:  # the body reports the problem; the name only needs to be a name
+        return workflow_name_of(parameters.get("source") or "", parameters.get("path"))
 
 
 @flow(

@@ -33,10 +33,16 @@ def render_argo_plan(console: Console, wf: Workflow) -> None:
     if spec.arguments:
         console.print("arguments: " + " ".join(f"{p.name}={p.value if p.value is not None else p.default}"
                                                 for p in spec.arguments), markup=False, highlight=False)
+    if wf.schedule:
+        console.print("schedule: " + ", ".join(wf.schedule) + (" (suspended)" if wf.schedule_paused else "")
+                      + " — a Prefect deployment schedule (`flowport deploy`); `run` runs once now",
+                      markup=False, highlight=False)
     if spec.active_deadline:
         console.print(f"activeDeadlineSeconds {spec.active_deadline:g} (exit handlers ignore it)", highlight=False)
     if spec.parallelism:
         console.print(f"parallelism {spec.parallelism} (containers at once)", highlight=False)
+    for line in _volume_lines(spec):
+        console.print(line, markup=False, highlight=False)
     console.print(f"entrypoint: [bold]{escape(spec.entrypoint)}[/]", highlight=False)
     seen: set[str] = set()
     _plan_template(console, wf, spec.entrypoint, "  ", seen)
@@ -52,6 +58,28 @@ def render_argo_plan(console: Console, wf: Workflow) -> None:
                   "templates are orchestrated inside the flow run[/]", highlight=False)
     for note in wf.ignored:
         console.print(Text(f"ignored: {note}", style="dim"), highlight=False)
+
+
+_VOLUME_KINDS = {
+    "claimTemplate": "a Docker volume per run",
+    "emptyDir": "a fresh Docker volume per step",
+    "persistentVolumeClaim": "Docker volume",
+    "hostPath": "bind of",
+}
+
+
+def _volume_lines(spec) -> list[str]:
+    """What each volume of the spec becomes, and when the run removes it."""
+    lines = []
+    for v in spec.volumes:
+        where = f" {v.path}" if v.path else ""
+        lines.append(f"volume {v.name}: {_VOLUME_KINDS.get(v.source, v.source)}{where}"
+                     + (" (read-only)" if v.read_only else ""))
+    if any(v.source == "claimTemplate" for v in spec.volumes):
+        when = "after a success" if spec.volume_claim_gc == "OnWorkflowSuccess" else "after every run"
+        lines.append(f"volumeClaimGC {spec.volume_claim_gc}: claim volumes are removed {when} "
+                     "(kept with --keep-volumes)")
+    return lines
 
 
 def _what(t) -> str:

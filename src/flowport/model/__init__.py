@@ -24,6 +24,7 @@ from .common import (
 from .dagu import (
     HANDLER_NODE_NAMES,
     ContinueOn,
+    DagRetry,
     Handlers,
     MailBlock,
     MailSettings,
@@ -37,7 +38,7 @@ from .dagu import (
 from .workflow import Workflow
 
 __all__ = [
-    "DAG_CONTAINER", "HANDLER_NODE_NAMES", "Action", "ArgoSpec", "Container", "ContinueOn", "Handlers",
+    "DAG_CONTAINER", "HANDLER_NODE_NAMES", "Action", "ArgoSpec", "Container", "ContinueOn", "DagRetry", "Handlers",
     "Http", "Mail", "MailBlock", "MailSettings", "Noop", "OutputField", "Pairs", "Param", "Precondition",
     "Repeat", "Retry", "Semantics", "Shell", "SmtpConfig", "Sql", "Step", "Where", "Workflow",
 ]

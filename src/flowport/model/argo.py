@@ -96,6 +96,29 @@ class RetryStrategy:
 
 
 @dataclass(frozen=True)
+class Volume:
+    """A volume of `spec.volumes`, a template's `volumes` or a `volumeClaimTemplates` claim."""
+
+    name: str
+    source: str  # emptyDir | hostPath | persistentVolumeClaim | claimTemplate
+    path: str | None = None  # hostPath.path / persistentVolumeClaim.claimName (may hold tags)
+    host_type: str = ""  # hostPath.type ("" = no check)
+    read_only: bool = False  # persistentVolumeClaim.readOnly: every mount is read-only
+    where: Where | None = None
+
+
+@dataclass(frozen=True)
+class VolumeMount:
+    """A container's `volumeMounts[]` entry; `name` names a Volume."""
+
+    name: str
+    mount_path: str  # may hold tags
+    sub_path: str | None = None  # relative, may hold tags
+    read_only: bool = False
+    where: Where | None = None
+
+
+@dataclass(frozen=True)
 class Template:
     name: str
     kind: str  # container | script | steps | dag | suspend | http
@@ -113,6 +136,8 @@ class Template:
     suspend_duration: str | None = None
     http: Http | None = None
     mutexes: tuple[str, ...] = ()  # synchronization.mutexes (local locks)
+    volumes: tuple[Volume, ...] = ()  # the template's own `volumes` (looked up first)
+    volume_mounts: tuple[VolumeMount, ...] = ()  # container/script `volumeMounts`
     where: Where | None = None
 
 
@@ -133,3 +158,5 @@ class ArgoSpec:
     active_deadline: float | None = None
     parallelism: int | None = None
     priority: int | None = None
+    volumes: tuple[Volume, ...] = ()  # spec.volumes, then one per volumeClaimTemplates claim
+    volume_claim_gc: str = "OnWorkflowSuccess"  # volumeClaimGC.strategy (Argo's default)

@@ -116,6 +116,30 @@ class Step:
     where: Where | None = None
 
 
+@dataclass(frozen=True)
+class DagRetry:
+    """Dagu's DAG-level `retry_policy` (spec/dag.go buildDAGRetryPolicy): a run that ends
+    failed runs again, at most `limit` more times, `delay(n)` after attempt n ended; each
+    attempt re-runs the failed steps and everything below them (runtime/plan.go setupRetry)."""
+
+    limit: int
+    interval: float = 60.0  # seconds; Dagu's default
+    backoff: float = 0.0  # multiplier per retry; 0 = a fixed interval
+    max_interval: float = 3600.0  # caps the exponential growth only (Dagu's default: 1 h)
+
+    def delay(self, retry: int) -> float:
+        """Seconds to wait before the next attempt, after `retry` retries so far (Dagu
+        ir.CalculateBackoffInterval): interval·backoff^retry capped at max_interval; a fixed
+        interval is never capped."""
+        if self.backoff <= 0:
+            return self.interval
+        try:
+            delay = self.interval * self.backoff ** max(retry, 0)
+        except OverflowError:  # a large limit: the cap holds long before
+            delay = float("inf")
+        return min(delay, self.max_interval)
+
+
 # ---------------------------------------------------------------- workflow
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from .argo import ArgoSpec
 from .common import Container, Pairs, Param, Semantics
-from .dagu import Handlers, MailSettings, Precondition, Step
+from .dagu import DagRetry, Handlers, MailSettings, Precondition, Step
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class Workflow:
     schedule: tuple[str, ...] = ()
     schedule_paused: bool = False  # Argo CronWorkflow `suspend`: deployed with inactive schedules
     mail: MailSettings = MailSettings()
+    retry: DagRetry | None = None  # Dagu DAG-level `retry_policy` (a limit of 0 is None)
     artifacts_dir: str | None = None  # Dagu `artifacts:`; None = off, "" = flowport's data folder
     description: str | None = None
     tags: tuple[str, ...] = ()

@@ -15,6 +15,7 @@ from typing import Any
 
 from ..model import (
     ContinueOn,
+    DagRetry,
     Handlers,
     Param,
     Precondition,
@@ -62,7 +63,7 @@ DAG_KEYS: dict[str, str] = {
     "info_mail": "ok", "wait_mail": "unsupported", "container": "ok",
     "registry_auths": "unsupported", "ssh": "unsupported", "secrets": "unsupported",
     "s3": "unsupported", "redis": "unsupported", "llm": "unsupported", "defaults": "ok",
-    "retry_policy": "unsupported", "consts": "unsupported", "webhook": "unsupported",
+    "retry_policy": "ok", "consts": "unsupported", "webhook": "unsupported",
     "kubernetes": "unsupported", "harness": "unsupported", "harnesses": "unsupported",
     "step_types": "unsupported", "actions": "unsupported", "tools": "unsupported",
     "tasks": "unsupported",
@@ -92,11 +93,6 @@ PARAM_ENTRY_KEYS = {"name": "ok", "default": "ok", "description": "ok", "type": 
 # the key itself; `env` and `preconditions` are put before the step's own.
 DEFAULTS_KEYS = {k: "ok" for k in ("continue_on", "retry_policy", "repeat_policy", "timeout_sec",
                                    "mail_on_error", "signal_on_stop", "env", "preconditions")}
-# why a key is not supported, where a plain "not supported yet" would leave the user guessing
-UNSUPPORTED_HINTS = {
-    ("DAG", "retrypolicy"): "a DAG-level retry policy re-runs a failed DAG run from Dagu's scheduler; "
-                            "to retry steps use `defaults: {retry_policy: …}` or each step's own",
-}
 HANDLER_KEYS = {"success": "success", "failure": "failure", "cancel": "cancel",
                 "abort": "cancel", "exit": "exit", "init": "init", "wait": None}
 SHELL_EXECUTORS = {"", "command", "shell"}
@@ -135,9 +131,6 @@ class _Ctx(Reader):
 
     def spell(self, key: str) -> str:
         return CAMEL.get(key, key) if self.dialect == "dagu-v1" else key
-
-    def unsupported_hint(self, raw: Any, what: str) -> str | None:
-        return UNSUPPORTED_HINTS.get((what, norm(raw)))
 
 
 def detect_dialect(data: dict) -> str:
@@ -218,6 +211,7 @@ def translate_document(doc: Document, *, source_file: str | None = None) -> tupl
         handlers = Handlers(**{k: _in_dag_container(cx, h, container, container_shell) for k, h in handlers.items()})
 
     timeout, max_active, delay, grace = _limits(cx, top)
+    dag_retry = _dag_retry(cx, *top["retry_policy"]) if "retry_policy" in top else None
     schedule, tags = _schedule_and_tags(cx, top)
     nodes = [*steps, *(h for _, h in handlers.items())]
     uses_artifacts = any(n.stdout_artifact or n.stderr_artifact for n in nodes) or mentions_artifacts_dir(data)
@@ -243,6 +237,7 @@ def translate_document(doc: Document, *, source_file: str | None = None) -> tupl
         container=container,
         container_shell=container_shell,
         mail=mail_settings(cx, top),
+        retry=dag_retry,
         artifacts_dir=artifacts,
         schedule=schedule,
         description=cx.string(*top["description"]) if "description" in top else None,
@@ -471,6 +466,58 @@ def _backoff(cx: _Ctx, value: Any, path: Path_) -> float:
     if n is not None and n <= 1:
         cx.problems.error(path, f"backoff must be true or a number greater than 1, got {value}")
     return n or 0.0
+
+
+DAG_RETRY_HINT = "e.g. `retry_policy: {limit: 3, interval_sec: 60, backoff: true}`"
+
+
+def _dag_retry(cx: _Ctx, value: Any, path: Path_) -> DagRetry | None:
+    """The DAG-level `retry_policy` (Dagu spec/dag.go buildDAGRetryPolicy): concrete values
+    only, since Dagu's scheduler decides retries from the stored DAG without expanding them."""
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        cx.problems.error(path, f"retry_policy must be a mapping, got {kind_of(value)}", hint=DAG_RETRY_HINT)
+        return None
+    known = {"limit": "ok", "interval_sec": "ok", "backoff": "ok", "max_interval_sec": "ok"}
+    f = cx.fields(value, path, known, "retry_policy")
+    if "limit" not in f or f["limit"][0] is None:
+        where = f["limit"][1] if "limit" in f else path
+        cx.problems.error(where, "limit is required when retry_policy is specified", hint=DAG_RETRY_HINT)
+        return None
+    limit = _dag_retry_int(cx, *f["limit"], minimum=0)
+    interval = _dag_retry_int(cx, *f["interval_sec"], minimum=1) if "interval_sec" in f else 60
+    max_interval = _dag_retry_int(cx, *f["max_interval_sec"], minimum=1) if "max_interval_sec" in f else 3600
+    backoff = 0.0
+    if "backoff" in f and f["backoff"][0] is not None:
+        raw, bpath = f["backoff"]
+        if isinstance(raw, (bool, int, float)):
+            backoff = _backoff(cx, raw, bpath)
+        else:
+            cx.problems.error(bpath, f"backoff must be true, false or a number greater than 1, got {kind_of(raw)}")
+    if limit is None or interval is None or max_interval is None or not limit:
+        return None  # a limit of 0 turns DAG retries off (Dagu)
+    return DagRetry(limit=limit, interval=float(interval), backoff=backoff, max_interval=float(max_interval))
+
+
+def _dag_retry_int(cx: _Ctx, value: Any, path: Path_, *, minimum: int) -> int | None:
+    """A whole number ≥ `minimum`, or the same written in digits ("3"); never `${VAR}`."""
+    name = str(path[-1])  # as the user spelled it
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        number: Any = int(value)
+    else:
+        number = value
+    if isinstance(number, bool) or not isinstance(number, int):
+        hint = ("the DAG retry policy is read when the DAG is loaded: Dagu does not expand variables in it"
+                if isinstance(value, str) and "$" in value else DAG_RETRY_HINT)
+        cx.problems.error(path, f"{name} must be a whole number or a string of digits, got {kind_of(value)} "
+                                f"{str(value)[:40]!r}", hint=hint)
+        return None
+    if number < minimum:
+        cx.problems.error(path, f"{name} must be {'>= 0' if minimum == 0 else '> 0'}, got {number}",
+                          hint=DAG_RETRY_HINT)
+        return None
+    return cx.whole(number, path, minimum)
 
 
 def _repeat(cx: _Ctx, value: Any, path: Path_) -> Repeat | None:

@@ -60,13 +60,15 @@ def run_leaf(ex: Executor, node: Node, tmpl: Template, scope: dict[str, str], ex
         _fire(on_running)
         stop = ex.exit_stop if exit_ctx else ex.main_stop
         if tmpl.kind in ("container", "script"):
-            work = lambda logger: _container(run, ex, node, tmpl, spec, scope, timeout, stop, exit_ctx, logger)
+            work = lambda logger: _pod(run, ex, node, tmpl, spec, scope, timeout, stop, exit_ctx, logger)
         elif tmpl.kind == "http":
             work = lambda logger: _http(run, node, spec, timeout, logger)
         else:
             work = lambda logger: _suspend(ex, node, spec, stop, exit_ctx, logger)
         try:
-            run.leaves.run(node.display_name, node.name, work)
+            if exit_ctx:  # drawn after what ended last (the main graph, or the previous exit step)
+                node.after = _ended_last(ex, node)
+            run.leaves.run(node.display_name, node.name, work, after=node.after)
         except BaseException as exc:  # noqa: BLE001 - the node must end, whatever happened
             if not node.done:
                 node.finish(ERROR, f"task run crashed: {exc!r}")
@@ -77,6 +79,16 @@ def run_leaf(ex: Executor, node: Node, tmpl: Template, scope: dict[str, str], ex
     finally:
         if slot is not None:
             slot.release()
+
+
+LEAF_TYPES = ("Pod", "Suspend", "HTTP")  # the nodes that run as task runs
+
+
+def _ended_last(ex: Executor, node: Node) -> tuple[str, ...]:
+    pods = [n for n in ex.records()
+            if n is not node and n.node_type in LEAF_TYPES and n.finished_at is not None]
+    last = max((n.finished_at for n in pods), default=None)
+    return tuple(n.name for n in pods if n.finished_at == last)
 
 
 def resolve_container(c: Container, scope: dict[str, str]) -> Container:
@@ -103,6 +115,26 @@ def _sink(logger, out) -> Callable[[str, str], None]:
         logger.info(line)  # both streams, as `argo logs` shows them
 
     return sink
+
+
+def _pod(run: "ArgoProgram", ex: Executor, node: Node, tmpl: Template, spec: Container, scope: dict[str, str],
+         timeout: float | None, stop, exit_ctx: bool, logger) -> State:
+    """The node's container with its volumes mounted (adapter/argo/volumes.py); the pod's
+    emptyDir volumes go when it ends. A volume that cannot be mounted: node Error, as a pod
+    that cannot start."""
+    from ..runners.volumes import VolumeError
+
+    try:
+        with run.volumes.mounts(tmpl, scope, pod=f"{zlib.crc32(node.name.encode()) & 0xFFFFFFFF:08x}") as mounts:
+            if mounts:
+                spec = replace(spec, host=(*spec.host, ("Mounts", mounts)))
+            return _container(run, ex, node, tmpl, spec, scope, timeout, stop, exit_ctx, logger)
+    except (VolumeError, *expr.ExpressionError) as exc:
+        if node.done:  # raised while removing what the pod left: the node has its result
+            return node_state(node)
+        node.finish(ERROR, str(exc))
+        logger.error(node.message)
+        return node_state(node)
 
 
 def _container(run: "ArgoProgram", ex: Executor, node: Node, tmpl: Template, spec: Container, scope: dict[str, str],

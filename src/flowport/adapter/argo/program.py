@@ -13,17 +13,20 @@ from pathlib import Path
 from typing import Any
 
 from ...model import Workflow
-from ..core import Outcome, RunControl
+from ..core import Outcome, PendingRetry, RunControl
 from ..options import RunOptions
 from ..records import NodeRecord
 from ..runfiles import FileNames, claim
 from .executor import ERROR, FAILED, Executor
 from .leaf import run_leaf
+from .volumes import RunVolumes
 
 
 class ArgoProgram:
+    attempt = 0  # Argo has no workflow-level retry: a run is one attempt
+
     def __init__(self, wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, options: RunOptions,
-                 control: RunControl, leaves: Any, folder: Path) -> None:
+                 control: RunControl, leaves: Any, folder: Path, name: str) -> None:
         spec = wf.argo
         self.wf = wf
         self.run_id = run_id
@@ -33,21 +36,40 @@ class ArgoProgram:
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)
         self.file_names = FileNames(tail=True)  # node names end with what tells them apart
-        self.name = spec.name or (f"{spec.generate_name or 'argo-'}"
-                                  f"{''.join(random.choices(string.ascii_lowercase + string.digits, k=5))}")
+        self.name = name
         self.deadline = spec.active_deadline
         named = {k: v for k, v in (params or []) if k}
         self.executor = Executor(spec, workflow_name=self.name, uid=run_id, params=named, run_leaf=run_leaf,
                                  control=control, claim=lambda what: claim(folder, what))
         self.executor.program = self  # the leaves find the run's leaf runner, images, log folder
+        self.volumes = RunVolumes(spec, workflow=wf.name, run_id=run_id, keep=options.keep_volumes)
+
+    @staticmethod
+    def run_name(wf: Workflow) -> str:
+        """`metadata.name`, or `generateName` + 5 random lowercase letters and digits (the
+        controller's rand.String(5))."""
+        spec = wf.argo
+        suffix = "".join(random.choices(string.ascii_lowercase + string.digits, k=5))
+        return spec.name or f"{spec.generate_name or 'argo-'}{suffix}"
 
     # ------------------------------------------------------------------ the run
 
     def run_main(self) -> None:
+        if any(v.source == "claimTemplate" for v in self.wf.argo.volumes):
+            from ..runners.volumes import VolumeError
+
+            try:
+                self.volumes.create_claims()  # before the entrypoint, as operator.go createPVCs
+            except VolumeError as exc:
+                self.executor.status, self.executor.message = ERROR, f"pvc create error: {exc}"
+                return
         self.executor.run_main()
 
     def run_lifecycle(self) -> None:
         self.executor.run_exit_handler()
+
+    def retry_pending(self) -> PendingRetry | None:
+        return None  # retryStrategy retries nodes, inside the run; never the whole workflow
 
     def replay_lifecycle(self, reason: str, logger: Any) -> list[str]:
         """From a Prefect hook, after the flow process is gone: the exit handler, if the

@@ -301,6 +301,15 @@ class RunContext:
             rec = self.handler_nodes[name] = NodeRecord(name=name, kind="handler", display_name=name)
         return rec
 
+    def reset_node(self, name: str) -> None:
+        """A step a DAG retry runs again: a fresh record, and none of its outputs linger."""
+        with self.lock:
+            self.nodes[name] = NodeRecord(name=name, display_name=name)
+            for var in [v for v, owner in self.output_owner.items() if owner == name]:
+                del self.outputs[var], self.output_owner[var]
+            self.step_outputs.pop(name, None)
+            self.step_properties.pop(name, None)
+
     def log(self, line: str) -> None:
         with self.lock:
             self._log.write(f"{now().isoformat(timespec='milliseconds')} {line}\n")

@@ -2,20 +2,24 @@
 
 The main graph runs its steps as they become ready (Dagu runtime/runner.go), the status rules
 decide the run's status (status.py), then the status handler and `exit` run, each claimed
-once (lifecycle.py). Signals, cancel, deadlines and Prefect states are the core's
-(adapter/core.py); this module only reads the run's `RunControl`.
+once (lifecycle.py). A DAG-level `retry_policy` asks the core for another attempt of a failed
+run (`retry_nodes` says which steps run again). Signals, cancel, deadlines, the wait between
+attempts and Prefect states are the core's (adapter/core.py); this module only reads the run's
+`RunControl`.
 """
 
 from __future__ import annotations
 
 import queue
 import time
+from datetime import datetime
 from collections import deque
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, Callable
 
 from ...model import HANDLER_NODE_NAMES, Step, Workflow
-from ..core import Outcome, RunControl
+from ..core import Outcome, PendingRetry, RunControl
 from ..options import RunOptions
 from ..records import NodeRecord, now
 from ..runfiles import claim, claimed
@@ -23,8 +27,27 @@ from ..runners.base import ForceOnlyStop
 from ..states import node_state
 from . import lifecycle, mail
 from .context import RunContext
-from .status import CANCELED, FAILED, NOT_STARTED, SKIPPED, SUCCEEDED, readiness, run_status
+from .status import (CANCELED, FAILED, NOT_STARTED, PARTIALLY_SUCCEEDED, SKIPPED, SUCCEEDED, readiness,
+                     run_status)
 from .steps import check_preconditions, execute_node
+
+
+def retry_nodes(steps: tuple[Step, ...], phases: dict[str, str]) -> list[str]:
+    """The steps a DAG retry runs again (Dagu plan.go setupRetry): each that did not end
+    succeeded or skipped (failed, canceled, never started), and every step downstream of one
+    of them; in the order of `steps`."""
+    again: set[str] = set()
+    children: dict[str, list[str]] = {s.name: [] for s in steps}
+    for s in steps:
+        for d in s.depends:
+            children[d].append(s.name)
+    stack = [s.name for s in steps if phases.get(s.name) not in (SUCCEEDED, PARTIALLY_SUCCEEDED, SKIPPED)]
+    while stack:
+        name = stack.pop()
+        if name not in again:
+            again.add(name)
+            stack.extend(children[name])
+    return [s.name for s in steps if s.name in again]
 
 
 def retryable(step: Step, result: Any) -> bool:
@@ -43,23 +66,32 @@ class DaguProgram:
     passes a fake that only sets phases)."""
 
     def __init__(self, wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, options: RunOptions,
-                 control: RunControl, leaves: Any, folder: Path,
+                 control: RunControl, leaves: Any, folder: Path, name: str | None = None,
                  execute: Callable[..., Any] = execute_node) -> None:
         self.wf = wf
-        self.name = wf.name
+        self.name = wf.name  # Dagu's reports name the DAG; `name` is the run's (flow run) name
         self.deadline = wf.timeout
         self.control = control
         self.leaves = leaves
         self.folder = folder
         self.execute = execute
+        self.attempt = 0  # Dagu's autoRetryCount; the core sets it
         self.ctx = RunContext(wf, run_id=run_id, params=params, stop=control.main, options=options,
                               log_dir=folder)
         self.canceled = False  # stopped, or an unmet DAG precondition / failed init handler
         self.status: str | None = None
         self.children: dict[str, list[str]] = {s.name: [] for s in wf.steps}
         for s in wf.steps:
+            self.ctx.nodes[s.name].after = tuple(s.depends)
             for d in s.depends:
                 self.children[d].append(s.name)
+        self.last_steps = tuple(name for name, kids in self.children.items() if not kids)
+        self.lifecycle_tail = self.last_steps  # what the next handler follows in the run graph
+
+    @staticmethod
+    def run_name(wf: Workflow) -> str:
+        """`<dag>-<date>-<time>`, how the Dagu UI lists a DAG's runs by their start."""
+        return f"{wf.name}-{datetime.now():%Y%m%d-%H%M%S}"
 
     # ------------------------------------------------------------------ what the core asks
 
@@ -150,6 +182,9 @@ class DaguProgram:
             while ready and len(running) < limit:
                 name = ready.popleft()
                 rec, step = ctx.nodes[name], by_name[name]
+                if rec.done:  # a retry keeps it: it succeeded or was skipped, above no failure
+                    settle(name)
+                    continue
                 if self.control.main.requested.is_set():
                     if ctx.timed_out:  # a DAG timeout cancels what has not started
                         rec.phase, rec.message = CANCELED, "DAG timeout"
@@ -167,7 +202,7 @@ class DaguProgram:
                 rec.phase = "running"
                 running.add(name)
                 future = self.leaves.submit(name, name, self._step_work(step, rec),
-                                            retry=step.retry if step.repeat is None else None)
+                                            retry=step.retry if step.repeat is None else None, after=rec.after)
                 future.add_done_callback(lambda _f, n=name: done_q.put(n))
             if finished >= len(wf.steps):
                 break
@@ -239,22 +274,74 @@ class DaguProgram:
     # ------------------------------------------------------------------ lifecycle
 
     def run_lifecycle(self) -> None:
-        """The status handler, then exit (each claimed once); then the run mail."""
+        """The status handler, then exit (each claimed once); then the run mail, which Dagu
+        sends after every attempt (agent.go reporter.send)."""
         ctx = self.ctx
         status = self.status or FAILED
         ctx.status = status
-        status = lifecycle.run_handlers(self.wf.handlers, status, self.run_handler,
+        self.lifecycle_tail = self.last_steps  # each attempt's handlers follow its steps
+        handlers = self.wf.handlers
+        if status == FAILED and self.retries_left() and handlers.failure is not None:
+            # Dagu runner.go shouldRunFailureHandler: held back while a retry will follow
+            ctx.log(f"failure handler held back: retry {self.attempt + 1} of {self.wf.retry.limit} is pending")
+            handlers = replace(handlers, failure=None)
+        status = lifecycle.run_handlers(handlers, status, self.run_handler,
                                         failure_fails_run=self.wf.semantics.handler_failure_fails_run)
         ctx.status = status
         ctx.finished_at = now()
         mail.send_run_mail(ctx, abort=self.control.lifecycle_node().forced)  # a 2nd signal ends it
+
+    # ------------------------------------------------------------------ DAG-level retry
+
+    def retries_left(self) -> bool:
+        return self.wf.retry is not None and self.attempt < self.wf.retry.limit
+
+    def retry_pending(self) -> PendingRetry | None:
+        """A run that ended failed runs again while the policy allows (Dagu's scheduler
+        retry_scanner.go: failed root runs only; a canceled or succeeded one is final)."""
+        if self.ctx.status != FAILED or not self.retries_left():
+            return None
+        delay = self.wf.retry.delay(self.attempt)
+        self.ctx.log(f"run failed: retry {self.attempt + 1} of {self.wf.retry.limit} in {delay:g}s")
+        return PendingRetry(delay=delay, reset=self._reset_for_retry, abandon=self._abandon_retry)
+
+    def _reset_for_retry(self) -> None:
+        """The next attempt (Dagu plan.go setupRetry): the steps that failed or were canceled,
+        and every step below one of them, run again; the others keep their result and
+        outputs. The handlers (init too) run again; the report shows this attempt's."""
+        ctx = self.ctx
+        again = retry_nodes(self.wf.steps, {name: rec.phase for name, rec in ctx.nodes.items()})
+        for name in again:
+            ctx.reset_node(name)
+        ctx.handler_nodes.clear()
+        ctx.stop = self.control.main  # the attempt's own stop token
+        ctx.status = ctx.message = ctx.finished_at = None
+        ctx.timed_out = False
+        ctx.dag_container.error = None  # a DAG container that failed to start is tried again
+        self.canceled = False
+        self.status = None
+        ctx.log(f"attempt {self.attempt + 1}: running again {', '.join(again) or 'no step'}")
+
+    def _abandon_retry(self, source: str) -> None:
+        """A stop while the retry waits: the run ends aborted, no handler runs (Dagu
+        dagrun/failed_auto_retry_cancel.go)."""
+        ctx = self.ctx
+        ctx.status = CANCELED
+        ctx.message = f"stopped by {source} while retry {self.attempt + 1} of {self.wf.retry.limit} was pending"
+        ctx.log(ctx.message)
+
+    # ------------------------------------------------------------------ handlers
+
+    def handler_claim(self, key: str) -> str:
+        """Each attempt runs its handlers once: the first attempt's claims keep their names."""
+        return f"handler-{key}" if self.attempt == 0 else f"handler-{key}-retry{self.attempt}"
 
     def run_handler(self, key: str, status: str | None = None) -> bool:
         """Run handler `key` once (claimed across processes); True when it succeeded."""
         ctx = self.ctx
         ctx.status = status  # what DAG_RUN_STATUS says in this handler
         rec = ctx.handler_record(key)
-        if not claim(self.folder, f"handler-{key}"):  # ran already: exactly once
+        if not claim(self.folder, self.handler_claim(key)):  # ran already: exactly once
             return True
         step = getattr(self.wf.handlers, key)
 
@@ -264,7 +351,9 @@ class DaguProgram:
             self.execute(ctx, step, rec, logger=logger, stop=stop, handler=key, status=ctx.status)
             return node_state(rec.phase, rec.message)
 
-        self.leaves.run(HANDLER_NODE_NAMES[key], rec.name, work)
+        if key != "init":
+            rec.after, self.lifecycle_tail = self.lifecycle_tail, (rec.name,)
+        self.leaves.run(HANDLER_NODE_NAMES[key], rec.name, work, after=rec.after)
         if rec.phase in ("running", NOT_STARTED):
             rec.phase, rec.message = FAILED, rec.message or "task crashed"
         return rec.phase in (SUCCEEDED, SKIPPED)
@@ -274,7 +363,7 @@ class DaguProgram:
         run that nobody claimed (Dagu runs none for a crashed one: core checks Semantics)."""
         status = CANCELED if reason == "canceled" else FAILED
         pending = [k for k in lifecycle.handler_order(status)
-                   if getattr(self.wf.handlers, k) is not None and not claimed(self.folder, f"handler-{k}")]
+                   if getattr(self.wf.handlers, k) is not None and not claimed(self.folder, self.handler_claim(k))]
         if not pending:
             logger.info("flowport: the flow run already ran its handlers")
             return []

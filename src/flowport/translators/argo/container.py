@@ -17,7 +17,8 @@ CONTAINER_KEYS = {
     "readinessProbe": IGN, "startupProbe": IGN, "lifecycle": IGN, "terminationMessagePath": IGN,
     "terminationMessagePolicy": IGN, "tty": IGN, "stdin": IGN, "stdinOnce": IGN,
     "resizePolicy": IGN, "restartPolicy": IGN, "restartPolicyRules": IGN,
-    "volumeMounts": UNS, "envFrom": UNS, "volumeDevices": UNS,
+    "volumeMounts": OK,  # read by templates.read_template (translators/argo/volumes.py)
+    "envFrom": UNS, "volumeDevices": UNS,
 }
 SCRIPT_KEYS = {**CONTAINER_KEYS, "source": OK}
 PULL_POLICIES = {"Always": "always", "IfNotPresent": "missing", "Never": "never"}

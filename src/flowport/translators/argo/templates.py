@@ -18,6 +18,7 @@ from .parameters import read_inputs, read_outputs
 from .retry import read_retry
 from .steps import read_steps
 from .tags import check_expression_tags
+from .volumes import check_mount_names, read_volume_mounts, read_volumes
 
 TEMPLATE_KEYS = {
     "name": OK, "inputs": OK, "outputs": OK, "container": OK, "script": OK, "steps": OK,
@@ -29,7 +30,7 @@ TEMPLATE_KEYS = {
     "metrics": IGN, "hostAliases": IGN, "pendingTimeout": IGN, "podResources": IGN, "resourceClaims": IGN, "podSpecPatch": UNS, "executor": IGN,
     "hooks": IGN,  # Argo's Template has no `hooks` field: it drops them (see docs/argo.md)
     "resource": UNS, "data": UNS, "plugin": UNS, "containerSet": UNS, "sidecars": UNS,
-    "initContainers": UNS, "daemon": UNS, "memoize": UNS, "volumes": UNS, "artifactLocation": UNS,
+    "initContainers": UNS, "daemon": UNS, "memoize": UNS, "volumes": OK, "artifactLocation": UNS,
     "outputsFrom": UNS,
 }
 SUSPEND_KEYS = {"duration": OK}
@@ -109,8 +110,14 @@ def read_template(d: DocReader, value: Any, path: Path_, refs: list, defaults: d
     t["inputs"] = read_inputs(d, *f["inputs"]) if "inputs" in f else ()
     t["outputs"] = read_outputs(d, *f["outputs"], kind) if "outputs" in f else ()
     body, bpath = f[kind]
+    if "volumes" in f:
+        t["volumes"] = read_volumes(d, *f["volumes"], what="template volumes")
     if kind in ("container", "script"):
         t["container"] = read_container(d, body, bpath, script=kind == "script")
+        if isinstance(body, dict) and "volumeMounts" in body:
+            mpath = (*bpath, "volumeMounts")
+            t["volume_mounts"] = read_volume_mounts(d, body["volumeMounts"], mpath, name or "")
+            check_mount_names(d, t["volume_mounts"], mpath, t.get("volumes", ()), d.cx.volume_names)
     elif kind == "steps":
         t["steps"] = read_steps(d, body, bpath, refs)
     elif kind == "dag":

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ...model import Semantics, Where, Workflow
-from ...model.argo import ArgoSpec, Hook, Parameter
+from ...model.argo import ArgoSpec, Hook, Parameter, Volume
 from ..fields import IGNORED as IGN
 from ..fields import OK, Fields, kind_of
 from ..fields import UNSUPPORTED as UNS
@@ -28,6 +28,7 @@ from .hooks import read_hooks
 from .parameters import read_arguments
 from .refs import Library, resolve_ref_templates, resolve_refs
 from .templates import read_templates
+from .volumes import read_claim_gc, read_claim_templates, read_volumes
 
 TOP_KEYS = {"apiVersion": OK, "kind": OK, "metadata": OK, "spec": OK, "status": IGN}
 METADATA_KEYS = {
@@ -47,7 +48,7 @@ SPEC_KEYS = {
     "podPriorityClassName": IGN, "archiveLogs": IGN, "archiveLocation": IGN,
     "workflowMetadata": IGN, "schedulerName": IGN, "imagePullSecrets": IGN, "hostNetwork": IGN,
     "metrics": IGN, "artifactGC": IGN, "executorPlugins": IGN, "podResources": IGN, "resourceClaims": IGN, "podSpecPatch": UNS, "shutdown": IGN, "suspend": IGN,
-    "volumes": UNS, "volumeClaimTemplates": UNS, "volumeClaimGC": UNS,
+    "volumes": OK, "volumeClaimTemplates": OK, "volumeClaimGC": OK,
     "artifactRepositoryRef": UNS, "synchronization": UNS, "retryStrategy": UNS,
 }
 WORKFLOW_TEMPLATE_REF_KEYS = {"name": OK, "clusterScope": OK}
@@ -100,6 +101,7 @@ def translate(docs: list[Document], *, source_file: str, library: Library | None
         data = main_doc.data
     top, meta, spec = _doc_parts(d, data)
     s = _read_spec(cx, d, top, spec)
+    volumes = _read_volumes(cx, s)
     refs = _read_templates(cx, s)
     _check_local_refs(cx, refs)
     entrypoint = _entrypoint(cx, s)
@@ -110,7 +112,7 @@ def translate(docs: list[Document], *, source_file: str, library: Library | None
                 arguments[p.name] = p
     exit_hook, hooks = _workflow_hooks(cx, s)
     _check_unresolved(cx)
-    return _finish(cx, s, meta, str(kind), entrypoint, arguments, (exit_hook, hooks), cron, source_file)
+    return _finish(cx, s, meta, str(kind), entrypoint, arguments, (exit_hook, hooks), cron, source_file, volumes)
 
 
 def _doc_parts(d: DocReader, data: dict) -> tuple[dict, dict, dict]:
@@ -167,6 +169,25 @@ def _read_spec(cx: Translation, d: DocReader, top: dict, spec: dict) -> _Spec:
     spec_f = d.fields(spec, ("spec",), SPEC_KEYS, "spec") if isinstance(spec, dict) else {}
     base_f = base_doc.fields(base_spec, ("spec",), SPEC_KEYS, "spec") if base_doc else {}
     return _Spec(d, spec_f, base_doc, base_f)
+
+
+def _read_volumes(cx: Translation, s: _Spec) -> tuple[tuple[Volume, ...], str]:
+    """`spec.volumes` then the `volumeClaimTemplates` claims (a mount finds a spec volume
+    first, as Argo's `addVolumeReferences`), merged by name over the referenced
+    WorkflowTemplate's; and `volumeClaimGC.strategy`. Read before the templates: their
+    `volumeMounts` are checked against these names."""
+    by_name: dict[str, Volume] = {}
+    claims: dict[str, Volume] = {}
+    for src, fields_ in s.sources():
+        if "volumes" in fields_:
+            by_name.update((v.name, v) for v in read_volumes(src, *fields_["volumes"], what="spec.volumes"))
+        if "volumeClaimTemplates" in fields_:
+            claims.update((v.name, v) for v in read_claim_templates(src, *fields_["volumeClaimTemplates"]))
+    gc = s.pick("volumeClaimGC")
+    strategy = read_claim_gc(*gc) if gc is not None else "OnWorkflowSuccess"
+    volumes = (*by_name.values(), *(v for k, v in claims.items() if k not in by_name))
+    cx.volume_names = {v.name for v in volumes}
+    return volumes, strategy
 
 
 def _read_templates(cx: Translation, s: _Spec) -> list:
@@ -243,7 +264,8 @@ def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
 
 def _finish(cx: Translation, s: _Spec, meta: dict, kind: str, entrypoint: str | None,
             arguments: dict[str, Parameter], hooks: tuple[Hook | None, tuple[Hook, ...]],
-            cron: tuple[tuple[str, ...], bool] | None, source_file: str) -> tuple[Workflow | None, Problems, list[str]]:
+            cron: tuple[tuple[str, ...], bool] | None, source_file: str,
+            volumes: tuple[tuple[Volume, ...], str] = ((), "OnWorkflowSuccess")) -> tuple[Workflow | None, Problems, list[str]]:
     d = s.d
     deadline = None
     a = s.pick("activeDeadlineSeconds")
@@ -288,6 +310,8 @@ def _finish(cx: Translation, s: _Spec, meta: dict, kind: str, entrypoint: str | 
         active_deadline=deadline,
         parallelism=parallelism,
         priority=int(prio[1]) if prio and str(prio[1]).lstrip("-").isdigit() else None,
+        volumes=volumes[0],
+        volume_claim_gc=volumes[1],
     )
     flow_name = str(name or (generate or "argo-workflow").rstrip("-") or "argo-workflow")
     description = dict(annotations).get("workflows.argoproj.io/description")

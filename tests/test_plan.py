@@ -1,0 +1,70 @@
+"""`flowport plan`: what a run and a deployment would do, complete and linear in the steps."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from flowport.cli import views
+from flowport.translators import load_text
+
+MAIL_DAG = """\
+name: nightly
+schedule: "5 4 * * *"
+smtp: {host: 127.0.0.1, port: "2525"}
+mailOn: {failure: true}
+errorMail: {from: ops@example.org, to: oncall@example.org}
+steps:
+  - name: extract
+    command: ./extract.sh
+    mailOnError: true
+    timeoutSec: 30
+handlerOn:
+  exit:
+    command: echo done
+"""
+
+
+def _plan(wf, width: int = 200) -> str:
+    buf = io.StringIO()
+    views.render_plan(Console(file=buf, width=width), wf)
+    return buf.getvalue()
+
+
+def test_dagu_plan_shows_schedule_mails_and_timeouts():
+    text = _plan(load_text(MAIL_DAG, "nightly.yaml"))
+    assert "schedule: 5 4 * * *" in text
+    assert "mail on failure: to oncall@example.org, after the handlers" in text
+    assert "via SMTP 127.0.0.1:2525" in text
+    assert "error mail" in text and "timeout 30s" in text
+    assert text.index("onExit") < text.index("mail on failure")  # the run mail follows the handlers
+
+
+def test_argo_plan_shows_the_cron_schedule_and_retry_limit():
+    cron = """\
+apiVersion: argoproj.io/v1alpha1
+kind: CronWorkflow
+metadata: {name: tick}
+spec:
+  schedule: "*/10 * * * *"
+  workflowSpec:
+    entrypoint: main
+    templates:
+      - name: main
+        retryStrategy: {limit: 3}
+        container: {image: alpine, command: [date]}
+"""
+    text = _plan(load_text(cron, "tick.yaml"))
+    assert "schedule: */10 * * * *" in text
+    assert "retry 3×" in text
+
+
+def test_a_big_plan_prints_plain_columns_with_every_step(monkeypatch):
+    monkeypatch.setattr(views, "PLAIN_PLAN_ROWS", 5)
+    steps = "".join(f"  - name: s{i}\n    command: echo {i}\n" + (f"    depends: [s{i - 1}]\n" if i else "")
+                    for i in range(8))
+    text = _plan(load_text(f"name: chain\nsteps:\n{steps}", "chain.yaml"))
+    assert "┃" not in text  # no rich table past the threshold
+    rows = [line.split() for line in text.splitlines() if line.split()[:1] and line.split()[0].isdigit()]
+    assert [(r[0], r[1]) for r in rows] == [(str(i + 1), f"s{i}") for i in range(8)]
