@@ -304,17 +304,6 @@ def ensure_local_server(on_wait: Callable[[str], None] = lambda why: None,
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-@contextlib.contextmanager
-def local_server(on_wait: Callable[[str], None] = lambda why: None) -> Iterator[str]:
-    """The local server's API URL, leased for the block."""
-    state, lease = ensure_local_server(on_wait)
-    try:
-        yield state.url
-    finally:
-        with contextlib.suppress(OSError):
-            lease.unlink()
-
-
 def stop_local_server(timeout: float = 20.0) -> ServerState | None:
     """Stop the local server (its users' runs lose their server); the state it had, or None."""
     folder = server_dir()
