@@ -115,6 +115,10 @@ def test_one_server_for_concurrent_and_later_runs_interrupted_start_alert_links(
     first = PtyRun(folder, wf)
     started.append(first.proc.pid)
     first.wait_for_text("starting the local Prefect server")  # the spinner, before any server answers
+    deadline = time.monotonic() + 60  # the spinner shows before the workflow is read: wait for the start
+    while not (folder / "server" / "server.json").exists():
+        assert first.proc.poll() is None and time.monotonic() < deadline, first.text
+        time.sleep(0.05)
     first.proc.send_signal(signal.SIGINT)
     assert first.proc.wait(timeout=30) == 130, first.text
     time.sleep(0.2)

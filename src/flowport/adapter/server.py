@@ -262,6 +262,7 @@ def _start_watcher(folder: Path, idle: float) -> ServerState:
         proc = subprocess.Popen(
             [sys.executable, "-m", "flowport.adapter.server_watch", str(folder), str(port), str(idle)],
             env={**os.environ, "DO_NOT_TRACK": "1"}, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+            cwd=folder,  # not the first run's folder: the server must not pin (or lose) it
             start_new_session=True,  # neither Ctrl-C on the terminal nor a killed flowport reach it
         )
     state = ServerState(url=f"http://127.0.0.1:{port}/api", port=port, watcher_pid=proc.pid,
@@ -329,6 +330,12 @@ def stop_local_server(timeout: float = 20.0) -> ServerState | None:
 def _kill_server(folder: Path) -> None:
     with contextlib.suppress(OSError, ValueError, ProcessLookupError):
         os.kill(int((folder / "server.pid").read_text()), signal.SIGKILL)
+
+
+def local_server_running() -> bool:
+    """The local server's watcher runs (it may still be starting); no request is made."""
+    state = ServerState.read(server_dir())
+    return bool(state and state.watcher_alive())
 
 
 @dataclass

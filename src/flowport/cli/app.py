@@ -167,15 +167,28 @@ def run(
 
     Exit codes: 0 the run succeeded; 1 it did not (failed, partially succeeded, canceled) or the server could not be reached; 2 the file or an option is invalid (nothing ran); 130 Ctrl-C while the local server was starting (nothing ran)."""
     from .params import check_param_names
+    from .server_cmd import EXIT_INTERRUPTED, ServerWait, leased_server, server_needed, server_starts
 
-    wf = _load_or_exit(file)
-    params = _parse_params(param)
-    if not check_param_names(err, wf, params, strict=strict):
-        raise typer.Exit(EXIT_INVALID)
-    options = _run_options(config, image, notify)
-    if on_cancel not in ("stop", "terminate"):
-        err.print(f"[red]error:[/red] --on-cancel must be 'stop' or 'terminate', got {on_cancel!r}")
-        raise typer.Exit(EXIT_INVALID)
+    wait = ServerWait(out, err)
+    local_server = server_needed()
+    if local_server and out.is_terminal and server_starts():
+        wait.show("starting")  # at once; the server itself starts once the workflow is valid
+    try:
+        wf = _load_or_exit(file)
+        params = _parse_params(param)
+        if not check_param_names(err, wf, params, strict=strict):
+            raise typer.Exit(EXIT_INVALID)
+        options = _run_options(config, image, notify)
+        if on_cancel not in ("stop", "terminate"):
+            err.print(f"[red]error:[/red] --on-cancel must be 'stop' or 'terminate', got {on_cancel!r}")
+            raise typer.Exit(EXIT_INVALID)
+    except KeyboardInterrupt:
+        wait.stop()
+        err.print("flowport: interrupted before the run began; nothing ran", markup=False, highlight=False)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    except BaseException:  # what was printed meanwhile went above the spinner (rich redirects)
+        wait.stop()
+        raise
     if on_cancel != "stop" or keep_volumes is not None:
         import dataclasses
 
@@ -187,13 +200,9 @@ def run(
         # Prefect's console handler would interleave with the live view; the logs still go
         # to the Prefect API and to the run's log folder.
         os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "WARNING"
-    from ..adapter.server import configured_api_url
-
     with contextlib.ExitStack() as server:
-        if configured_api_url() is None:  # before Prefect loads: Ctrl-C here just exits
-            from .server_cmd import leased_server
-
-            server.enter_context(leased_server(out, err))
+        if local_server:  # before Prefect loads: Ctrl-C here just exits
+            server.enter_context(leased_server(wait))
         from ..adapter import flush_logs, prefect_api, run as run_workflow
         from ..adapter.core import SIGNALS
         from .views import live_progress, render_summary

@@ -12,8 +12,6 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from ..adapter import server as local
-
 EXIT_INTERRUPTED = 130
 
 server_app = typer.Typer(
@@ -28,36 +26,64 @@ WAITING = {
 }
 
 
-@contextlib.contextmanager
-def leased_server(out: Console, err: Console) -> Iterator[str]:
-    """The local server's API URL for the block (started if needed), in PREFECT_API_URL for
-    everything flowport does in this process. A spinner (a line when not on a terminal)
-    while it starts; Ctrl-C then ends flowport with one line and exit code 130."""
-    status = None
+class ServerWait:
+    """The spinner (a line when not on a terminal) that says the local server is starting.
+    `run` shows it first thing when no server is up, before it reads the workflow, so it
+    appears at once; `leased_server` keeps it while the server starts."""
 
-    def on_wait(why: str) -> None:
-        nonlocal status
-        if status is not None:
-            status.update(WAITING[why])
-        elif out.is_terminal:
-            status = out.status(WAITING[why], spinner="dots")
-            status.start()
-        else:
-            err.print(f"flowport: {WAITING[why]}", markup=False, highlight=False, soft_wrap=True)
+    def __init__(self, out: Console, err: Console) -> None:
+        self.out, self.err, self.status = out, err, None
+        self.said: str | None = None
+
+    def show(self, why: str) -> None:
+        if self.status is not None:
+            self.status.update(WAITING[why])
+        elif self.out.is_terminal:
+            self.status = self.out.status(WAITING[why], spinner="dots")
+            self.status.start()
+        elif self.said != why:
+            self.err.print(f"flowport: {WAITING[why]}", markup=False, highlight=False, soft_wrap=True)
+        self.said = why
+
+    def stop(self) -> None:
+        if self.status is not None:
+            self.status.stop()
+            self.status = None
+
+
+def server_needed() -> bool:
+    """No PREFECT_API_URL: the local server will be used."""
+    from ..adapter.server import configured_api_url
+
+    return configured_api_url() is None
+
+
+def server_starts() -> bool:
+    """The local server is not running (cheap: its records only, no request)."""
+    from ..adapter.server import local_server_running
+
+    return not local_server_running()
+
+
+@contextlib.contextmanager
+def leased_server(wait: ServerWait) -> Iterator[str]:
+    """The local server's API URL for the block (started if needed), in PREFECT_API_URL for
+    everything flowport does in this process. `wait` shows while it starts; Ctrl-C then ends
+    flowport with one line and exit code 130."""
+    from ..adapter import server as local
 
     try:
         try:
-            state, lease = local.ensure_local_server(on_wait)
+            state, lease = local.ensure_local_server(wait.show)
         finally:
-            if status is not None:
-                status.stop()
+            wait.stop()
     except KeyboardInterrupt:
-        err.print("flowport: interrupted while the local Prefect server was starting (it goes on in the "
-                  "background and stops when idle; `flowport server stop` stops it now)", markup=False,
-                  highlight=False, soft_wrap=True)
+        wait.err.print("flowport: interrupted while the local Prefect server was starting (it goes on in the "
+                       "background and stops when idle; `flowport server stop` stops it now)", markup=False,
+                       highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_INTERRUPTED) from None
     except (RuntimeError, OSError, ValueError) as exc:
-        err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
+        wait.err.print(f"[red]error:[/red] {escape(str(exc))}", soft_wrap=True)
         raise typer.Exit(1) from None
     os.environ["PREFECT_API_URL"] = state.url
     try:
@@ -67,7 +93,7 @@ def leased_server(out: Console, err: Console) -> Iterator[str]:
             lease.unlink()
 
 
-def _describe(status: local.ServerStatus) -> str:
+def _describe(status) -> str:
     state = status.state
     if not status.running or state is None:
         return f"not running (home {status.folder})"
@@ -81,6 +107,8 @@ def _describe(status: local.ServerStatus) -> str:
 @server_app.command()
 def status() -> None:
     """Say whether the local server runs, where, and who uses it. Exit 0 when it runs, 1 when not."""
+    from ..adapter import server as local
+
     found = local.local_server_status()
     typer.echo(_describe(found))
     raise typer.Exit(0 if found.running else 1)
@@ -89,14 +117,15 @@ def status() -> None:
 @server_app.command()
 def start() -> None:
     """Start the local server now (a run would start it anyway); print its URL."""
-    out, err = Console(), Console(stderr=True)
-    with leased_server(out, err) as url:
+    with leased_server(ServerWait(Console(), Console(stderr=True))) as url:
         typer.echo(url.removesuffix("/api"))
 
 
 @server_app.command()
 def stop() -> None:
     """Stop the local server (a run still using it loses its server)."""
+    from ..adapter import server as local
+
     state = local.stop_local_server()
     typer.echo(f"stopped the local Prefect server at {state.url.removesuffix('/api')}" if state
                else "the local Prefect server was not running")
