@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Iterator
 
 from rich.console import Console, Group
@@ -249,7 +250,51 @@ def _logs_above(console: Console) -> Iterator[None]:
         PrefectConsoleHandler.emit = own_emit  # type: ignore[method-assign]
 
 
-def render_summary(console: Console, report) -> None:
+FAILED_PHASES = ("failed", "Failed", "Error")
+STDERR_TAIL_LINES = 5
+
+
+def stderr_tail(path: Path, lines: int = STDERR_TAIL_LINES, width: int = 300) -> list[str]:
+    """The last non-empty lines of a step's stderr file (each cut at `width`)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            f.seek(max(0, f.tell() - 64 * 1024))
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return []
+    kept = [line.rstrip() for line in text.splitlines() if line.strip()][-lines:]
+    return [line if len(line) <= width else line[:width] + " …" for line in kept]
+
+
+def _stderr_files(report, wf: Workflow | None) -> dict[str, Path]:
+    """node name → its stderr file, named as the Dagu program names it (runfiles.FileNames
+    over the steps, then the handlers); a step whose stderr is redirected has none here."""
+    if wf is None or not report.log_dir:
+        return {}
+    from ..adapter.runfiles import FileNames
+
+    names = FileNames([*(s.name for s in wf.steps), *HANDLER_NODE_NAMES.values()])
+    redirected = {s.name for s in wf.steps if getattr(s, "stderr_path", None) or getattr(s, "stderr_artifact", None)}
+    folder = Path(report.log_dir)
+    return {n.name: names.paths(folder, n.name, ".err")[0] for n in report.nodes if n.name not in redirected}
+
+
+def render_failures(console: Console, report, wf: Workflow | None) -> None:
+    """For each failed node: the last lines of its stderr; then where the logs are."""
+    files = _stderr_files(report, wf)
+    failed = [n for n in report.nodes if n.phase in FAILED_PHASES]
+    for n in failed:
+        tail = stderr_tail(files[n.name]) if n.name in files else []
+        if tail:
+            console.print(Text(f"{n.display_name}: last lines of stderr", style="bold red"), highlight=False)
+            for line in tail:
+                console.print(Text(f"  {line}"), highlight=False, soft_wrap=True)
+
+
+def render_summary(console: Console, report, wf: Workflow | None = None) -> None:
+    """The final table; for a Dagu run also the failed nodes' stderr tails (needs `wf` to
+    find their files) and the log folder."""
     if report.dialect == "argo":
         from .views_argo import render_argo_summary
 
@@ -264,5 +309,7 @@ def render_summary(console: Console, report) -> None:
     if report.attempts > 1:
         console.print(f"{report.attempts} attempts (retry_policy); the nodes above are the last attempt's",
                       markup=False, highlight=False)
+    render_failures(console, report, wf)
     if report.run_id:
-        console.print(Text(f"run id {report.run_id}", style="dim"), highlight=False)
+        where = f"; logs in {report.log_dir}" if report.log_dir else ""
+        console.print(Text(f"run id {report.run_id}{where}", style="dim"), highlight=False, soft_wrap=True)
