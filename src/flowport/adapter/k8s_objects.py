@@ -23,29 +23,42 @@ def prefect_name(name: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-")
 
 
-def secret_data(name: str) -> dict[str, str] | None:
-    """The keys of Secret `name`, or None when it does not exist; every value is masked."""
+def json_object(value: Any) -> dict[str, str] | None:
+    """`value` (a dict, or JSON text of one) as text values; None when it is no object."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    if not isinstance(value, dict):
+        return None
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
+
+
+def secret_block_value(block: str) -> Any:
+    """The value of the Prefect Secret block named `block` (text, or what JSON it holds as
+    saved), or None when there is none."""
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
 
     with get_client(sync_client=True) as client:
         try:
-            doc = client.read_block_document_by_name(prefect_name(name), "secret", include_secrets=True)
+            doc = client.read_block_document_by_name(block, "secret", include_secrets=True)
         except ObjectNotFound:
             return None
     value: Any = doc.data.get("value")
-    if hasattr(value, "get_secret_value"):
-        value = value.get_secret_value()
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            raise ObjectLookupError(f'secret "{name}": the Prefect Secret block {prefect_name(name)} holds no '
-                                    "JSON object of keys (store it with `flowport secrets import`)") from None
-    if not isinstance(value, dict):
+    return value.get_secret_value() if hasattr(value, "get_secret_value") else value
+
+
+def secret_data(name: str) -> dict[str, str] | None:
+    """The keys of Secret `name`, or None when it does not exist; every value is masked."""
+    value = secret_block_value(prefect_name(name))
+    if value is None:
+        return None
+    data = json_object(value)
+    if data is None:
         raise ObjectLookupError(f'secret "{name}": the Prefect Secret block {prefect_name(name)} holds no '
-                                "JSON object of keys")
-    data = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
+                                "JSON object of keys (store it with `flowport secrets import`)")
     masking.register(data.values())
     return data
 
@@ -58,15 +71,10 @@ def config_map_data(name: str) -> dict[str, str] | None:
         variable = client.read_variable_by_name(prefect_name(name))
     if variable is None:
         return None
-    value = variable.value
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
-            value = None
-    if not isinstance(value, dict):
+    data = json_object(variable.value)
+    if data is None:
         raise ObjectLookupError(f'configmap "{name}": the Prefect Variable {prefect_name(name)} holds no JSON object')
-    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
+    return data
 
 
 def resolve_env_refs(refs: tuple[EnvRef, ...]) -> tuple[dict[str, str], dict[str, str]]:

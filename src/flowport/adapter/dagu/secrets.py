@@ -41,30 +41,19 @@ def _value(ref: SecretRef, env: dict[str, str], workdir: str, dag_dir: str) -> s
 def prefect_secret(block: str, field: str | None = None, *, what: str = "secret") -> str:
     """The value of Prefect Secret block `block` (PREFECT_API_URL); with `field`, that key
     of a JSON-object value (how `flowport secrets import` stores a Kubernetes Secret)."""
-    from prefect.client.orchestration import get_client
-    from prefect.exceptions import ObjectNotFound
+    from ..k8s_objects import json_object, secret_block_value
 
     try:
-        with get_client(sync_client=True) as client:
-            doc = client.read_block_document_by_name(block, "secret", include_secrets=True)
-    except ObjectNotFound:
-        raise SecretLookupError(f"{what}: Prefect Secret block {block!r} not found") from None
-    except Exception as exc:
+        value = secret_block_value(block)
+    except Exception as exc:  # the server is unreachable
         raise SecretLookupError(f"{what}: cannot read Prefect Secret block {block!r}: {exc}") from None
-    value = doc.data.get("value")
-    if hasattr(value, "get_secret_value"):
-        value = value.get_secret_value()
+    if value is None:
+        raise SecretLookupError(f"{what}: Prefect Secret block {block!r} not found")
     if field is None:
         return value if isinstance(value, str) else json.dumps(value)
-    data = value
-    if isinstance(value, str):
-        try:
-            data = json.loads(value)
-        except ValueError:
-            data = None
-    if not isinstance(data, dict):
+    data = json_object(value)
+    if data is None:
         raise SecretLookupError(f"{what}: Prefect Secret block {block!r} holds no JSON object, so no key {field!r}")
     if field not in data:
         raise SecretLookupError(f"{what}: Prefect Secret block {block!r} has no key {field!r}")
-    item = data[field]
-    return item if isinstance(item, str) else json.dumps(item)
+    return data[field]
