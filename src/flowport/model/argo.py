@@ -96,6 +96,14 @@ class RetryStrategy:
 
 
 @dataclass(frozen=True)
+class Synchronization:
+    """`synchronization`: Argo's locks, held as Prefect global concurrency limits."""
+
+    mutexes: tuple[tuple[str | None, str], ...] = ()  # (namespace or None: the workflow's, name)
+    semaphores: tuple[tuple[str | None, str, str], ...] = ()  # (namespace, ConfigMap name, key)
+
+
+@dataclass(frozen=True)
 class Template:
     name: str
     kind: str  # container | script | steps | dag | suspend | http
@@ -112,7 +120,7 @@ class Template:
     active_deadline: str | None = None  # activeDeadlineSeconds
     suspend_duration: str | None = None
     http: Http | None = None
-    mutexes: tuple[str, ...] = ()  # synchronization.mutexes (local locks)
+    sync: "Synchronization | None" = None  # template-level synchronization (held for the node)
     where: Where | None = None
 
 
@@ -133,3 +141,4 @@ class ArgoSpec:
     active_deadline: float | None = None
     parallelism: int | None = None
     priority: int | None = None
+    sync: Synchronization | None = None  # spec.synchronization (held for the whole workflow)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from ...model import Workflow
-from ..core import Outcome, PendingRetry, RunControl
+from ..core import InlineLeaves, Outcome, PendingRetry, RunControl
 from ..options import RunOptions
 from ..records import NodeRecord
 from ..runfiles import FileNames, claim
@@ -41,6 +41,8 @@ class ArgoProgram:
         self.executor = Executor(spec, workflow_name=self.name, uid=run_id, params=named, run_leaf=run_leaf,
                                  control=control, claim=lambda what: claim(folder, what))
         self.executor.program = self  # the leaves find the run's leaf runner, images, log folder
+        # locks are Prefect global concurrency limits when the run has a Prefect API (task runs)
+        self.executor.prefect_locks = not isinstance(leaves, InlineLeaves)
 
     @staticmethod
     def run_name(wf: Workflow) -> str:
@@ -111,7 +113,9 @@ class ArgoProgram:
         return out, err
 
     def close(self) -> None:
-        """Containers still there after the run (a crash in a task run): gone."""
+        """Containers still there after the run (a crash in a task run): gone; the workflow's
+        locks, if an error skipped their release."""
+        self.executor.release_workflow_locks()
         try:
             from ..runners.docker import stop_run_containers
 

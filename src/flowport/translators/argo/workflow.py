@@ -27,7 +27,7 @@ from .document import DocReader, Path_, Translation, is_argo
 from .hooks import read_hooks
 from .parameters import read_arguments
 from .refs import Library, resolve_ref_templates, resolve_refs
-from .templates import read_templates
+from .templates import read_synchronization, read_templates
 
 TOP_KEYS = {"apiVersion": OK, "kind": OK, "metadata": OK, "spec": OK, "status": IGN}
 METADATA_KEYS = {
@@ -48,7 +48,7 @@ SPEC_KEYS = {
     "workflowMetadata": IGN, "schedulerName": IGN, "imagePullSecrets": IGN, "hostNetwork": IGN,
     "metrics": IGN, "artifactGC": IGN, "executorPlugins": IGN, "podResources": IGN, "resourceClaims": IGN, "podSpecPatch": UNS, "shutdown": IGN, "suspend": IGN,
     "volumes": UNS, "volumeClaimTemplates": UNS, "volumeClaimGC": UNS,
-    "artifactRepositoryRef": UNS, "synchronization": UNS, "retryStrategy": UNS,
+    "artifactRepositoryRef": UNS, "synchronization": OK, "retryStrategy": UNS,
 }
 WORKFLOW_TEMPLATE_REF_KEYS = {"name": OK, "clusterScope": OK}
 RUNNABLE_KINDS = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
@@ -252,6 +252,8 @@ def _finish(cx: Translation, s: _Spec, meta: dict, kind: str, entrypoint: str | 
         deadline = float(n) if n is not None else None
     par = s.pick("parallelism")
     parallelism = par[0].whole(par[1], par[2], minimum=1) if par else None
+    sync = s.pick("synchronization")
+    synchronization = read_synchronization(sync[0], sync[1], sync[2]) if sync else None
     sa = s.pick("serviceAccountName")
     prio = s.pick("priority")
     metadata = {k: v for k, (v, _) in meta.items()}
@@ -287,6 +289,7 @@ def _finish(cx: Translation, s: _Spec, meta: dict, kind: str, entrypoint: str | 
         hooks=hooks[1],
         active_deadline=deadline,
         parallelism=parallelism,
+        sync=synchronization,
         priority=int(prio[1]) if prio and str(prio[1]).lstrip("-").isdigit() else None,
     )
     flow_name = str(name or (generate or "argo-workflow").rstrip("-") or "argo-workflow")

@@ -1,0 +1,165 @@
+"""Locks as Prefect global concurrency limits (Argo `synchronization`, Dagu `maxActiveRuns`).
+
+A dialect names the locks a workflow or a node holds (`Lock`); this module holds them once:
+
+- with a Prefect API (a run with Prefect task runs): each lock is a global concurrency limit,
+  created on first use with the size the source declares (an Argo semaphore: read from the
+  Prefect Variable named after its ConfigMap, key → size), resized when that size changed,
+  and occupied with `prefect.concurrency` for as long as the holder runs. All of a holder's
+  locks are taken at once (no two holders each wait for the other's);
+- without one (the Prefect hooks' replay, tests): a lock of this process.
+
+While a holder waits, a stop of the run ends the wait: it then holds nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+from .runners.base import StopToken
+
+WAIT_SLICE = 1.0  # seconds per attempt: a stop is noticed between two
+LEASE_SECONDS = 60  # the server's minimum: a killed holder frees its slot ~1-2 min later
+
+
+class LockError(Exception):
+    """A lock that cannot be held as declared (no Variable for an Argo semaphore, a bad size)."""
+
+
+@dataclass(frozen=True)
+class Lock:
+    name: str  # the Prefect global concurrency limit
+    label: str  # how the source names it (messages)
+    size: int | None = None  # slots; None: read `config[key]` from the Prefect Variable `config`
+    config: str | None = None
+    key: str | None = None
+
+
+def limit_name(*parts: str) -> str:
+    """A limit name Prefect accepts (no `/ % & > <`)."""
+    return re.sub(r"[/%&><\s]+", "-", "-".join(p for p in parts if p))
+
+
+def size_of(lock: Lock, read_variable: Callable[[str], Any]) -> int:
+    if lock.size is not None:
+        return lock.size
+    value = read_variable(lock.config or "")
+    if value is None:
+        raise LockError(f"{lock.label}: no Prefect Variable named {lock.config!r} holds the ConfigMap's keys; "
+                        f"create it (a JSON object, e.g. {{\"{lock.key}\": \"1\"}}) with `prefect variable set`")
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            value = None
+    if not isinstance(value, dict) or lock.key not in value:
+        raise LockError(f"{lock.label}: the Prefect Variable {lock.config!r} has no key {lock.key!r}")
+    try:
+        size = int(str(value[lock.key]).strip())
+    except ValueError:
+        raise LockError(f"{lock.label}: {lock.config}.{lock.key} is {value[lock.key]!r}, not a whole number") from None
+    if size < 1:
+        raise LockError(f"{lock.label}: {lock.config}.{lock.key} is {size}; a semaphore needs at least 1")
+    return size
+
+
+# ---------------------------------------------------------------- without a Prefect API
+
+_local: dict[str, threading.BoundedSemaphore] = {}
+_local_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def _hold_here(sized: list[tuple[Lock, int]], stop: StopToken, waiting: Callable[[], None]) -> Iterator[bool]:
+    held: list[threading.BoundedSemaphore] = []
+    try:
+        for lock, size in sorted(sized, key=lambda item: item[0].name):  # one order: no deadlock
+            with _local_lock:
+                sem = _local.setdefault(lock.name, threading.BoundedSemaphore(size))
+            if not sem.acquire(blocking=False):
+                waiting()
+                while not sem.acquire(timeout=WAIT_SLICE):
+                    if stop.requested.is_set():
+                        yield False
+                        return
+            held.append(sem)
+        yield True
+    finally:
+        for sem in held:
+            sem.release()
+
+
+# ---------------------------------------------------------------- Prefect global concurrency limits
+
+
+def _ensure_limits(sized: list[tuple[Lock, int]]) -> None:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate, GlobalConcurrencyLimitUpdate
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        for lock, size in sized:
+            try:
+                found = client.read_global_concurrency_limit_by_name(lock.name)
+            except ObjectNotFound:
+                try:
+                    client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=lock.name, limit=size))
+                except ObjectAlreadyExists:  # another run created it meanwhile
+                    pass
+                continue
+            if found.limit != size or not found.active:
+                client.update_global_concurrency_limit(lock.name, GlobalConcurrencyLimitUpdate(limit=size, active=True))
+
+
+@contextlib.contextmanager
+def _hold_in_prefect(sized: list[tuple[Lock, int]], stop: StopToken, waiting: Callable[[], None]) -> Iterator[bool]:
+    from prefect.concurrency._sync import concurrency
+
+    _ensure_limits(sized)
+    names = [lock.name for lock, _ in sized]
+    told = False
+    while True:
+        holder = concurrency(names, occupy=1, timeout_seconds=WAIT_SLICE, strict=True,
+                             lease_duration=LEASE_SECONDS, suppress_warnings=True,
+                             raise_on_lease_renewal_failure=False)
+        try:
+            holder.__enter__()
+            break
+        except TimeoutError:
+            if not told:
+                told = True
+                waiting()
+            if stop.requested.is_set():
+                yield False
+                return
+    try:
+        yield True
+    finally:
+        holder.__exit__(None, None, None)
+
+
+def read_variable(name: str) -> Any:
+    from prefect.variables import Variable
+
+    return Variable.get(name, default=None)
+
+
+@contextlib.contextmanager
+def hold(locks: list[Lock] | tuple[Lock, ...], stop: StopToken, *, prefect: bool,
+         on_wait: Callable[[str], None] = lambda message: None) -> Iterator[bool]:
+    """Hold every lock of `locks` for the block: yields True when held, False when a stop came
+    while waiting. `on_wait(message)` is called once when a lock is taken by another holder
+    (the source's words: "Waiting for <lock> lock"). Raises LockError before waiting."""
+    if not locks:
+        yield True
+        return
+    sized = [(lock, size_of(lock, read_variable)) for lock in locks]
+    hold_them = _hold_in_prefect if prefect else _hold_here
+    message = "Waiting for " + ", ".join(lock.label for lock in locks) + " lock"
+    with hold_them(sized, stop, lambda: on_wait(message)) as held:
+        yield held
