@@ -549,3 +549,67 @@ def test_server_on_postgresql_runs_a_deployment(postgres, tmp_path):
              "-c", "select count(*) from flow_run", postgres.database],
             env={**os.environ, "PGPASSWORD": postgres.password}, capture_output=True, text=True, timeout=30)
         assert rows.returncode == 0 and int(rows.stdout.strip()) >= 1, rows.stderr  # it is PostgreSQL's
+
+
+# ------------------------------------------------------------------ people in the loop, locks
+
+ARGO_APPROVE = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: approve-
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      steps:
+        - - name: approve
+            template: approve
+        - - name: show
+            template: show
+            arguments:
+              parameters: [{name: answer, value: "{{steps.approve.outputs.parameters.answer}}"}]
+    - name: approve
+      suspend: {}
+      outputs:
+        parameters:
+          - name: answer
+            valueFrom: {supplied: {}}
+    - name: show
+      inputs: {parameters: [{name: answer}]}
+      container:
+        image: busybox
+        command: [sh, -c, "echo got {{inputs.parameters.answer}}"]
+"""
+
+
+def wait_paused(server: PrefectServer, run_id: str, timeout: float = 120) -> object:
+    def paused():
+        with server.client() as client:
+            state = client.read_flow_run(uuid.UUID(run_id)).state
+        return state if state is not None and state.is_paused() else None
+
+    return wait_until(paused, timeout, "the flow run to pause")
+
+
+def report_of(server: PrefectServer, run_id: str) -> dict:
+    arts = [a for a in artifacts_of(server, run_id) if "```json" in (a.data or "")]
+    return json.loads(arts[0].data.split("```json", 1)[1].split("```", 1)[0])
+
+
+def test_argo_suspend_resumed_through_the_api_with_a_supplied_value(stack, tmp_path, request):
+    request.getfixturevalue("docker_engine")  # the next step is a container
+    wf = write(tmp_path / "approve", "approve.yaml", ARGO_APPROVE)
+    deploy(stack, wf)
+    run_id = run_deployment_cli(stack, "approve/approve")
+    state = wait_paused(stack, run_id)
+    assert state.state_details.run_input_keyset  # the UI's Resume form
+    wrong = stack.flowport("resume", run_id, "-p", "nope=1")
+    assert wrong.returncode == 1 and "it takes answer" in wrong.stderr
+    done = stack.flowport("resume", run_id, "-p", "answer=yes-please")
+    assert done.returncode == 0, done.stderr
+    run = stack.wait_final(run_id, timeout=180)
+    assert run.state.is_completed(), run.state
+    nodes = {n["display_name"]: n for n in report_of(stack, run_id)["nodes"]}
+    assert nodes["approve"]["outputs"]["parameters"] == {"answer": "yes-please"}
+    assert nodes["show"]["outputs"]["result"] == "got yes-please"

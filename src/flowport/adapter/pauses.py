@@ -20,6 +20,7 @@ first, as Argo and Dagu let it. Values are strings, as both engines keep them.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import uuid
@@ -175,19 +176,21 @@ def _paused(run_id: str, pause: Pause, stop: StopToken, deadline: float | None, 
 
     flow_run_id = uuid.UUID(run_id)
     model = form_model(pause)
-    pause_key = f"{pause.key}-{uuid.uuid4().hex[:8]}"  # Prefect refuses a pause key used before
-    keyset = keyset_from_base_key(f"paused-{pause_key}".lower())
+    # input keys take lowercase letters, digits and dashes; a pause key is never used twice
+    slug = re.sub(r"[^a-z0-9]+", "-", pause.key.lower()).strip("-")[:60] or "node"
+    pause_key = f"{slug}-{uuid.uuid4().hex[:8]}"
+    keyset = keyset_from_base_key(f"paused-{pause_key}")
     state = Paused(pause_key=pause_key)  # no server timeout: it would fail the whole flow run
     state.state_details.run_input_keyset = keyset
     with get_client(sync_client=True) as client:
-        # the form before the state: the UI reads the schema as soon as it sees the pause
-        model.save(keyset, flow_run_id=flow_run_id)
         result = client.set_flow_run_state(flow_run_id, state)
         if not result.state or not result.state.is_paused():
             if stop.requested.wait(POLL_SECONDS * 4):  # being cancelled: not Running, no pause
                 return Answer(STOPPED)
             reason = getattr(result.details, "reason", None) or result.status
             raise RuntimeError(f"the flow run could not be paused: {reason}")
+        # the form after the state: Prefect clears a new pause's keys as it accepts it
+        _save_form(client, flow_run_id, keyset, model, pause.description)
         logger.info(f"flow run paused for {pause.key}")
         try:
             while True:
@@ -204,6 +207,16 @@ def _paused(run_id: str, pause: Pause, stop: StopToken, deadline: float | None, 
                 time.sleep(POLL_SECONDS)
         finally:
             _unpause(client, flow_run_id)
+
+
+def _save_form(client: Any, flow_run_id: uuid.UUID, keyset: dict[str, str], model: Any, description: str) -> None:
+    """What `RunInput.save` stores (the schema the UI renders, the Markdown above it), through
+    this thread's client: Prefect's own helper may dispatch to async inside a task run."""
+    from prefect._internal.pydantic.v2_schema import create_v2_schema
+
+    schema = create_v2_schema(model.__name__, model_base=model)
+    client.create_flow_run_input(flow_run_id, keyset["schema"], json.dumps(schema))
+    client.create_flow_run_input(flow_run_id, keyset["description"], json.dumps(description))
 
 
 def _read_input(client: Any, flow_run_id: uuid.UUID, key: str) -> dict[str, Any] | None:

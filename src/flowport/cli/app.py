@@ -210,6 +210,11 @@ from .deploy_cmd import deploy as _deploy, serve as _serve  # noqa: E402
 app.command(name="deploy")(_deploy)
 app.command(name="serve")(_serve)
 
+from .pause_cmd import reject as _reject, resume as _resume  # noqa: E402
+
+app.command(name="resume")(_resume)
+app.command(name="reject")(_reject)
+
 
 def main() -> None:
     app()
