@@ -23,6 +23,7 @@ from .common import (
 )
 from .dagu import (
     HANDLER_NODE_NAMES,
+    Approval,
     ContinueOn,
     DagRetry,
     Handlers,
@@ -38,7 +39,7 @@ from .dagu import (
 from .workflow import Workflow
 
 __all__ = [
-    "DAG_CONTAINER", "HANDLER_NODE_NAMES", "Action", "ArgoSpec", "Container", "ContinueOn", "DagRetry", "Handlers",
+    "DAG_CONTAINER", "HANDLER_NODE_NAMES", "Action", "Approval", "ArgoSpec", "Container", "ContinueOn", "DagRetry", "Handlers",
     "Http", "Mail", "MailBlock", "MailSettings", "Noop", "OutputField", "Pairs", "Param", "Precondition",
     "Repeat", "Retry", "Semantics", "Shell", "SmtpConfig", "Sql", "Step", "Where", "Workflow",
 ]
