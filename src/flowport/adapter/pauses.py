@@ -33,6 +33,8 @@ RESUMED = "resumed"
 REJECTED = "rejected"
 STOPPED = "stopped"
 TIMED_OUT = "timed_out"
+INCOMPLETE = "incomplete"  # resumed without a required value: the node waits again
+REQUIRED = "x-flowport-required"  # marks a required value in the form's schema
 
 DECISION, REASON = "decision", "reason"  # the form's own fields (prefixed when a value takes the name)
 POLL_SECONDS = 0.5
@@ -40,12 +42,14 @@ POLL_SECONDS = 0.5
 
 @dataclass(frozen=True)
 class Field:
-    """One value the person supplies: required when it has no default; `choices` from an enum."""
+    """One value the person supplies: `required` to resume (a rejection needs none of them;
+    the form shows it empty); `choices` from an enum."""
 
     name: str
     default: str | None = None
     choices: tuple[str, ...] = ()
     description: str | None = None
+    required: bool = False
 
 
 @dataclass(frozen=True)
@@ -80,8 +84,13 @@ def form_model(pause: Pause) -> Any:
     spec: dict[str, Any] = {}
     for f in pause.fields:
         kind: Any = Literal[f.choices] if f.choices else str  # type: ignore[valid-type]
-        options = {"description": f.description} if f.description else {}
-        spec[f.name] = (kind, PydanticField(... if f.default is None else f.default, **options))
+        options: dict[str, Any] = {"title": f.name, **({"description": f.description} if f.description else {})}
+        if f.required:
+            # not required by the schema, so that a rejection needs no value (Prefect validates
+            # every resume against it); the wait checks it and asks again
+            options["description"] = (f.description + " " if f.description else "") + "(required to resume)"
+            options["json_schema_extra"] = {REQUIRED: True}
+        spec[f.name] = (kind, PydanticField("" if f.default is None else f.default, **options))
     decision, reason = control_names(pause.fields)
     spec[decision] = (Literal["resume", "reject"], PydanticField("resume", description="resume, or reject"))
     spec[reason] = (str, PydanticField("", description="why (shown on the node when rejected)"))
@@ -103,6 +112,9 @@ def read_answer(pause: Pause, response: dict[str, Any] | None) -> Answer:
         value = response.get(f.name, f.default)
         if value is not None:
             values[f.name] = value if isinstance(value, str) else json.dumps(value)
+    missing = [f.name for f in pause.fields if f.required and not values.get(f.name)]
+    if missing:
+        return Answer(INCOMPLETE, values=values, reason=", ".join(missing))
     return Answer(RESUMED, values=values, reason=why)
 
 
@@ -150,7 +162,11 @@ def wait_for_person(run_id: str, pause: Pause, stop: StopToken, logger: Any,
                 if early:
                     return Answer(early)
                 time.sleep(POLL_SECONDS)
-            return _paused(run_id, pause, stop, deadline, logger)
+            while True:
+                answer = _paused(run_id, pause, stop, deadline, logger)
+                if answer.verdict != INCOMPLETE:
+                    return answer
+                logger.warning(f"resumed without {answer.reason} (required): waiting again")
         finally:
             turn.release()
     finally:
@@ -244,8 +260,8 @@ def _unpause(client: Any, flow_run_id: uuid.UUID) -> None:
 # ---------------------------------------------------------------- resume / reject (the CLI)
 
 
-def paused_form(flow_run_id: uuid.UUID) -> list[str]:
-    """The field names of a paused flow run's form; an error when it is not paused."""
+def paused_form(flow_run_id: uuid.UUID) -> dict[str, Any]:
+    """The fields of a paused flow run's form (name → JSON schema); an error when it is not paused."""
     from prefect.client.orchestration import get_client
 
     with get_client(sync_client=True) as client:
@@ -255,21 +271,25 @@ def paused_form(flow_run_id: uuid.UUID) -> list[str]:
             raise ValueError(f"flow run {flow_run_id} is not paused (it is {name})")
         keyset = state.state_details.run_input_keyset
         if not keyset:
-            return []
+            return {}
         schema = json.loads(client.read_flow_run_input(flow_run_id=flow_run_id, key=keyset["schema"]))
-    return list((schema.get("properties") or {}).keys())
+    return dict(schema.get("properties") or {})
 
 
 def answer(flow_run_id: uuid.UUID, values: dict[str, str], *, reject: bool = False, reason: str = "") -> None:
     """Resume (or reject) a paused flow run with `values` for its form."""
     from prefect.client.orchestration import get_client
 
-    names = paused_form(flow_run_id)
+    form = paused_form(flow_run_id)
+    names = list(form)
     own = names[:-2]
     unknown = sorted(set(values) - set(own))
     if unknown and names:
         raise ValueError(f"the pause has no value named {', '.join(unknown)}"
                          + (f" (it takes {', '.join(own)})" if own else " (it takes none)"))
+    missing = [n for n in own if form[n].get(REQUIRED) and not values.get(n) and not form[n].get("default")]
+    if missing and not reject:
+        raise ValueError(f"give {', '.join(missing)} to resume (-p {missing[0]}=VALUE)")
     if not names and (values or reject):
         raise ValueError(f"flow run {flow_run_id} was not paused by flowport: it takes no values and cannot "
                          "be rejected (resume it, or cancel it)")

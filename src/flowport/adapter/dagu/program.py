@@ -338,7 +338,7 @@ class DaguProgram:
         from ..pauses import Field, Pause
 
         approval = step.approval
-        fields = tuple(Field(n, default=None if n in approval.required else "") for n in approval.inputs)
+        fields = tuple(Field(n, default="", required=n in approval.required) for n in approval.inputs)
         text = (f"Dagu DAG **{self.wf.name}**: step **{step.name}** waits for approval.\n\n"
                 + (f"{approval.prompt}\n\n" if approval.prompt else "")
                 + "Resume to approve" + (f" (with {', '.join(approval.inputs)})" if approval.inputs else "")
