@@ -108,6 +108,8 @@ def _plan_header(wf: Workflow) -> list[str]:
         lines.append(f"timeout {wf.timeout:g}s")
     if wf.max_active_steps:
         lines.append(f"max {wf.max_active_steps} steps at once")
+    if wf.max_active_runs:
+        lines.append(f"max {wf.max_active_runs} runs at once (Prefect global concurrency limit)")
     if wf.delay:
         lines.append(f"{wf.delay:g}s between step starts")
     if wf.retry:
@@ -135,6 +137,8 @@ def _plan_row(s: Step, wf: Workflow, lv: dict[str, int]) -> tuple[str, ...]:
         policy.append(f"output → {s.output}")
     if s.mail_on_error:
         policy.append("error mail")
+    if s.approval is not None:
+        policy.append("approval" + (f" ({', '.join(s.approval.inputs)})" if s.approval.inputs else ""))
     return (str(lv.get(s.name, "?")), s.name, ", ".join(s.depends), _what(s, wf), ", ".join(policy))
 
 
