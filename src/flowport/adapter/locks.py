@@ -15,6 +15,7 @@ While a holder waits, a stop of the run ends the wait: it then holds nothing.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import json
 import re
 import threading
@@ -23,7 +24,7 @@ from typing import Any, Callable, Iterator
 
 from .runners.base import StopToken
 
-WAIT_SLICE = 1.0  # seconds per attempt: a stop is noticed between two
+WAIT_SLICE = 1.0  # seconds: how soon a stop ends a wait, and a wait is reported
 LEASE_SECONDS = 60  # the server's minimum: a killed holder frees its slot ~1-2 min later
 
 
@@ -118,29 +119,44 @@ def _ensure_limits(sized: list[tuple[Lock, int]]) -> None:
 
 @contextlib.contextmanager
 def _hold_in_prefect(sized: list[tuple[Lock, int]], stop: StopToken, waiting: Callable[[], None]) -> Iterator[bool]:
-    from prefect.concurrency._sync import concurrency
+    """`prefect.concurrency.sync.concurrency` in a thread of its own, entered and left there
+    (the holder waits for its slot as Prefect's acquisition service retries, renews the lease
+    while held). The caller waits for it, or for a stop: then the thread gives back the slot
+    as soon as it gets it. Waiting with short timeouts instead logs an ERROR each time."""
+    from prefect.concurrency.sync import concurrency
 
     _ensure_limits(sized)
     names = [lock.name for lock, _ in sized]
-    told = False
-    while True:
-        holder = concurrency(names, occupy=1, timeout_seconds=WAIT_SLICE, strict=True,
-                             lease_duration=LEASE_SECONDS, suppress_warnings=True,
-                             raise_on_lease_renewal_failure=False)
+    got, release = threading.Event(), threading.Event()
+    failed: list[BaseException] = []
+
+    def holder() -> None:
         try:
-            holder.__enter__()
-            break
-        except TimeoutError:
-            if not told:
-                told = True
-                waiting()
-            if stop.requested.is_set():
-                yield False
-                return
+            with concurrency(names, occupy=1, strict=True, lease_duration=LEASE_SECONDS,
+                             raise_on_lease_renewal_failure=False):
+                got.set()
+                release.wait()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller
+            failed.append(exc)
+            got.set()
+
+    context = contextvars.copy_context()  # Prefect's settings: the API of this run
+    thread = threading.Thread(target=context.run, args=(holder,), name="flowport-lock-" + names[0][:40], daemon=True)
+    thread.start()
     try:
+        if not got.wait(WAIT_SLICE):
+            waiting()
+            while not got.wait(WAIT_SLICE):
+                if stop.requested.is_set():
+                    yield False
+                    return
+        if failed:
+            raise LockError(f"cannot take {', '.join(names)}: {failed[0]}")
         yield True
     finally:
-        holder.__exit__(None, None, None)
+        release.set()  # a slot taken after a stop is given back at once
+        if got.is_set():
+            thread.join(timeout=30)
 
 
 def read_variable(name: str) -> Any:
