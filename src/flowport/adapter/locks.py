@@ -125,7 +125,10 @@ def _hold_in_prefect(sized: list[tuple[Lock, int]], stop: StopToken, waiting: Ca
     as soon as it gets it. Waiting with short timeouts instead logs an ERROR each time."""
     from prefect.concurrency.sync import concurrency
 
-    _ensure_limits(sized)
+    try:
+        _ensure_limits(sized)
+    except Exception as exc:  # the Prefect API refused or is gone: the holder cannot start
+        raise LockError(f"cannot set up the Prefect concurrency limit of {', '.join(lk.label for lk, _ in sized)}: {exc}") from None
     names = [lock.name for lock, _ in sized]
     got, release = threading.Event(), threading.Event()
     failed: list[BaseException] = []

@@ -9,7 +9,6 @@ from ...lang.depends import check_when
 from ...lang.errors import ExpressionError
 from ...model.argo import Call, Hook, Loop, Sequence
 from ..fields import OK, kind_of
-from ..fields import UNSUPPORTED as UNS
 from .depends import read_depends
 from .document import DocReader, Path_, plain, template_target
 from .hooks import read_hooks
