@@ -21,6 +21,7 @@ PHASE_STYLE = {
     "succeeded": "green", "Succeeded": "green", "partially_succeeded": "yellow",
     "failed": "red", "Failed": "red", "Error": "red", "canceled": "yellow",
     "skipped": "dim", "Skipped": "dim", "Omitted": "dim", "not_started": "dim", "running": "cyan",
+    "waiting": "magenta", "rejected": "red", "Pending": "dim",
 }
 
 
