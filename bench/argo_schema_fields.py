@@ -43,6 +43,21 @@ OBJECTS = {  # name in the list -> schema definition
     "Mutex": V1 + "Mutex",
     "SemaphoreRef": V1 + "SemaphoreRef",
     "CronWorkflowSpec": V1 + "CronWorkflowSpec",
+    "Artifact": V1 + "Artifact",
+    "ArchiveStrategy": V1 + "ArchiveStrategy",
+    "TarStrategy": V1 + "TarStrategy",
+    "RawArtifact": V1 + "RawArtifact",
+    "HTTPArtifact": V1 + "HTTPArtifact",
+    "Header": V1 + "Header",
+    "S3Artifact": V1 + "S3Artifact",
+    "ArtifactRepositoryRef": V1 + "ArtifactRepositoryRef",
+    "Volume": "io.k8s.api.core.v1.Volume",
+    "VolumeMount": "io.k8s.api.core.v1.VolumeMount",
+    "EmptyDirVolumeSource": "io.k8s.api.core.v1.EmptyDirVolumeSource",
+    "HostPathVolumeSource": "io.k8s.api.core.v1.HostPathVolumeSource",
+    "PersistentVolumeClaimVolumeSource": "io.k8s.api.core.v1.PersistentVolumeClaimVolumeSource",
+    "PersistentVolumeClaim": "io.k8s.api.core.v1.PersistentVolumeClaim",
+    "VolumeClaimGC": V1 + "VolumeClaimGC",
 }
 
 

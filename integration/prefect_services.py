@@ -61,7 +61,8 @@ def stop_group(proc: subprocess.Popen, grace: float = 15.0) -> None:
 class PrefectServer:
     """`prefect server start` on a free 127.0.0.1 port, PREFECT_HOME in `home`."""
 
-    def __init__(self, home: Path, database_url: str | None = None) -> None:
+    def __init__(self, home: Path, database_url: str | None = None, ui: bool = False) -> None:
+        self.ui = ui  # serve Prefect's UI (for the browser tests), its API calls to this server
         self.home = Path(home)
         self.home.mkdir(parents=True, exist_ok=True)
         self.port = free_port()
@@ -80,6 +81,8 @@ class PrefectServer:
     def start(self, timeout: float = 90.0) -> "PrefectServer":
         env = self.env()
         env.pop("PREFECT_API_URL")
+        if self.ui:
+            env.update(PREFECT_UI_ENABLED="true", PREFECT_UI_API_URL=self.url)
         self.proc = subprocess.Popen(
             [*prefect_cli(), "server", "start", "--host", "127.0.0.1", "--port", str(self.port)],
             env=env, stdout=open(self.log_path, "ab"), stderr=subprocess.STDOUT,
@@ -138,6 +141,14 @@ class PrefectServer:
         if self.proc is not None:
             stop_group(self.proc)
             self.proc = None
+
+    @contextlib.contextmanager
+    def settings(self) -> Iterator[None]:
+        """This process's Prefect calls go to this server (e.g. Block.save, flowport's readers)."""
+        from prefect.settings import PREFECT_API_URL, temporary_settings
+
+        with temporary_settings({PREFECT_API_URL: self.url}):
+            yield
 
     @contextlib.contextmanager
     def client(self) -> Iterator[Any]:

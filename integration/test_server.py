@@ -8,6 +8,7 @@ workflow in its file's folder, like `flowport run`."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import signal
 import textwrap
@@ -19,6 +20,8 @@ import pytest
 from testkit.procs import alive, stat_fields, wait_for, wait_until
 
 from prefect_services import Postgres, PrefectServer, postgres_bin, run_id_from_cli
+
+from flowport.cli.entry import entrypoint_for
 
 POOL = "flowport-test"
 
@@ -181,7 +184,7 @@ def run_deployment_cli(server: PrefectServer, name: str, *params: str) -> str:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    server = PrefectServer(tmp_path_factory.mktemp("prefect-home"))
+    server = PrefectServer(tmp_path_factory.mktemp("prefect-home"), ui=True)
     try:
         server.start()
     except (RuntimeError, OSError) as exc:
@@ -202,8 +205,13 @@ def test_dagu_deployments_run_with_handlers_schedules_and_artifacts(stack, tmp_p
 
     with stack.client() as client:
         dep = client.read_deployment_by_name("greet/greet")
-    assert dep.entrypoint == "flowport.cli.entry.run_workflow"
-    assert dep.parameters["source"] == ok.read_text()  # the YAML travels as a parameter
+    assert dep.entrypoint == entrypoint_for("greet")  # the static flow, named after the workflow
+    # the YAML is kept in a block; the parameter names it in one line
+    assert dep.parameters["source"] == "flowport-workflow:flowport-greet"
+    from flowport.cli.workflow_blocks import read_source
+
+    with stack.settings():
+        assert read_source(dep.parameters["source"]) == ok.read_text()
     assert {"flowport", "dagu", "team-a"} <= set(dep.tags)
     assert [(s.schedule.cron, s.active) for s in dep.schedules] == [("30 6 * * 1-5", True)]
     params_schema = dep.parameter_openapi_schema["properties"]["params"]
@@ -237,7 +245,8 @@ def test_dagu_deployments_run_with_handlers_schedules_and_artifacts(stack, tmp_p
     with stack.client() as client:
         dep = client.read_deployment_by_name("greet/greet")
     assert sorted(s.schedule.cron for s in dep.schedules) == ["0 1 * * *", "0 2 * * 0"]
-    assert "0 1 * * *" in dep.parameters["source"]
+    with stack.settings():
+        assert "0 1 * * *" in read_source(dep.parameters["source"])
 
 
 def test_prefect_yaml_is_deployable_with_prefect_deploy(stack, tmp_path):
@@ -271,6 +280,9 @@ def test_cancel_through_the_api_runs_cancel_and_exit_handlers_once(stack, tmp_pa
     report = json.loads(artifacts_of(stack, run_id)[0].data.split("```json", 1)[1].split("```", 1)[0])
     assert {n["name"]: n["phase"] for n in report["nodes"]} == {
         "long": "canceled", "after": "not_started", "onCancel": "succeeded", "onExit": "succeeded"}
+    worker_log = Path(stack.workers[0].log).read_text(errors="replace")
+    assert "flowport: the flow run ended Cancelled: stoppable: canceled (stopped by Prefect)" in worker_log
+    assert "CancelledRun" not in worker_log  # one INFO line, no engine traceback
 
 
 def test_flow_process_killed_hard_ends_crashed_and_on_crashed_cleans_up(stack, tmp_path):
@@ -291,6 +303,78 @@ def test_flow_process_killed_hard_ends_crashed_and_on_crashed_cleans_up(stack, t
         time.sleep(0.2)
     assert not alive(step_pid), "the step outlived the crashed flow process"
     assert not (wf.parent / "handlers.txt").exists()  # Dagu runs no handler for a killed run
+
+
+FANOUT = """
+name: fanout
+steps:
+  - name: fan
+    call: napper
+    params: "N=${ITEM}"
+    parallel: [a, b, c]
+  - name: after
+    command: touch after-ran
+    depends: [fan]
+handlerOn:
+  cancel:
+    command: sh -c 'echo "parent-cancel:$DAG_RUN_STATUS" >> handlers.txt'
+  exit:
+    command: sh -c 'echo "parent-exit" >> handlers.txt'
+---
+name: napper
+params: "N=none"
+steps:
+  - name: nap
+    command: sh -c 'echo $$ > "nap-$N.pid"; sleep 120'
+handlerOn:
+  cancel:
+    command: sh -c 'echo "child-cancel:$N:$DAG_RUN_STATUS" >> handlers.txt'
+  exit:
+    command: sh -c 'echo "child-exit:$N" >> handlers.txt'
+"""
+
+
+def test_cancel_during_parallel_sub_dags_runs_child_then_parent_handlers_once(stack, tmp_path):
+    """A parent DAG fanning out to three sub-DAG subflows, cancelled through the API while
+    the children run: each child runs its cancel and exit handler once, then the parent its
+    own; the child flow runs hang under the calling step's task run."""
+    from prefect.client.schemas.filters import (FlowRunFilter, FlowRunFilterParentFlowRunId, TaskRunFilter,
+                                                TaskRunFilterFlowRunId)
+
+    wf = write(tmp_path / "f", "fanout.yaml", FANOUT)
+    deploy(stack, wf)
+    run_id = run_deployment_cli(stack, "fanout/fanout")
+    pids = [int(wait_for_step(stack, wf.parent / f"nap-{n}.pid")) for n in "abc"]
+    from prefect.states import Cancelling
+
+    with stack.client() as client:  # what `prefect flow-run cancel` does, without its start-up
+        client.set_flow_run_state(uuid.UUID(run_id), Cancelling(), force=True)
+    run = settled_cancel(stack, run_id, "fanout: canceled (stopped by Prefect)")
+    assert run.state.is_cancelled(), run.state
+    lines = (wf.parent / "handlers.txt").read_text().split()
+    children = sorted([f"child-cancel:{n}:canceled" for n in "abc"] + [f"child-exit:{n}" for n in "abc"])
+    assert sorted(lines[:6]) == children and lines[6:] == ["parent-cancel:canceled", "parent-exit"], lines
+    assert not (wf.parent / "after-ran").exists()
+    assert not any(alive(pid) for pid in pids), "a child's step survived the cancel"
+
+    parent = uuid.UUID(run_id)
+    with stack.client() as client:
+        subflows = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent])))
+        steps = {t.name: t for t in client.read_task_runs(task_run_filter=TaskRunFilter(
+            flow_run_id=TaskRunFilterFlowRunId(any_=[parent])))}
+        assert len(subflows) == 3 and all(f.name.startswith("napper-") for f in subflows), subflows
+        for child in subflows:
+            tracking = client.read_task_run(child.parent_task_run_id)  # the subflow's node in the parent
+            assert tracking.flow_run_id == parent
+            assert [p.id for p in tracking.task_inputs["__parents__"]] == [steps["fan"].id]
+            assert child.state.is_cancelled() or child.state.name == "Canceled", child.state
+    report = json.loads(artifacts_of(stack, run_id)[0].data.split("```json", 1)[1].split("```", 1)[0])
+    fan = next(n for n in report["nodes"] if n["name"] == "fan")
+    assert fan["phase"] == "canceled"
+    assert sorted(r["status"] for r in fan["sub_runs"]) == ["canceled"] * 3
+    assert all({n["name"]: n["phase"] for n in r["nodes"]} == {
+        "nap": "canceled", "onCancel": "succeeded", "onExit": "succeeded"} for r in fan["sub_runs"])
 
 
 def flow_process_of_run(run_id: str) -> int:
@@ -478,7 +562,11 @@ def test_literal_secrets_stay_off_the_server_and_still_reach_the_worker(stack, t
                                                        include_secrets=False)
         for secret in secrets:
             assert secret not in stored, secret
-        assert "flowport-secret((flowport-mail-secret-smtp-password))" in dep.parameters["source"]
+        from flowport.cli.workflow_blocks import read_source
+
+        with stack.settings():
+            stored = read_source(dep.parameters["source"])
+        assert "flowport-secret((flowport-mail-secret-smtp-password))" in stored
         assert SMTP_PASSWORD not in json.dumps(block.data)  # the API masks the block's value
 
         run_id = run_deployment_cli(stack, "mail-secret/mail-secret")
@@ -551,6 +639,110 @@ def test_server_on_postgresql_runs_a_deployment(postgres, tmp_path):
         assert rows.returncode == 0 and int(rows.stdout.strip()) >= 1, rows.stderr  # it is PostgreSQL's
 
 
+UI_DAG = """
+name: ui-check
+steps:
+  - name: extract
+    command: echo extracting
+  - name: transform
+    command: exit 3
+    depends: [extract]
+  - name: load
+    command: echo never
+    depends: [transform]
+  - name: audit
+    command: echo skipped
+    depends: [extract]
+    preconditions:
+      - condition: "no"
+        expected: "yes"
+handlerOn:
+  failure:
+    command: echo failed
+  exit:
+    command: echo bye
+"""
+
+UI_ARGO = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: ui-argo-
+spec:
+  entrypoint: main
+  onExit: bye
+  templates:
+    - name: main
+      steps:
+        - - name: pause
+            template: nap
+          - name: never
+            template: nap
+            when: "1 == 2"
+    - name: nap
+      suspend: {duration: "0"}
+    - name: bye
+      suspend: {duration: "0"}
+"""
+
+
+def _task_runs(server: PrefectServer, flow_run_id: str) -> dict[str, tuple[str, list[str]]]:
+    """name -> (state name, names of the task runs it follows) of a flow run's task runs."""
+    from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+
+    with server.client() as client:
+        runs = client.read_task_runs(flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[uuid.UUID(flow_run_id)])))
+    names = {r.id: r.name for r in runs}
+    return {r.name: (r.state.name, sorted(names[i.id] for i in r.task_inputs.get("wait_for", []))) for r in runs}
+
+
+def _flowport_run(server: PrefectServer, path: Path) -> tuple[str, object, object]:
+    done = server.flowport("run", str(path))
+    run_id = re.search(r"run id ([0-9a-f-]{36})", done.stdout).group(1)
+    with server.client() as client:
+        flow_run = client.read_flow_run(uuid.UUID(run_id))
+        flow = client.read_flow(flow_run.flow_id)
+    return run_id, flow_run, flow
+
+
+def test_prefect_ui_shows_every_node_named_as_the_source_names_it(stack, tmp_path):
+    """Run and flow names as Dagu/Argo name them; a task run for every node (not-started and
+    skipped ones too) with the run graph's edges; and the page a person opens shows them."""
+    from testkit.browser import artifacts_dir, chromium, page_text, screenshot
+
+    dag_id, dag_run, dag_flow = _flowport_run(stack, write(tmp_path, "ui-check.yaml", UI_DAG))
+    assert dag_flow.name == "ui-check"
+    assert re.fullmatch(r"ui-check-\d{8}-\d{6}", dag_run.name)
+    assert _task_runs(stack, dag_id) == {
+        "extract": ("Succeeded", []),
+        "transform": ("Failed", ["extract"]),
+        "load": ("Cancelled", ["transform"]),  # Dagu: canceled after its upstream failed
+        "audit": ("Skipped", ["extract"]),
+        "onFailure": ("Succeeded", ["audit", "load"]),  # after the last steps
+        "onExit": ("Succeeded", ["onFailure"]),
+    }
+
+    argo_id, argo_run, argo_flow = _flowport_run(stack, write(tmp_path, "ui-argo.yaml", UI_ARGO))
+    assert argo_flow.name == "ui-argo"
+    assert re.fullmatch(r"ui-argo-[a-z0-9]{5}", argo_run.name)  # generateName + 5, as Argo
+    argo_nodes = _task_runs(stack, argo_id)
+    assert {name: state for name, (state, _) in argo_nodes.items()} == {
+        argo_run.name: "Succeeded", "[0]": "Succeeded", "pause": "Succeeded", "never": "Skipped",
+        "onExit": "Succeeded"}
+    assert argo_nodes["onExit"][1] == ["pause"]
+
+    if chromium() is None:
+        pytest.skip("no chromium: the browser half of this test needs Debian's chromium package")
+    base = stack.url.removesuffix("/api")
+    for run_id, run, expected in ((dag_id, dag_run, ("extract Succeeded", "transform Failed", "load Cancelled",
+                                                     "audit Skipped", "onFailure Succeeded", "onExit Succeeded")),
+                                  (argo_id, argo_run, ("pause Succeeded", "never Skipped", "onExit Succeeded"))):
+        url = f"{base}/v2/runs/flow-run/{run_id}?tab=TaskRuns"
+        text = page_text(url)
+        assert run.name in text, text[:2000]
+        for node_and_state in expected:
+            assert node_and_state in text, (node_and_state, text[:3000])
+        screenshot(url, artifacts_dir() / f"prefect-ui-{run.name}.png")
 # ------------------------------------------------------------------ people in the loop, locks
 
 ARGO_APPROVE = """

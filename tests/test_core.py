@@ -251,3 +251,34 @@ def test_dagu_unmet_dag_precondition_cancels(tmp_path, monkeypatch):
     report, seen = run_fake(tmp_path, monkeypatch, text, {})
     assert report.status == "canceled" and "precondition" in report.message
     assert seen == ["onCancel:canceled", "onExit:canceled"]
+
+
+def test_a_deployed_run_that_ends_cancelled_logs_one_info_line_not_a_traceback():
+    """Prefect's engine raises CancelledRun/FailedRun from the final state the flow returned
+    and logs it as an unexpected exception; flowport's filter turns it into one INFO line."""
+    import io
+
+    from prefect.exceptions import CancelledRun, FailedRun
+
+    buf = io.StringIO()
+    handler = logging.StreamHandler(buf)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    log = logging.getLogger("prefect.flow_runs")
+    log.addHandler(handler)
+    try:
+        for exc in (CancelledRun("etl: canceled (stopped by Prefect)"), FailedRun("etl: failed")):
+            try:
+                raise exc
+            except Exception:
+                log.error("Engine execution exited with unexpected exception", exc_info=True)
+        try:
+            raise RuntimeError("a real bug")
+        except RuntimeError:
+            log.error("Engine execution exited with unexpected exception", exc_info=True)
+    finally:
+        log.removeHandler(handler)
+    lines = buf.getvalue().splitlines()
+    assert lines[:2] == ["INFO flowport: the flow run ended Cancelled: etl: canceled (stopped by Prefect)",
+                         "INFO flowport: the flow run ended Failed: etl: failed"]
+    assert lines[2] == "ERROR Engine execution exited with unexpected exception"  # real errors stay
+    assert "RuntimeError: a real bug" in buf.getvalue()

@@ -50,3 +50,13 @@ def test_a_zombie_is_not_alive_and_a_running_process_is():
         proc.kill()
         proc.wait()
     assert not alive(proc.pid)
+
+
+def test_no_test_file_name_is_shared_by_tests_and_integration():
+    """pytest (rootdir conftest, no packages) refuses two test modules with one basename:
+    `pytest tests integration` would stop at collection."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    names = [p.name for folder in ("tests", "integration") for p in (root / folder).glob("test_*.py")]
+    assert sorted({n for n in names if names.count(n) > 1}) == []

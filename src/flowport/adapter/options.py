@@ -19,6 +19,10 @@ class RunOptions:
     images: ImageMap = field(default_factory=lambda: load_image_map(None))
     notify: NotifyConfig | None = None  # --notify / config `notify:` alerts (Prefect state hooks)
     on_cancel: str = "stop"  # Argo: first cancel request = `argo stop` ("stop") or `argo terminate`
+    # Argo artifact repositories (config `artifactRepository:` / `artifactRepositories:`);
+    # None: read from the config file when a workflow moves artifacts
+    artifact_repositories: dict | None = None
+    keep_volumes: bool = False  # keep the volumes a run creates for its claims (Argo volumeClaimTemplates)
 
 
 def config_path(given: str | Path | None = None) -> Path | None:
@@ -43,4 +47,20 @@ def load_run_options(config: str | Path | None = None, images: Iterable[str] = (
         found = load_notify_config(path) if path else NotifyConfig()
         rules = found.rules + tuple(parse_notify_option(n) for n in notify)
         alerts = NotifyConfig(rules=rules, config_files=found.config_files) if rules else None
+    if path is not None and "keep_volumes" not in more:
+        more["keep_volumes"] = _keep_volumes(path)
     return RunOptions(images=load_image_map(str(path) if path else None, images), notify=alerts, **more)
+
+
+def _keep_volumes(path: Path) -> bool:
+    """The config file's `keep_volumes: true|false` (default false)."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"{path}: cannot read the config file: {exc}") from None
+    value = data.get("keep_volumes", False) if isinstance(data, dict) else False
+    if not isinstance(value, bool):
+        raise ValueError(f"{path}: keep_volumes must be true or false, got {value!r}")
+    return value

@@ -4,8 +4,9 @@ outlive the process, and Prefect must not show them Running for ever.
 A run's folder holds `claims/started` (written by the process that runs it: its pid) and,
 once it ended, `claims/finished`. A run that started, did not finish, and whose process is
 gone is an orphan: `flowport cleanup` and the next `flowport run` end its leftover step
-processes (found by the `DAG_RUN_ID` in their environment) and containers (by label), and
-mark its flow run Crashed.
+processes (found by the `DAG_RUN_ID` in their environment), containers and volumes (by
+label; a claim volume kept for a failed run stays, as Argo keeps its PVC), and mark its flow
+run Crashed.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ def _owner_alive(pid: int) -> bool:
         return True
 
 
-def orphaned_runs() -> list[tuple[Path, str]]:
-    """(run folder, run id) of the runs that started here, never finished, and whose
-    process is gone."""
+def _unfinished() -> list[tuple[Path, str, bool]]:
+    """(run folder, run id, its process is alive) of the runs that started here and never
+    finished."""
     found = []
     for root in {log_root(), fallback_log_root()}:
         for started in root.glob("*/*/claims/started"):
@@ -47,9 +48,19 @@ def orphaned_runs() -> list[tuple[Path, str]]:
                 pid = int(started.read_text().split()[0])
             except (OSError, ValueError, IndexError):
                 continue
-            if not _owner_alive(pid):
-                found.append((claims.parent, claims.parent.name))
+            found.append((claims.parent, claims.parent.name, _owner_alive(pid)))
     return found
+
+
+def orphaned_runs() -> list[tuple[Path, str]]:
+    """(run folder, run id) of the runs that started here, never finished, and whose
+    process is gone."""
+    return [(folder, run_id) for folder, run_id, alive in _unfinished() if not alive]
+
+
+def live_runs() -> list[str]:
+    """The run ids of the runs in progress (their process is alive)."""
+    return [run_id for _, run_id, alive in _unfinished() if alive]
 
 
 def end_orphans(logger: Any = log) -> list[str]:
@@ -63,9 +74,11 @@ def end_orphans(logger: Any = log) -> list[str]:
         kill_leftovers(run_id, logger)
         try:
             from .runners.docker import cleanup
+            from .runners.volumes import release_run_volumes
 
             cleanup(run_id)
-        except Exception:  # no Docker Engine: no containers
+            release_run_volumes(run_id, succeeded=False, stopped=True)  # once its containers are gone
+        except Exception:  # no Docker Engine: no containers, no volumes
             pass
         mark_crashed(run_id, logger)
         ended.append(run_id)

@@ -114,6 +114,7 @@ def _load_or_exit(file: Path):
 def plan(
     file: Path = typer.Argument(..., help="Workflow file."),
     as_json: bool = typer.Option(False, "--json", help="Print the translated IR as JSON."),
+    as_mermaid: bool = typer.Option(False, "--mermaid", help="Print the step/template graph as a Mermaid flowchart (handlers and exit hooks apart)."),
 ) -> None:
     """Show what `run` would do: steps, order, handlers, where each runs. Nothing runs."""
     from .secrets import redact_strings, redactor
@@ -124,6 +125,11 @@ def plan(
     wf = redact_strings(wf, redactor(file.read_text(encoding="utf-8-sig")))
     if as_json:
         print(json.dumps(wf.to_dict(), indent=2, default=str))
+        return
+    if as_mermaid:
+        from ..adapter.mermaid import mermaid
+
+        print(mermaid(wf), end="")
         return
     render_plan(out, wf)
 
@@ -137,6 +143,7 @@ def run(
     image: List[str] = typer.Option([], "--image", help="NAME=MIRROR: run MIRROR wherever the workflow names image NAME; repeatable (also $FLOWPORT_IMAGES and the config file's `images:`)."),
     config: Optional[Path] = typer.Option(None, "--config", help="flowport config file (YAML: `images:`, `notify:`). Default: $FLOWPORT_CONFIG, else ~/.flowport/config.yaml if present."),
     notify: List[str] = typer.Option([], "--notify", help="Alert through Apprise when the run ends: 'URL' or 'URL on=failure,success,cancel' (or on=all; default on=failure); repeatable."),
+    keep_volumes: Optional[bool] = typer.Option(None, "--keep-volumes/--no-keep-volumes", help="Argo: keep the Docker volumes made for volumeClaimTemplates after the run, whatever volumeClaimGC says (config file: `keep_volumes: true`); `flowport cleanup` removes them."),
     on_cancel: str = typer.Option("stop", "--on-cancel", help="Argo: what the first Ctrl-C/SIGTERM/Prefect cancel does: 'stop' (kill the steps, still run exit handlers) or 'terminate' (exit handlers do not run)."),
 ) -> None:
     """Run the workflow now as a Prefect flow run (embedded server unless PREFECT_API_URL is set).
@@ -147,10 +154,11 @@ def run(
     if on_cancel not in ("stop", "terminate"):
         err.print(f"[red]error:[/red] --on-cancel must be 'stop' or 'terminate', got {on_cancel!r}")
         raise typer.Exit(EXIT_INVALID)
-    if on_cancel != "stop":
+    if on_cancel != "stop" or keep_volumes is not None:
         import dataclasses
 
-        options = dataclasses.replace(options, on_cancel=on_cancel)
+        options = dataclasses.replace(options, on_cancel=on_cancel,
+                                      keep_volumes=options.keep_volumes if keep_volumes is None else keep_volumes)
     interactive = out.is_terminal
     show_logs = (not interactive) if logs is None else logs
     if not show_logs:
@@ -185,30 +193,42 @@ def _run_options(config: Optional[Path], images: list[str], notify: list[str] = 
 
 @app.command()
 def cleanup(
-    run_id: Optional[str] = typer.Option(None, "--run-id", help="Only the containers of this run (default: every flowport container)."),
+    run_id: Optional[str] = typer.Option(None, "--run-id", help="Only the containers and volumes of this run (default: every flowport container, and the volumes of runs not in progress)."),
 ) -> None:
-    """End what runs whose flowport process was killed left behind (step processes, containers;
-    their flow runs are marked Crashed), then remove containers left by killed runs (found by
-    their flowport labels) and containers kept on purpose (`autoRemove: false`, `keepContainer`)."""
-    from ..adapter.orphans import end_orphans
+    """End what runs whose flowport process was killed left behind (step processes, containers,
+    volumes; their flow runs are marked Crashed), then remove containers left by killed runs
+    (found by their flowport labels), containers kept on purpose (`autoRemove: false`,
+    `keepContainer`) and the volumes runs kept (Argo claims of a failed run, `--keep-volumes`).
+    Volumes flowport did not create (an existing `persistentVolumeClaim.claimName`) stay."""
+    from ..adapter.orphans import end_orphans, live_runs
     from ..adapter.runners.docker import DockerUnavailable, cleanup as remove_containers
+    from ..adapter.runners.volumes import cleanup_volumes
 
     for orphan in end_orphans():
         out.print(f"ended the leftovers of run {orphan} (its flowport process was killed)")
     try:
         removed = remove_containers(run_id)
+        volumes = cleanup_volumes(run_id, spare_runs=() if run_id else live_runs())
     except DockerUnavailable as exc:
         err.print(f"[red]error:[/red] {escape(str(exc))}")
         raise typer.Exit(1)
     for name in removed:
         out.print(f"removed {name}")
-    out.print(f"{len(removed)} container(s) removed")
+    for name in volumes:
+        out.print(f"removed volume {name}")
+    out.print(f"{len(removed)} container(s) removed, {len(volumes)} volume(s) removed")
 
 
 from .deploy_cmd import deploy as _deploy, serve as _serve  # noqa: E402
 
 app.command(name="deploy")(_deploy)
 app.command(name="serve")(_serve)
+
+from .audit_cmd import audit as _audit  # noqa: E402
+from .secrets_cmd import secrets_app as _secrets_app  # noqa: E402
+
+app.command(name="audit")(_audit)
+app.add_typer(_secrets_app, name="secrets")
 
 from .pause_cmd import reject as _reject, resume as _resume  # noqa: E402
 

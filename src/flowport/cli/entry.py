@@ -53,7 +53,13 @@ def __getattr__(attribute: str) -> Any:
 
 
 def decode_source(source: str) -> str:
-    """`base64:<text>` (how prefect.yaml carries texts with `{{…}}`) or the text itself."""
+    """The workflow's YAML from the `source` parameter: `flowport-workflow:<block>` (what
+    `flowport deploy` and `serve` register), `base64:<text>` (how prefect.yaml carries texts
+    with `{{…}}`) or the text itself."""
+    from flowport.cli.workflow_blocks import is_reference, read_source
+
+    if is_reference(source):
+        return read_source(source)
     if source.startswith("base64:"):
         import base64
 

@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ..model import HANDLER_NODE_NAMES, Container, Http, Mail, Shell, Sql, Step, Workflow
+from ..model import HANDLER_NODE_NAMES, Container, Http, Mail, Shell, Sql, Step, SubDag, Workflow
 
 PHASE_STYLE = {
     "succeeded": "green", "Succeeded": "green", "partially_succeeded": "yellow",
@@ -44,6 +44,10 @@ def _what(step: Step, wf: Workflow) -> str:
     if isinstance(a, Sql):
         text = (a.query if a.query is not None else a.script or "").strip()
         return f"sqlite {a.dsn}: {text.splitlines()[0] if text else ''}" + (" …" if "\n" in text else "")
+    if isinstance(a, SubDag):
+        fan = a.parallel
+        each = "" if fan is None else f" per item of {fan.source or len(fan.items)} (at most {fan.max_concurrent} at once)"
+        return f"call {a.dag} as a subflow{each}"
     return type(a).__name__
 
 
@@ -185,28 +189,69 @@ def _duration(start: datetime | None, end: datetime | None) -> str:
 
 @contextlib.contextmanager
 def live_progress(console: Console, wf: Workflow, *, enabled: bool) -> Iterator[None]:
+    """The run's nodes, redrawn in place until the run ends; then the view is erased
+    (transient) and the summary takes its place, so no frame stays on the screen."""
     if not enabled:
         yield
         return
     from ..adapter.core import RUNS
 
     started = time.monotonic()
+    seen: list = []  # the run once it began: its last frame stays until the view closes
 
     def view():
         active = next(iter(RUNS.values()), None)
+        if active is not None:
+            seen[:] = [active]
         table = Table(title=Text(f"{wf.name} — {time.monotonic() - started:.0f}s"), expand=False)
         table.add_column("node")
         table.add_column("phase")
         table.add_column("time", justify="right")
-        if active is None:
+        if not seen:
             return Group(table, Text("starting Prefect flow run…", style="dim"))
-        for rec in active.program.records():
+        for rec in seen[0].program.records():
             style = PHASE_STYLE.get(rec.phase, "")
             table.add_row(Text(rec.label), Text(rec.phase, style=style), _duration(rec.started_at, rec.finished_at))
         return table
 
-    with Live(get_renderable=view, console=console, refresh_per_second=4, transient=True):
+    with _logs_above(console), Live(get_renderable=view, console=console, refresh_per_second=4, transient=True):
         yield
+
+
+def _summary_rows(table: Table, nodes, indent: str) -> None:
+    """A row per node; a call step's child runs (sub-DAGs) below it, indented."""
+    for n in nodes:
+        table.add_row(Text(indent + n.display_name), n.kind, Text(n.phase, style=PHASE_STYLE.get(n.phase, "")),
+                      "" if n.exit_code is None else str(n.exit_code), Text(n.message or ""))
+        for child in getattr(n, "sub_runs", ()):
+            table.add_row(Text(f"{indent}  ↳ {child.workflow}"), "sub-DAG",
+                          Text(child.status, style=PHASE_STYLE.get(child.status, "")), "",
+                          Text(child.message or ""))
+            _summary_rows(table, child.nodes, indent + "    ")
+
+
+@contextlib.contextmanager
+def _logs_above(console: Console) -> Iterator[None]:
+    """Prefect's console log handlers print through `console` while the live view runs: their
+    own Console writes to the stream it found when the handler was made, under the view, which
+    pushes the view down and leaves its old frames on the screen. Handlers Prefect makes
+    during the run included (the class's emit is wrapped, under each handler's own lock)."""
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    own_emit = PrefectConsoleHandler.emit
+
+    def emit(handler: PrefectConsoleHandler, record) -> None:
+        own, handler.console = handler.console, console
+        try:
+            own_emit(handler, record)
+        finally:
+            handler.console = own
+
+    PrefectConsoleHandler.emit = emit  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        PrefectConsoleHandler.emit = own_emit  # type: ignore[method-assign]
 
 
 def render_summary(console: Console, report) -> None:
@@ -217,9 +262,7 @@ def render_summary(console: Console, report) -> None:
     table = Table(title=Text(f"{report.workflow}: {report.status}"), title_style=PHASE_STYLE.get(report.status, ""))
     for col in ("node", "kind", "phase", "exit", "message"):
         table.add_column(col)
-    for n in report.nodes:
-        table.add_row(Text(n.display_name), n.kind, Text(n.phase, style=PHASE_STYLE.get(n.phase, "")),
-                      "" if n.exit_code is None else str(n.exit_code), Text(n.message or ""))
+    _summary_rows(table, report.nodes, "")
     console.print(table, highlight=False)
     if report.message:
         console.print(f"{report.status}: {report.message}", markup=False, highlight=False)

@@ -39,6 +39,8 @@ def render_argo_plan(console: Console, wf: Workflow) -> None:
         console.print(f"activeDeadlineSeconds {spec.active_deadline:g} (exit handlers ignore it)", highlight=False)
     if spec.parallelism:
         console.print(f"parallelism {spec.parallelism} (containers at once)", highlight=False)
+    for line in _volume_lines(spec):
+        console.print(line, markup=False, highlight=False)
     console.print(f"entrypoint: [bold]{escape(spec.entrypoint)}[/]", highlight=False)
     seen: set[str] = set()
     _plan_template(console, wf, spec.entrypoint, "  ", seen)
@@ -54,6 +56,28 @@ def render_argo_plan(console: Console, wf: Workflow) -> None:
                   "templates are orchestrated inside the flow run[/]", highlight=False)
     for note in wf.ignored:
         console.print(Text(f"ignored: {note}", style="dim"), highlight=False)
+
+
+_VOLUME_KINDS = {
+    "claimTemplate": "a Docker volume per run",
+    "emptyDir": "a fresh Docker volume per step",
+    "persistentVolumeClaim": "Docker volume",
+    "hostPath": "bind of",
+}
+
+
+def _volume_lines(spec) -> list[str]:
+    """What each volume of the spec becomes, and when the run removes it."""
+    lines = []
+    for v in spec.volumes:
+        where = f" {v.path}" if v.path else ""
+        lines.append(f"volume {v.name}: {_VOLUME_KINDS.get(v.source, v.source)}{where}"
+                     + (" (read-only)" if v.read_only else ""))
+    if any(v.source == "claimTemplate" for v in spec.volumes):
+        when = "after a success" if spec.volume_claim_gc == "OnWorkflowSuccess" else "after every run"
+        lines.append(f"volumeClaimGC {spec.volume_claim_gc}: claim volumes are removed {when} "
+                     "(kept with --keep-volumes)")
+    return lines
 
 
 def _what(t) -> str:

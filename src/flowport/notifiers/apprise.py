@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote
 
-import apprise  # the library: absolute import, this module is flowport.notifiers.apprise
+
+def _lib():
+    """The Apprise library (absolute import: this module is flowport.notifiers.apprise),
+    imported on first use: it costs ~0.4 s, and plans and validation seldom need it."""
+    import apprise
+
+    return apprise
+
 
 REDACTED = "****"
 # Direct URLs get this tag so that a tag filter for config files does not drop them.
@@ -151,6 +158,7 @@ def _instantiate(url: str) -> object | None:
     """Apprise's plugin for `url`, or None. Apprise's own log lines about a bad URL are
     dropped: they show the URL in Apprise's privacy form (first and last character of
     every token, all of a short one)."""
+    apprise = _lib()
     logger = logging.getLogger("apprise")
     with _QUIET:
         disabled, logger.disabled = logger.disabled, True
@@ -177,10 +185,12 @@ def _scrub(text: str, urls: Iterable[str]) -> str:
 def preload() -> None:
     """Load Apprise's plugins now (~0.2-0.4 s, once per process) instead of inside the first
     alert. The engine may call this in a thread when a run with notify rules starts."""
+    apprise = _lib()
     apprise.Apprise.instantiate("json://localhost", suppress_exceptions=True)
 
 
-def _asset() -> apprise.AppriseAsset:
+def _asset() -> object:  # apprise.AppriseAsset
+    apprise = _lib()
     try:  # keep Apprise's persistent store off disk (option exists since Apprise 1.9)
         return apprise.AppriseAsset(storage_mode="memory")
     except TypeError:
@@ -211,6 +221,7 @@ def send_alert(
 
 
 def _send(urls, title, body, config_files, tags, attachments, notify_type) -> str | None:
+    apprise = _lib()
     if not urls and not config_files:
         return "no notification URL or config file given"
     asset = _asset()

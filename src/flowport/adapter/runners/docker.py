@@ -26,6 +26,7 @@ import docker.errors
 import requests
 
 from ...model import Container
+from ..masking import mask
 from .base import TIMEOUT_EXIT_CODE, LineSink, RunResult, StopToken, timer
 from .images import IMAGES_ENV, ImageMap, ImageUnavailable, ensure_image, forget_image, load_image_map
 from .shell import MAX_OUTPUT_BYTES
@@ -147,7 +148,7 @@ class _Output:
             self._emit(stream, line)
 
     def _emit(self, stream: str, raw: bytes) -> None:
-        line = raw.decode("utf-8", "replace").rstrip("\r")
+        line = mask(raw.decode("utf-8", "replace").rstrip("\r"))  # secrets never reach a log
         file = self.files[stream]
         if file is not None:
             file.write(line + "\n")
@@ -346,11 +347,16 @@ def run_container(
     images: ImageMap | None = None,
     client=None,
     stop_signal: str | None = None,
+    before_start: Callable[[docker.APIClient, str], None] | None = None,
+    after_exit: Callable[[docker.APIClient, str], None] | None = None,
 ) -> RunResult:
     """Run one container step to its end; never raises for Docker problems (they become
     `RunResult.error`). `env` is the run's environment for the step (only what the
     workflow defines: the host's PATH would shadow the image's); `spec.env` wins over it.
-    `stop_signal` (e.g. "SIGINT") is what a graceful stop or a timeout sends first."""
+    `stop_signal` (e.g. "SIGINT") is what a graceful stop or a timeout sends first.
+    `before_start(api, id)` runs on the created container (an exception is the result's
+    error, the container never starts); `after_exit(api, id)` on the exited one, before it
+    is removed (Argo's input and output artifacts)."""
     if stop is not None and stop.requested.is_set():
         return RunResult(None, error="stopped before the container started", stopped=True)
     try:
@@ -363,15 +369,24 @@ def run_container(
             args = _create_args(api, spec, image, env=env, labels=labels, host_dir=host_dir,
                                 script_bind=script_bind, stop_signal=stop_signal)
             return _run_new(api, spec, args, sink=sink, stop=stop, timeout=timeout, grace=grace,
-                            stdout_file=stdout_file, stderr_file=stderr_file)
+                            stdout_file=stdout_file, stderr_file=stderr_file,
+                            before_start=before_start, after_exit=after_exit)
     except (DockerUnavailable, ImageUnavailable) as exc:
         return RunResult(None, error=str(exc))
     except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
         return RunResult(None, error=_describe(exc))
 
 
-def _run_new(api, spec: Container, args: dict, *, sink, stop, timeout, grace, stdout_file, stderr_file) -> RunResult:
+def _run_new(api, spec: Container, args: dict, *, sink, stop, timeout, grace, stdout_file, stderr_file,
+             before_start=None, after_exit=None) -> RunResult:
     cid = _create(api, args, spec, sink)
+    if before_start is not None:
+        try:
+            before_start(api, cid)
+        except Exception as exc:  # noqa: BLE001 - the caller's error message, the container goes
+            with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
+                api.remove_container(cid, v=True, force=True)
+            return RunResult(None, error=str(exc) or repr(exc))
     ending = _Ending(lambda force: api.kill(cid) if force else api.stop(cid, timeout=_stop_seconds(grace)))
     output = _Output(sink, stdout_file, stderr_file)
     try:
@@ -388,6 +403,8 @@ def _run_new(api, spec: Container, args: dict, *, sink, stop, timeout, grace, st
             finally:
                 frames.close()
             code = api.wait(cid)["StatusCode"]
+        if after_exit is not None:  # outside the timeout: saving outputs is not the step's time
+            after_exit(api, cid)
         return _result(code, output, ending, timeout)
     except docker.errors.NotFound:
         # Removed under us (stop_run_containers or cleanup from another thread).

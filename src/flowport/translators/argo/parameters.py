@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...model.argo import OutputParameter, Parameter
+from ...model.argo import Artifact, OutputParameter, Parameter
 from ..fields import IGNORED as IGN
 from ..fields import OK, kind_of
 from ..fields import UNSUPPORTED as UNS
 from ..source import Problem
+from .artifacts import read_artifacts
 from .document import DocReader, Path_
 
 PARAM_KEYS = {"name": OK, "value": OK, "default": OK, "enum": OK, "description": IGN,
               "globalName": IGN, "valueFrom": UNS}
-ARGUMENTS_KEYS = INPUTS_KEYS = {"parameters": OK, "artifacts": UNS}
-OUTPUTS_KEYS = {"parameters": OK, "artifacts": UNS, "result": IGN, "exitCode": IGN}
+ARGUMENTS_KEYS = INPUTS_KEYS = {"parameters": OK, "artifacts": OK}
+OUTPUTS_KEYS = {"parameters": OK, "artifacts": OK, "result": IGN, "exitCode": IGN}
 OUTPUT_PARAM_KEYS = {"name": OK, "value": OK, "valueFrom": OK, "globalName": OK, "description": IGN,
                      "default": IGN, "enum": IGN}  # Argo reads an output's default from valueFrom
 VALUE_FROM_KEYS = {"path": OK, "default": OK, "expression": OK, "parameter": OK, "supplied": OK,
@@ -53,6 +54,14 @@ def read_arguments(d: DocReader, value: Any, path: Path_) -> tuple[Parameter, ..
         return ()
     f = d.fields(value, path, ARGUMENTS_KEYS, "arguments")
     return _parameters(d, *f["parameters"], what="arguments.parameters") if "parameters" in f else ()
+
+
+def read_artifacts_of(d: DocReader, value: Any, path: Path_, *, role: str, leaf: bool = True) -> tuple[Artifact, ...]:
+    """The `artifacts` list of an `arguments`, `inputs` or `outputs` mapping (its keys were
+    checked by the parameter reader of that mapping)."""
+    if not isinstance(value, dict) or "artifacts" not in value:
+        return ()
+    return read_artifacts(d, value["artifacts"], (*path, "artifacts"), role=role, leaf=leaf)
 
 
 def read_inputs(d: DocReader, value: Any, path: Path_) -> tuple[Parameter, ...]:

@@ -14,10 +14,11 @@ from .container import read_container
 from .dag import read_dag
 from .document import DocReader, Path_, template_target
 from .http_template import read_http
-from .parameters import read_inputs, read_outputs
+from .parameters import read_artifacts_of, read_inputs, read_outputs
 from .retry import read_retry
 from .steps import read_steps
 from .tags import check_expression_tags
+from .volumes import check_mount_names, read_volume_mounts, read_volumes
 
 TEMPLATE_KEYS = {
     "name": OK, "inputs": OK, "outputs": OK, "container": OK, "script": OK, "steps": OK,
@@ -29,7 +30,7 @@ TEMPLATE_KEYS = {
     "metrics": IGN, "hostAliases": IGN, "pendingTimeout": IGN, "podResources": IGN, "resourceClaims": IGN, "podSpecPatch": UNS, "executor": IGN,
     "hooks": IGN,  # Argo's Template has no `hooks` field: it drops them (see docs/argo.md)
     "resource": UNS, "data": UNS, "plugin": UNS, "containerSet": UNS, "sidecars": UNS,
-    "initContainers": UNS, "daemon": UNS, "memoize": UNS, "volumes": UNS, "artifactLocation": UNS,
+    "initContainers": UNS, "daemon": UNS, "memoize": UNS, "volumes": OK, "artifactLocation": UNS,
     "outputsFrom": UNS,
 }
 SUSPEND_KEYS = {"duration": OK}
@@ -111,9 +112,22 @@ def read_template(d: DocReader, value: Any, path: Path_, refs: list, defaults: d
     t: dict[str, Any] = dict(name=d.name_of(name or ""), kind=kind, where=d.where(path))
     t["inputs"] = read_inputs(d, *f["inputs"]) if "inputs" in f else ()
     t["outputs"] = read_outputs(d, *f["outputs"], kind) if "outputs" in f else ()
+    leaf = kind in ("container", "script")
+    if "inputs" in f:
+        t["input_artifacts"] = read_artifacts_of(d, *f["inputs"], role="input", leaf=leaf)
+    if "outputs" in f:
+        t["output_artifacts"] = read_artifacts_of(d, *f["outputs"], role="output", leaf=leaf)
+    if (t.get("input_artifacts") or t.get("output_artifacts")) and kind not in ("container", "script", "steps", "dag"):
+        d.p.unsupported(path, f"artifacts on a {kind} template", hint="artifacts go on container, script, steps and dag templates")
     body, bpath = f[kind]
+    if "volumes" in f:
+        t["volumes"] = read_volumes(d, *f["volumes"], what="template volumes")
     if kind in ("container", "script"):
         t["container"] = read_container(d, body, bpath, script=kind == "script")
+        if isinstance(body, dict) and "volumeMounts" in body:
+            mpath = (*bpath, "volumeMounts")
+            t["volume_mounts"] = read_volume_mounts(d, body["volumeMounts"], mpath, name or "")
+            check_mount_names(d, t["volume_mounts"], mpath, t.get("volumes", ()), d.cx.volume_names)
     elif kind == "steps":
         t["steps"] = read_steps(d, body, bpath, refs)
     elif kind == "dag":

@@ -17,17 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from ...model import Semantics, Where, Workflow
-from ...model.argo import ArgoSpec, Hook, Parameter
+from ...model.argo import ArgoSpec, Artifact, Hook, Parameter, Volume
 from ..fields import IGNORED as IGN
 from ..fields import OK, Fields, kind_of
 from ..fields import UNSUPPORTED as UNS
 from ..source import Document, Mark, Problem, Problems, unknown_key_hint
 from .cron import cron_as_workflow, cron_schedule
 from .document import DocReader, Path_, Translation, is_argo
+from .artifacts import read_repository_ref
 from .hooks import read_hooks
-from .parameters import read_arguments
+from .parameters import read_arguments, read_artifacts_of
 from .refs import Library, resolve_ref_templates, resolve_refs
 from .templates import read_synchronization, read_templates
+from .volumes import read_claim_gc, read_claim_templates, read_volumes
 
 TOP_KEYS = {"apiVersion": OK, "kind": OK, "metadata": OK, "spec": OK, "status": IGN}
 METADATA_KEYS = {
@@ -47,8 +49,8 @@ SPEC_KEYS = {
     "podPriorityClassName": IGN, "archiveLogs": IGN, "archiveLocation": IGN,
     "workflowMetadata": IGN, "schedulerName": IGN, "imagePullSecrets": IGN, "hostNetwork": IGN,
     "metrics": IGN, "artifactGC": IGN, "executorPlugins": IGN, "podResources": IGN, "resourceClaims": IGN, "podSpecPatch": UNS, "shutdown": IGN, "suspend": IGN,
-    "volumes": UNS, "volumeClaimTemplates": UNS, "volumeClaimGC": UNS,
-    "artifactRepositoryRef": UNS, "synchronization": OK, "retryStrategy": UNS,
+    "volumes": OK, "volumeClaimTemplates": OK, "volumeClaimGC": OK,
+    "artifactRepositoryRef": OK, "synchronization": OK, "retryStrategy": UNS,
 }
 WORKFLOW_TEMPLATE_REF_KEYS = {"name": OK, "clusterScope": OK}
 RUNNABLE_KINDS = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
@@ -100,17 +102,24 @@ def translate(docs: list[Document], *, source_file: str, library: Library | None
         data = main_doc.data
     top, meta, spec = _doc_parts(d, data)
     s = _read_spec(cx, d, top, spec)
+    volumes = _read_volumes(cx, s)
     refs = _read_templates(cx, s)
     _check_local_refs(cx, refs)
     entrypoint = _entrypoint(cx, s)
     arguments: dict[str, Parameter] = {}
+    artifacts: dict[str, Artifact] = {}
     for src, fields_ in s.sources():
         if "arguments" in fields_:
             for p in read_arguments(src, *fields_["arguments"]):
                 arguments[p.name] = p
+            for a in read_artifacts_of(src, *fields_["arguments"], role="argument"):
+                artifacts[a.name] = a
+    cx.artifacts = tuple(artifacts.values())
+    ref = s.pick("artifactRepositoryRef")
+    cx.repository_ref = read_repository_ref(*ref) if ref else None
     exit_hook, hooks = _workflow_hooks(cx, s)
     _check_unresolved(cx)
-    return _finish(cx, s, meta, str(kind), entrypoint, arguments, (exit_hook, hooks), cron, source_file)
+    return _finish(cx, s, meta, str(kind), entrypoint, arguments, (exit_hook, hooks), cron, source_file, volumes)
 
 
 def _doc_parts(d: DocReader, data: dict) -> tuple[dict, dict, dict]:
@@ -167,6 +176,25 @@ def _read_spec(cx: Translation, d: DocReader, top: dict, spec: dict) -> _Spec:
     spec_f = d.fields(spec, ("spec",), SPEC_KEYS, "spec") if isinstance(spec, dict) else {}
     base_f = base_doc.fields(base_spec, ("spec",), SPEC_KEYS, "spec") if base_doc else {}
     return _Spec(d, spec_f, base_doc, base_f)
+
+
+def _read_volumes(cx: Translation, s: _Spec) -> tuple[tuple[Volume, ...], str]:
+    """`spec.volumes` then the `volumeClaimTemplates` claims (a mount finds a spec volume
+    first, as Argo's `addVolumeReferences`), merged by name over the referenced
+    WorkflowTemplate's; and `volumeClaimGC.strategy`. Read before the templates: their
+    `volumeMounts` are checked against these names."""
+    by_name: dict[str, Volume] = {}
+    claims: dict[str, Volume] = {}
+    for src, fields_ in s.sources():
+        if "volumes" in fields_:
+            by_name.update((v.name, v) for v in read_volumes(src, *fields_["volumes"], what="spec.volumes"))
+        if "volumeClaimTemplates" in fields_:
+            claims.update((v.name, v) for v in read_claim_templates(src, *fields_["volumeClaimTemplates"]))
+    gc = s.pick("volumeClaimGC")
+    strategy = read_claim_gc(*gc) if gc is not None else "OnWorkflowSuccess"
+    volumes = (*by_name.values(), *(v for k, v in claims.items() if k not in by_name))
+    cx.volume_names = {v.name for v in volumes}
+    return volumes, strategy
 
 
 def _read_templates(cx: Translation, s: _Spec) -> list:
@@ -243,7 +271,8 @@ def _pairs(value: Any) -> tuple[tuple[str, str], ...]:
 
 def _finish(cx: Translation, s: _Spec, meta: dict, kind: str, entrypoint: str | None,
             arguments: dict[str, Parameter], hooks: tuple[Hook | None, tuple[Hook, ...]],
-            cron: tuple[tuple[str, ...], bool] | None, source_file: str) -> tuple[Workflow | None, Problems, list[str]]:
+            cron: tuple[tuple[str, ...], bool] | None, source_file: str,
+            volumes: tuple[tuple[Volume, ...], str] = ((), "OnWorkflowSuccess")) -> tuple[Workflow | None, Problems, list[str]]:
     d = s.d
     deadline = None
     a = s.pick("activeDeadlineSeconds")
@@ -291,6 +320,10 @@ def _finish(cx: Translation, s: _Spec, meta: dict, kind: str, entrypoint: str | 
         parallelism=parallelism,
         sync=synchronization,
         priority=int(prio[1]) if prio and str(prio[1]).lstrip("-").isdigit() else None,
+        artifacts=cx.artifacts,
+        repository_ref=cx.repository_ref,
+        volumes=volumes[0],
+        volume_claim_gc=volumes[1],
     )
     flow_name = str(name or (generate or "argo-workflow").rstrip("-") or "argo-workflow")
     description = dict(annotations).get("workflows.argoproj.io/description")
