@@ -255,3 +255,17 @@ def test_a_node_waiting_for_a_template_mutex_is_pending(tmp_path):
     assert ex.status == SUCCEEDED
     assert (PENDING, "Waiting for default/Mutex/pending-test lock") in seen
     assert FAILED not in {p for p, _ in seen}
+
+
+def test_a_rejected_approval_ends_the_run_rejected_with_the_failure_handler():
+    from flowport.adapter.dagu.lifecycle import handler_order
+    from flowport.adapter.dagu.status import CANCELED, REJECTED, readiness, run_status
+    from flowport.adapter.records import NodeRecord
+    from flowport.model import ContinueOn
+
+    gate = NodeRecord(name="gate", phase=REJECTED)
+    failed = NodeRecord(name="other", phase="failed")
+    assert run_status([gate, failed], canceled=False, error=False) == REJECTED  # Dagu: before failed
+    assert run_status([gate], canceled=True, error=False) == CANCELED
+    assert handler_order(REJECTED) == ["failure", "exit"]
+    assert readiness([(gate, ContinueOn(failure=True))])[0] == CANCELED  # Dagu: aborted, whatever continueOn
