@@ -59,7 +59,8 @@ def test_suspend_without_duration_is_a_pause_whose_form_is_the_supplied_outputs(
                           {"inputs.parameters.env": "prod"}, 30.0)
     fields = {f.name: f for f in pause.fields}
     assert (fields["env"].default, fields["env"].choices) == ("prod", ("dev", "prod"))  # the input's value, enum
-    assert fields["note"].default == "none" and fields["approver"].default is None
+    assert fields["note"].default == "none" and not fields["note"].required
+    assert fields["approver"].default is None and fields["approver"].required  # Argo: no resume without it
     assert pause.timeout == 30.0 and "w-1" in pause.description
 
 

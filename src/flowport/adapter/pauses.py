@@ -62,7 +62,7 @@ class Pause:
 
 @dataclass(frozen=True)
 class Answer:
-    verdict: str  # RESUMED | REJECTED | STOPPED | TIMED_OUT
+    verdict: str  # RESUMED | REJECTED | STOPPED | TIMED_OUT (INCOMPLETE: asked again)
     values: dict[str, str] = field(default_factory=dict)
     reason: str = ""
 
@@ -94,9 +94,7 @@ def form_model(pause: Pause) -> Any:
     decision, reason = control_names(pause.fields)
     spec[decision] = (Literal["resume", "reject"], PydanticField("resume", description="resume, or reject"))
     spec[reason] = (str, PydanticField("", description="why (shown on the node when rejected)"))
-    model = create_model("Input", __base__=RunInput, **spec)
-    model._description = pause.description
-    return model
+    return create_model("Input", __base__=RunInput, **spec)
 
 
 def read_answer(pause: Pause, response: dict[str, Any] | None) -> Answer:

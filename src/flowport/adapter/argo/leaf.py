@@ -351,7 +351,9 @@ def suspend_pause(ex: Executor, node: Node, tmpl: Template, scope: dict[str, str
         default = op.default
         if default is None and given is not None:
             default = scope.get(f"inputs.parameters.{op.name}", given.default)
-        fields.append(Field(op.name, default=default, choices=given.enum if given is not None else ()))
+        # no default: required (Argo refuses to resume without it: OverrideOutputParametersWithDefault)
+        fields.append(Field(op.name, default=default, choices=given.enum if given is not None else (),
+                            required=default is None))
     asks = f" and supply {', '.join(f.name for f in fields)}" if fields else ""
     text = (f"Argo workflow **{ex.name}** is suspended at **{node.display_name}**.\n\n"
             f"Resume it to continue{asks}; reject it to fail the node.")
