@@ -41,6 +41,7 @@ OBJECTS = {  # name in the list -> schema definition
     "Backoff": V1 + "Backoff",
     "Synchronization": V1 + "Synchronization",
     "Mutex": V1 + "Mutex",
+    "SemaphoreRef": V1 + "SemaphoreRef",
     "CronWorkflowSpec": V1 + "CronWorkflowSpec",
     "Artifact": V1 + "Artifact",
     "ArchiveStrategy": V1 + "ArchiveStrategy",

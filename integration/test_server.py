@@ -750,3 +750,135 @@ def test_prefect_ui_shows_every_node_named_as_the_source_names_it(stack, tmp_pat
         for node_and_state in expected:
             assert node_and_state in text, (node_and_state, text[:3000])
         screenshot(url, artifacts_dir() / f"prefect-ui-{run.name}.png")
+# ------------------------------------------------------------------ people in the loop, locks
+
+ARGO_APPROVE = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: approve-
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      steps:
+        - - name: approve
+            template: approve
+        - - name: show
+            template: show
+            arguments:
+              parameters: [{name: answer, value: "{{steps.approve.outputs.parameters.answer}}"}]
+    - name: approve
+      suspend: {}
+      outputs:
+        parameters:
+          - name: answer
+            valueFrom: {supplied: {}}
+    - name: show
+      inputs: {parameters: [{name: answer}]}
+      container:
+        image: busybox
+        command: [sh, -c, "echo got {{inputs.parameters.answer}}"]
+"""
+
+
+def wait_paused(server: PrefectServer, run_id: str, timeout: float = 120) -> object:
+    def paused():
+        with server.client() as client:
+            state = client.read_flow_run(uuid.UUID(run_id)).state
+        return state if state is not None and state.is_paused() else None
+
+    return wait_until(paused, timeout, "the flow run to pause")
+
+
+def report_of(server: PrefectServer, run_id: str) -> dict:
+    arts = [a for a in artifacts_of(server, run_id) if "```json" in (a.data or "")]
+    return json.loads(arts[0].data.split("```json", 1)[1].split("```", 1)[0])
+
+
+def test_argo_suspend_resumed_through_the_api_with_a_supplied_value(stack, tmp_path, request):
+    request.getfixturevalue("docker_engine")  # the next step is a container
+    wf = write(tmp_path / "approve", "approve.yaml", ARGO_APPROVE)
+    deploy(stack, wf)
+    run_id = run_deployment_cli(stack, "approve/approve")
+    state = wait_paused(stack, run_id)
+    assert state.state_details.run_input_keyset  # the UI's Resume form
+    wrong = stack.flowport("resume", run_id, "-p", "nope=1")
+    assert wrong.returncode == 1 and "it takes answer" in wrong.stderr
+    done = stack.flowport("resume", run_id, "-p", "answer=yes-please")
+    assert done.returncode == 0, done.stderr
+    run = stack.wait_final(run_id, timeout=180)
+    assert run.state.is_completed(), run.state
+    nodes = {n["display_name"]: n for n in report_of(stack, run_id)["nodes"]}
+    assert nodes["approve"]["outputs"]["parameters"] == {"answer": "yes-please"}
+    assert nodes["show"]["outputs"]["result"] == "got yes-please"
+
+
+DAGU_GATE = """
+name: gate
+steps:
+  - name: build
+    command: echo built
+    approval: {prompt: "Ship it?", input: [VERSION], required: [VERSION]}
+  - name: ship
+    command: sh -c 'echo "ship $VERSION" >> out.txt'
+    depends: [build]
+handlerOn:
+  wait:
+    command: sh -c 'echo "wait:$DAG_WAITING_STEPS" >> out.txt'
+  failure:
+    command: sh -c 'echo "failure:$DAG_RUN_STATUS" >> out.txt'
+  exit:
+    command: sh -c 'echo "exit:$DAG_RUN_STATUS" >> out.txt'
+"""
+
+
+def test_dagu_approval_rejected_ends_the_run_rejected_with_the_failure_handler(stack, tmp_path):
+    wf = write(tmp_path / "gate", "gate.yaml", DAGU_GATE)
+    deploy(stack, wf)
+    run_id = run_deployment_cli(stack, "gate/gate")
+    wait_paused(stack, run_id)
+    assert (tmp_path / "gate" / "out.txt").read_text() == "wait:build\n"
+    assert stack.flowport("resume", run_id).returncode == 1  # VERSION is required to approve
+    done = stack.flowport("reject", run_id, "--reason", "not today")
+    assert done.returncode == 0, done.stderr
+    run = stack.wait_final(run_id, timeout=120)
+    assert run.state.is_failed() and run.state.name == "Rejected", run.state
+    assert (tmp_path / "gate" / "out.txt").read_text() == "wait:build\nfailure:rejected\nexit:rejected\n"
+    nodes = {n["name"]: n for n in report_of(stack, run_id)["nodes"]}
+    assert (nodes["build"]["phase"], nodes["build"]["message"]) == ("rejected", "not today")
+    assert nodes["ship"]["phase"] == "canceled"
+
+
+ARGO_MUTEX = """
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: locked-
+spec:
+  entrypoint: main
+  synchronization:
+    mutexes: [{name: one-at-a-time}]
+  templates:
+    - name: main
+      container:
+        image: busybox
+        command: [sh, -c, "sleep 2"]
+"""
+
+
+def test_two_runs_of_a_workflow_with_a_mutex_never_overlap(stack, tmp_path, request):
+    request.getfixturevalue("docker_engine")
+    from prefect.deployments import run_deployment
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    deploy(stack, write(tmp_path / "m", "locked.yaml", ARGO_MUTEX))
+    with temporary_settings({PREFECT_API_URL: stack.url}):
+        ids = [str(run_deployment("locked/locked", timeout=0).id) for _ in range(2)]
+    runs = [stack.wait_final(i, timeout=180) for i in ids]
+    assert all(r.state.is_completed() for r in runs), [r.state for r in runs]
+    spans = sorted((n["started_at"], n["finished_at"]) for i in ids for n in report_of(stack, i)["nodes"]
+                   if n["parent"] is None)
+    assert len(spans) == 2 and spans[0][1] <= spans[1][0], spans  # the second began after the first ended
+    with stack.client() as client:
+        assert client.read_global_concurrency_limit_by_name("argo-default-mutex-one-at-a-time").limit == 1

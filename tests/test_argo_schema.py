@@ -41,6 +41,7 @@ TABLES = {
     "Backoff": retry.BACKOFF_KEYS,
     "Synchronization": templates.SYNCHRONIZATION_KEYS,
     "Mutex": templates.MUTEX_KEYS,
+    "SemaphoreRef": templates.SEMAPHORE_KEYS,
     "CronWorkflowSpec": cron.CRON_KEYS,
     "Artifact": artifacts.ARTIFACT_KEYS,
     "ArchiveStrategy": artifacts.ARCHIVE_KEYS,

@@ -277,7 +277,7 @@ def test_workflow_template_runs_like_submit_from(tmp_path):
     assert r.workflow.argo.generate_name == "lib-" and r.workflow.argo.kind == "WorkflowTemplate"
 
 
-def test_unsupported_suspend_without_duration_and_kinds(tmp_path):
+def test_unsupported_kinds(tmp_path):
     r = check(write(tmp_path, "s.yaml", """
         apiVersion: argoproj.io/v1alpha1
         kind: WorkflowEventBinding
@@ -285,17 +285,6 @@ def test_unsupported_suspend_without_duration_and_kinds(tmp_path):
         spec: {}
         """))
     assert not r.ok and r.problems[0].kind == "unsupported" and "WorkflowEventBinding" in r.problems[0].message
-    r = check(write(tmp_path, "s2.yaml", """
-        apiVersion: argoproj.io/v1alpha1
-        kind: Workflow
-        metadata: {name: c}
-        spec:
-          entrypoint: s
-          templates:
-          - name: s
-            suspend: {}
-        """))
-    assert not r.ok and "argo resume" in r.problems[0].message
 
 
 @pytest.mark.parametrize("text,seconds", [("10", 10), (10, 10), ("1m30s", 90), ("2h", 7200), ("500ms", 0.5), ("x", None)])

@@ -76,7 +76,7 @@ def test_validate_cli_exit_codes_and_json(tmp_path):
 
 def test_unsupported_fields_are_never_ignored(tmp_path):
     dag = tmp_path / "mail.yaml"
-    dag.write_text("waitMail: {to: a@x.org}\nsteps:\n  - command: 'true'\n    foreach: [a, b]\n")
+    dag.write_text("ssh: {user: a}\nsteps:\n  - command: 'true'\n    foreach: [a, b]\n")
     result = check(dag)
     kinds = {(p.mark.line, p.kind) for p in result.problems}
     assert kinds == {(1, "unsupported"), (4, "unsupported")}

@@ -312,6 +312,20 @@ class PrefectLeaves:
         future.add_done_callback(lambda _f: self.work.pop(node_id, None))
         return future
 
+    def restate(self, node_id: str, state: Any) -> None:
+        """A node decided after its task run ended (a Dagu approval step a person answered):
+        its task run takes the final state."""
+        from prefect.client.orchestration import get_client
+
+        task_run_id = self.task_run_ids.get(node_id)
+        if task_run_id is None:
+            return
+        try:
+            with get_client(sync_client=True) as client:
+                client.set_task_run_state(task_run_id, state, force=True)
+        except Exception as exc:  # the UI's picture must never cost the run its handlers
+            logging.getLogger("flowport").warning("flowport: could not update the task run of %s: %s", node_id, exc)
+
     def show_untouched(self, records: list[NodeRecord]) -> None:
         """A task run, in the state its phase says (Skipped, NotStarted, …), for every node
         that ran none: the source's UI shows those nodes, so the Prefect UI does too."""

@@ -12,7 +12,7 @@ from typing import Any
 
 # Phases after which a node does not change any more, in both vocabularies.
 DONE_PHASES = frozenset({
-    "succeeded", "partially_succeeded", "failed", "skipped", "canceled",  # Dagu
+    "succeeded", "partially_succeeded", "failed", "skipped", "canceled", "rejected",  # Dagu
     "Succeeded", "Failed", "Error", "Skipped", "Omitted",  # Argo
 })
 

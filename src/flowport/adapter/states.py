@@ -20,6 +20,7 @@ _RUN_STATES = {
     "failed": (Failed, "Failed"),
     "Failed": (Failed, "Failed"),
     "Error": (Failed, "Error"),
+    "rejected": (Failed, "Rejected"),
 }
 
 # node phase -> (constructor, name); other phases are Failed named after the phase
@@ -29,6 +30,7 @@ _NODE_STATES = {
     "skipped": (Completed, "Skipped"),
     "Skipped": (Completed, "Skipped"),
     "Omitted": (Completed, "Omitted"),
+    "waiting": (Completed, "Waiting"),  # a Dagu approval step: its command ran, a person decides
     "canceled": (Cancelled, "Cancelled"),
     "not_started": (Cancelled, "NotStarted"),  # never ran: the run ended or was stopped first
     "Pending": (Cancelled, "NotStarted"),

@@ -290,6 +290,11 @@ from .secrets_cmd import secrets_app as _secrets_app  # noqa: E402
 app.command(name="audit")(_audit)
 app.add_typer(_secrets_app, name="secrets")
 
+from .pause_cmd import reject as _reject, resume as _resume  # noqa: E402
+
+app.command(name="resume")(_resume)
+app.command(name="reject")(_reject)
+
 
 def main() -> None:
     app()

@@ -22,6 +22,7 @@ PHASE_STYLE = {
     "succeeded": "green", "Succeeded": "green", "partially_succeeded": "yellow",
     "failed": "red", "Failed": "red", "Error": "red", "canceled": "yellow",
     "skipped": "dim", "Skipped": "dim", "Omitted": "dim", "not_started": "dim", "running": "cyan",
+    "waiting": "magenta", "rejected": "red", "Pending": "dim",
 }
 
 
@@ -113,6 +114,8 @@ def _plan_header(wf: Workflow) -> list[str]:
         lines.append(f"timeout {wf.timeout:g}s")
     if wf.max_active_steps:
         lines.append(f"max {wf.max_active_steps} steps at once")
+    if wf.max_active_runs:
+        lines.append(f"max {wf.max_active_runs} runs at once (Prefect global concurrency limit)")
     if wf.delay:
         lines.append(f"{wf.delay:g}s between step starts")
     if wf.retry:
@@ -140,6 +143,8 @@ def _plan_row(s: Step, wf: Workflow, lv: dict[str, int]) -> tuple[str, ...]:
         policy.append(f"output → {s.output}")
     if s.mail_on_error:
         policy.append("error mail")
+    if s.approval is not None:
+        policy.append("approval" + (f" ({', '.join(s.approval.inputs)})" if s.approval.inputs else ""))
     return (str(lv.get(s.name, "?")), s.name, ", ".join(s.depends), _what(s, wf), ", ".join(policy))
 
 

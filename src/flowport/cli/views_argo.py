@@ -102,8 +102,9 @@ def _policy(t) -> str:
         bits.append(f"timeout {t.timeout or t.active_deadline}")
     if t.parallelism:
         bits.append(f"parallelism {t.parallelism}")
-    if t.mutexes:
-        bits.append("mutex " + ",".join(t.mutexes))
+    if t.sync is not None:
+        bits.extend("mutex " + name for _, name in t.sync.mutexes)
+        bits.extend(f"semaphore {cm}.{key}" for _, cm, key in t.sync.semaphores)
     return f" [dim]({escape('; '.join(bits))})[/]" if bits else ""
 
 

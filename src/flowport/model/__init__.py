@@ -24,6 +24,7 @@ from .common import (
 )
 from .dagu import (
     HANDLER_NODE_NAMES,
+    Approval,
     ContinueOn,
     DagRetry,
     Fanout,
@@ -42,7 +43,7 @@ from .dagu import (
 from .workflow import Workflow
 
 __all__ = [
-    "DAG_CONTAINER", "HANDLER_NODE_NAMES", "Action", "ArgoSpec", "Container", "ContinueOn", "DagRetry", "EnvRef", "Handlers",
+    "DAG_CONTAINER", "HANDLER_NODE_NAMES", "Action", "Approval", "ArgoSpec", "Container", "ContinueOn", "DagRetry", "EnvRef", "Handlers",
     "Fanout", "Http", "Mail", "MailBlock", "MailSettings", "Noop", "OutputField", "Pairs", "Param", "Precondition",
     "Repeat", "Retry", "SecretRef", "Semantics", "Shell", "SmtpConfig", "Sql", "Step", "SubDag", "Where", "Workflow",
 ]

@@ -167,6 +167,14 @@ class RetryStrategy:
 
 
 @dataclass(frozen=True)
+class Synchronization:
+    """`synchronization`: Argo's locks, held as Prefect global concurrency limits."""
+
+    mutexes: tuple[tuple[str | None, str], ...] = ()  # (namespace or None: the workflow's, name)
+    semaphores: tuple[tuple[str | None, str, str], ...] = ()  # (namespace, ConfigMap name, key)
+
+
+@dataclass(frozen=True)
 class Volume:
     """A volume of `spec.volumes`, a template's `volumes` or a `volumeClaimTemplates` claim."""
 
@@ -211,7 +219,7 @@ class Template:
     active_deadline: str | None = None  # activeDeadlineSeconds
     suspend_duration: str | None = None
     http: Http | None = None
-    mutexes: tuple[str, ...] = ()  # synchronization.mutexes (local locks)
+    sync: "Synchronization | None" = None  # template-level synchronization (held for the node)
     volumes: tuple[Volume, ...] = ()  # the template's own `volumes` (looked up first)
     volume_mounts: tuple[VolumeMount, ...] = ()  # container/script `volumeMounts`
     where: Where | None = None
@@ -241,3 +249,4 @@ class ArgoSpec:
     volumes: tuple[Volume, ...] = ()  # spec.volumes, then one per volumeClaimTemplates claim
     volume_claim_gc: str = "OnWorkflowSuccess"  # volumeClaimGC.strategy (Argo's default)
     image_pull_secrets: tuple[str, ...] = ()  # Secrets holding registry credentials (.dockerconfigjson)
+    sync: Synchronization | None = None  # spec.synchronization (held for the whole workflow)

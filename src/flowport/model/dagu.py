@@ -91,6 +91,16 @@ class OutputField:
 
 
 @dataclass(frozen=True)
+class Approval:
+    """Dagu `approval:`: after its command, the step waits for a person (approve with the
+    `input` values, `required` ones given; or reject)."""
+
+    prompt: str = ""
+    inputs: tuple[str, ...] = ()
+    required: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Fanout:
     """Dagu `parallel:` on a call step (runtime/builtin/dag/parallel.go): one child run per
     item, at most `max_concurrent` at once, items that give the same params run once.
@@ -140,6 +150,7 @@ class Step:
     stderr_artifact: str | None = None
     signal_on_stop: str | None = None
     mail_on_error: bool = False
+    approval: Approval | None = None
     where: Where | None = None
 
 
@@ -190,9 +201,10 @@ class Handlers:
     cancel: Step | None = None
     exit: Step | None = None
     init: Step | None = None
+    wait: Step | None = None  # runs each time the run waits for a person (DAG_WAITING_STEPS)
 
     def items(self) -> list[tuple[str, Step]]:
-        names = ("init", "success", "failure", "cancel", "exit")
+        names = ("init", "wait", "success", "failure", "cancel", "exit")
         return [(n, getattr(self, n)) for n in names if getattr(self, n) is not None]
 
 
@@ -202,6 +214,7 @@ HANDLER_NODE_NAMES = {
     "cancel": "onCancel",
     "exit": "onExit",
     "init": "onInit",
+    "wait": "onWait",
 }
 
 
@@ -232,7 +245,9 @@ class MailSettings:
     smtp: SmtpConfig | None = None
     on_failure: bool = False
     on_success: bool = False
+    on_wait: bool = False  # mailOn.wait: the wait mail (waitMail) when the run waits for a person
     error_mail: MailBlock | None = None
     info_mail: MailBlock | None = None
+    wait_mail: MailBlock | None = None
 
 

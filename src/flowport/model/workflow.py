@@ -31,6 +31,7 @@ class Workflow:
     preconditions: tuple[Precondition, ...] = ()
     timeout: float | None = None
     max_active_steps: int = 0  # 0 = unlimited
+    max_active_runs: int = 0  # Dagu maxActiveRuns (a Prefect global concurrency limit); 0 = none
     delay: float = 0.0  # seconds between starting steps (Dagu delaySec)
     shell: tuple[str, ...] = ()
     container: Container | None = None  # Dagu DAG-level container: steps are exec'd into it

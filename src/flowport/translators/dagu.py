@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ..model import (
+    Approval,
     ContinueOn,
     DagRetry,
     Handlers,
@@ -58,12 +59,12 @@ DAG_KEYS: dict[str, str] = {
     "delay_sec": "ok", "max_clean_up_time_sec": "ok", "preconditions": "ok",
     "precondition": "ok", "handler_on": "ok", "steps": "ok",
     "log_dir": "ignored", "hist_retention_days": "ignored", "hist_retention_runs": "ignored",
-    "max_active_runs": "ignored", "skip_if_successful": "ignored", "restart_wait_sec": "ignored",
+    "max_active_runs": "ok", "skip_if_successful": "ignored", "restart_wait_sec": "ignored",
     "catchup_window": "ignored", "overlap_policy": "ignored", "max_output_size": "ignored",
     "queue": "ignored", "worker_selector": "ignored", "run_config": "ignored", "otel": "ignored",
     "log_output": "ignored", "artifacts": "ok", "resources": "ignored", "shell_args": "ok",
     "mail_on": "ok", "smtp": "ok", "error_mail": "ok",
-    "info_mail": "ok", "wait_mail": "unsupported", "container": "ok",
+    "info_mail": "ok", "wait_mail": "ok", "container": "ok",
     "registry_auths": "unsupported", "ssh": "unsupported", "secrets": "ok",
     "s3": "unsupported", "redis": "unsupported", "llm": "unsupported", "defaults": "ok",
     "retry_policy": "ok", "consts": "unsupported", "webhook": "unsupported",
@@ -82,7 +83,7 @@ STEP_KEYS: dict[str, str] = {
     "repeat_policy": "ok", "mail_on_error": "ok", "container": "ok",
     "config": "ok", "with": "ok", "action": "ok",
     "llm": "unsupported", "messages": "unsupported", "agent": "unsupported",
-    "approval": "unsupported", "value": "unsupported", "routes": "unsupported",
+    "approval": "ok", "value": "unsupported", "routes": "unsupported",
     "shell_args": "ok", "dependencies": "ignored", "foreach": "unsupported", "inputs": "unsupported",
     "output_schema": "unsupported", "tools": "unsupported",
 }
@@ -97,7 +98,10 @@ PARAM_ENTRY_KEYS = {"name": "ok", "default": "ok", "description": "ok", "type": 
 DEFAULTS_KEYS = {k: "ok" for k in ("continue_on", "retry_policy", "repeat_policy", "timeout_sec",
                                    "mail_on_error", "signal_on_stop", "env", "preconditions")}
 HANDLER_KEYS = {"success": "success", "failure": "failure", "cancel": "cancel",
-                "abort": "cancel", "exit": "exit", "init": "init", "wait": None}
+                "abort": "cancel", "exit": "exit", "init": "init", "wait": "wait"}
+# `approval:` (ir.ApprovalConfig); `rewindTo` re-runs earlier steps on a push-back, which a
+# Prefect resume cannot ask for
+APPROVAL_KEYS = {"prompt": "ok", "input": "ok", "required": "ok", "rewind_to": "unsupported"}
 SHELL_EXECUTORS = {"", "command", "shell"}
 MAIL_EXECUTORS = {"mail"}
 DOCKER_EXECUTORS = {"docker", "container"}
@@ -106,7 +110,8 @@ HTTP_EXECUTORS = {"http"}
 CONFIGURED = DOCKER_EXECUTORS | MAIL_EXECUTORS | SQL_EXECUTORS | HTTP_EXECUTORS
 # V1 spellings shown in hints, so a camelCase user reads camelCase.
 CAMEL = {"handler_on": "handlerOn", "working_dir": "workingDir", "timeout_sec": "timeoutSec",
-         "max_active_steps": "maxActiveSteps", "delay_sec": "delaySec",
+         "max_active_steps": "maxActiveSteps", "delay_sec": "delaySec", "max_active_runs": "maxActiveRuns",
+         "wait_mail": "waitMail", "rewind_to": "rewindTo",
          "max_clean_up_time_sec": "maxCleanUpTimeSec", "continue_on": "continueOn",
          "retry_policy": "retryPolicy", "signal_on_stop": "signalOnStop",
          "mail_on": "mailOn", "error_mail": "errorMail", "info_mail": "infoMail",
@@ -238,6 +243,7 @@ def translate_document(doc: Document, *, source_file: str | None = None) -> tupl
         preconditions=preconditions,
         timeout=timeout,
         max_active_steps=max_active,
+        max_active_runs=_max_active_runs(cx, top),
         delay=delay,
         shell=shell,
         container=container,
@@ -290,6 +296,29 @@ def _limits(cx: _Ctx, top: Fields) -> tuple[float | None, int, float, float | No
     delay = seconds("delay_sec") or 0.0
     grace = seconds("max_clean_up_time_sec")
     return timeout, max_active, delay, grace
+
+
+def _max_active_runs(cx: _Ctx, top: Fields) -> int:
+    """`maxActiveRuns`: at most this many runs of the DAG at once (the others wait their turn,
+    as Dagu's queue holds them); 0 or a negative value: no limit."""
+    if "max_active_runs" not in top:
+        return 0
+    return max(int(cx.number(*top["max_active_runs"], integer=True) or 0), 0)
+
+
+def _approval(cx: _Ctx, value: Any, path: Path_) -> Approval | None:
+    if not isinstance(value, dict):
+        cx.problems.error(path, f"approval must be a mapping, got {kind_of(value)}",
+                          hint="e.g. approval: {prompt: \"Deploy?\", input: [VERSION]}")
+        return None
+    f = cx.fields(value, path, APPROVAL_KEYS, "approval")
+    inputs = tuple(cx.strings(*f["input"])) if "input" in f else ()
+    required = tuple(cx.strings(*f["required"])) if "required" in f else ()
+    for i, name in enumerate(required):
+        if name not in inputs:
+            cx.problems.error((*f["required"][1], i), f"required input {name!r} is not in `input`",
+                              hint="list it under `input` too")
+    return Approval(prompt=cx.string(*f["prompt"]) or "" if "prompt" in f else "", inputs=inputs, required=required)
 
 
 def _schedule_and_tags(cx: _Ctx, top: Fields) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -792,6 +821,7 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
         stderr_artifact=stderr_artifact,
         signal_on_stop=cx.string(*f["signal_on_stop"]) if "signal_on_stop" in f else None,
         mail_on_error=cx.boolean(*f["mail_on_error"]) if "mail_on_error" in f else False,
+        approval=_approval(cx, *f["approval"]) if "approval" in f and not handler else None,
         where=cx.where(path),
     )
     return _with_defaults(cx, step, f, handler), explicit_depends
@@ -972,9 +1002,6 @@ def _handlers(cx: _Ctx, value: Any, path: Path_) -> Handlers:
                               key=True)
             continue
         target = HANDLER_KEYS[key]
-        if target is None:
-            cx.problems.unsupported(kpath, f"the {raw_key!r} handler (approval steps)", key=True)
-            continue
         if target in found:
             cx.problems.error(kpath, f"{raw_key!r} and {seen_key[target]!r} are the same handler; keep one", key=True)
             continue
@@ -983,7 +1010,7 @@ def _handlers(cx: _Ctx, value: Any, path: Path_) -> Handlers:
             continue
         step, _ = _step(cx, raw, kpath, 0, dialect=cx.dialect, handler={
             "success": "onSuccess", "failure": "onFailure", "cancel": "onCancel",
-            "exit": "onExit", "init": "onInit"}[target])
+            "exit": "onExit", "init": "onInit", "wait": "onWait"}[target])
         if step is not None:
             found[target] = step
             seen_key[target] = raw_key

@@ -14,7 +14,7 @@ MAIL_KEYS = {"from": "ok", "to": "ok", "subject": "ok", "message": "ok", "attach
              "body": "ignored", "attach_logs": "ignored"}
 SMTP_KEYS = {"host": "ok", "port": "ok", "username": "ok", "password": "ok", "oauth": "unsupported"}
 BLOCK_KEYS = {"from": "ok", "to": "ok", "prefix": "ok", "attach_logs": "ok"}
-MAIL_ON_KEYS = {"failure": "ok", "success": "ok", "wait": "unsupported"}
+MAIL_ON_KEYS = {"failure": "ok", "success": "ok", "wait": "ok"}
 
 
 def _mapping(cx: Any, value: Any, path: Path_, table: dict[str, str], what: str) -> dict[str, tuple[Any, Path_]] | None:
@@ -67,14 +67,15 @@ def mail_settings(cx: Any, top: dict[str, tuple[Any, Path_]]) -> MailSettings:
                     username=cx.string(*f["username"], allow_none=True) if "username" in f else None,
                     password=cx.string(*f["password"], allow_none=True) if "password" in f else None,
                 )
-    on_failure = on_success = False
+    on_failure = on_success = on_wait = False
     if "mail_on" in top:
         f = _mapping(cx, *top["mail_on"], MAIL_ON_KEYS, "mailOn")
         if f is not None:
             on_failure = cx.boolean(*f["failure"]) if "failure" in f else False
             on_success = cx.boolean(*f["success"]) if "success" in f else False
+            on_wait = cx.boolean(*f["wait"]) if "wait" in f else False
     blocks: dict[str, MailBlock | None] = {}
-    for key in ("error_mail", "info_mail"):
+    for key in ("error_mail", "info_mail", "wait_mail"):
         blocks[key] = None
         if key in top:
             f = _mapping(cx, *top[key], BLOCK_KEYS, cx.spell(key))
@@ -85,5 +86,6 @@ def mail_settings(cx: Any, top: dict[str, tuple[Any, Path_]]) -> MailSettings:
                     prefix=cx.string(*f["prefix"]) or "" if "prefix" in f else "",
                     attach_logs=cx.boolean(*f["attach_logs"]) if "attach_logs" in f else False,
                 )
-    return MailSettings(smtp=smtp, on_failure=on_failure, on_success=on_success,
-                        error_mail=blocks["error_mail"], info_mail=blocks["info_mail"])
+    return MailSettings(smtp=smtp, on_failure=on_failure, on_success=on_success, on_wait=on_wait,
+                        error_mail=blocks["error_mail"], info_mail=blocks["info_mail"],
+                        wait_mail=blocks["wait_mail"])

@@ -13,15 +13,17 @@ steps.py, dag.py, retries.py, calls.py (steps and tasks), hooks.py.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import zlib
-from typing import Callable
+from typing import Callable, Iterator
 
 from ...model import Semantics
-from ...model.argo import ArgoSpec, Artifact, Parameter, Template
+from ...model.argo import ArgoSpec, Artifact, Parameter, Synchronization, Template
 from ..artifact_repos import RepositoryError, resolve_repository
 from ..core import RunControl
+from ..locks import Lock, LockError, hold, limit_name
 from ..records import now
 from . import artifacts, expr
 from .calls import CallsMixin
@@ -57,6 +59,18 @@ class InputError(Exception):
     pass
 
 
+def argo_locks(sync: Synchronization | None, namespace: str) -> list[Lock]:
+    """Argo's lock keys (`<namespace>/Mutex/<name>`, `<namespace>/ConfigMap/<name>/<key>`) as
+    Prefect global concurrency limits: a mutex of size 1, a semaphore sized by its ConfigMap."""
+    if sync is None:
+        return []
+    locks = [Lock(limit_name("argo", ns or namespace, "mutex", name), f"{ns or namespace}/Mutex/{name}", size=1)
+             for ns, name in sync.mutexes]
+    locks += [Lock(limit_name("argo", ns or namespace, "semaphore", cm, key), f"{ns or namespace}/ConfigMap/{cm}/{key}",
+                   config=cm, key=key) for ns, cm, key in sync.semaphores]
+    return locks
+
+
 
 class Executor(StepsMixin, DagMixin, RetriesMixin, CallsMixin, HooksMixin):
     """One run of an Argo workflow. `run_leaf(node, template, scope, exit_ctx)` is supplied by
@@ -81,7 +95,8 @@ class Executor(StepsMixin, DagMixin, RetriesMixin, CallsMixin, HooksMixin):
         self.repo_config: dict = {}  # the config file's artifactRepository/artifactRepositories
         self.repo_config_error: str | None = None  # the config file could not be read
         self._repository = None
-        self.mutexes: dict[str, threading.Lock] = {}
+        self.prefect_locks = False  # the program says so when its leaves are Prefect task runs
+        self.held_locks: contextlib.ExitStack | None = None  # the workflow's own locks
         self.pods = threading.BoundedSemaphore(spec.parallelism) if spec.parallelism else None
         self.failures: str | None = None
         # workflow arguments: spec values overridden by -p
@@ -227,25 +242,42 @@ class Executor(StepsMixin, DagMixin, RetriesMixin, CallsMixin, HooksMixin):
             _fire(on_running)
             return node.finish(ERROR, str(exc))
         tscope = {**base, **inputs, "node.name": node.name}
-        lock = self._mutex(tmpl)
-        try:
+        with self.holding(tmpl.sync, node, exit_ctx) as held:
+            if not held:
+                _fire(on_running)
+                return node
+            node.phase, node.message = RUNNING, None
             if tmpl.retry is not None:
                 self.run_retry(node, tmpl, tscope, exit_ctx, on_running)
             else:
                 self.run_body(node, tmpl, tscope, exit_ctx, on_running)
-        finally:
-            for m in lock:
-                m.release()
         return node
 
-    def _mutex(self, tmpl: Template) -> list[threading.Lock]:
-        held = []
-        for name in tmpl.mutexes:
-            with self.lock:
-                m = self.mutexes.setdefault(name, threading.Lock())
-            m.acquire()
-            held.append(m)
-        return held
+    @contextlib.contextmanager
+    def holding(self, sync: Synchronization | None, node: Node | None, exit_ctx: bool) -> Iterator[bool]:
+        """Argo's `synchronization` of a template (node) or the workflow (node None): its locks
+        held while it runs; a node waiting for one is Pending with Argo's message. Yields
+        False when it never got them (a stop came; the node is then finished)."""
+        locks = argo_locks(sync, self.spec.namespace)
+        if not locks:
+            yield True
+            return
+        stop = self.exit_stop if exit_ctx else self.main_stop
+
+        def waiting(message: str) -> None:
+            if node is not None:
+                node.phase, node.message = PENDING, message
+
+        try:
+            with hold(locks, stop, prefect=self.prefect_locks, on_wait=waiting) as held:
+                if not held and node is not None:
+                    node.finish(FAILED, self.blocked(exit_ctx) or "stopped")
+                yield held
+        except LockError as exc:
+            if node is None:
+                raise
+            node.finish(ERROR, str(exc))
+            yield False
 
     def resolve_inputs(self, tmpl: Template, args: dict[str, str], scope: dict[str, str]) -> dict[str, str]:
         out: dict[str, str] = {}
@@ -384,6 +416,8 @@ class Executor(StepsMixin, DagMixin, RetriesMixin, CallsMixin, HooksMixin):
     def run_main(self) -> None:
         """The entry template and the workflow-level hooks; decides the workflow's phase."""
         spec = self.spec
+        if not self.take_workflow_locks():
+            return
         wf_hooks = WorkflowHooks(self)
         wf_hooks.evaluate()  # workflow.status == "Running"
         if self.argument_error:
@@ -408,6 +442,27 @@ class Executor(StepsMixin, DagMixin, RetriesMixin, CallsMixin, HooksMixin):
         self.failures = self.compute_failures()
         wf_hooks.evaluate()  # workflow.status is now final
         wf_hooks.wait()
+
+    def take_workflow_locks(self) -> bool:
+        """`spec.synchronization`: held from before the entry template until the workflow has
+        ended, its exit handler included (Argo releases them when the workflow completes)."""
+        if self.spec.sync is None:
+            return True
+        self.held_locks = contextlib.ExitStack()
+        try:
+            held = self.held_locks.enter_context(self.holding(self.spec.sync, None, False))
+        except LockError as exc:
+            self.status, self.message = ERROR, str(exc)
+            return False
+        if not held:
+            self.status = FAILED
+            self.settle_stopped()
+        return held
+
+    def release_workflow_locks(self) -> None:
+        if self.held_locks is not None:
+            self.held_locks.close()
+            self.held_locks = None
 
     def settle_stopped(self) -> None:
         """A stop or the deadline decides the phase: Failed (Error stays Error)."""
@@ -434,6 +489,7 @@ class Executor(StepsMixin, DagMixin, RetriesMixin, CallsMixin, HooksMixin):
             # terminated while the exit handler ran (a second Ctrl-C)
             self.status = ERROR if self.status == ERROR else FAILED
             self.message = f"Stopped with strategy '{self.shutdown}'"
+        self.release_workflow_locks()
 
     def run_workflow(self) -> None:
         """The whole run without the core (tests with a fake leaf)."""

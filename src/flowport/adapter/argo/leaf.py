@@ -39,8 +39,8 @@ def run_leaf(ex: Executor, node: Node, tmpl: Template, scope: dict[str, str], ex
             spec = replace(h, url=substitute(h.url, scope), method=substitute(h.method, scope),
                            headers=tuple((k, substitute(v, scope)) for k, v in h.headers),
                            body=substitute(h.body, scope) if h.body else h.body)
-        else:
-            spec = parse_duration(substitute(tmpl.suspend_duration or "0", scope))
+        else:  # no duration: a person resumes it (pauses.py)
+            spec = parse_duration(substitute(tmpl.suspend_duration, scope)) if tmpl.suspend_duration else None
         limits = [parse_duration(substitute(t, scope)) for t in (tmpl.timeout, tmpl.active_deadline) if t]
     except expr.ExpressionError as exc:  # Unresolved, a failed {{=…}}
         _fire(on_running)
@@ -64,7 +64,7 @@ def run_leaf(ex: Executor, node: Node, tmpl: Template, scope: dict[str, str], ex
         elif tmpl.kind == "http":
             work = lambda logger: _http(run, node, spec, timeout, logger)
         else:
-            work = lambda logger: _suspend(ex, node, spec, stop, exit_ctx, logger)
+            work = lambda logger: _suspend(run, ex, node, tmpl, scope, spec, timeout, stop, exit_ctx, logger)
         try:
             if exit_ctx:  # drawn after what ended last (the main graph, or the previous exit step)
                 node.after = _ended_last(ex, node)
@@ -319,11 +319,69 @@ def _http(run: "ArgoProgram", node: Node, spec, timeout: float | None, logger) -
     return node_state(node)
 
 
-def _suspend(ex: Executor, node: Node, seconds: float | None, stop, exit_ctx: bool, logger) -> State:
+def _suspend(run: "ArgoProgram", ex: Executor, node: Node, tmpl: Template, scope: dict[str, str],
+             seconds: float | None, timeout: float | None, stop, exit_ctx: bool, logger) -> State:
     node.node_type = "Suspend"
-    logger.info(f"suspended for {seconds or 0:g}s")
-    if stop.requested.wait(seconds or 0):
+    if seconds is None:
+        return _wait_for_person(run, ex, node, tmpl, scope, timeout, stop, exit_ctx, logger)
+    logger.info(f"suspended for {seconds:g}s")
+    if stop.requested.wait(seconds):
         node.finish(FAILED, ex.blocked(exit_ctx) or "stopped")
     else:
+        node.outputs = _supplied_defaults(tmpl)  # Argo: an expired suspension takes the defaults
         node.finish(SUCCEEDED)
+    return node_state(node)
+
+
+def _supplied_defaults(tmpl: Template) -> dict[str, Any]:
+    params = {op.name: op.default for op in tmpl.outputs if op.supplied and op.default is not None}
+    return {"parameters": params} if params else {}
+
+
+def suspend_pause(ex: Executor, node: Node, tmpl: Template, scope: dict[str, str], timeout: float | None):
+    """What `suspend: {}` asks a person (Argo's `argo resume` / `argo node set`): the
+    `valueFrom.supplied` outputs, each with its `valueFrom.default`, else the default and enum of
+    the input of the same name (Argo's controller: addRawOutputFields, resolveInputFieldsForSuspendNode)."""
+    from ..pauses import Field, Pause
+
+    inputs = {p.name: p for p in tmpl.inputs}
+    fields = []
+    for op in tmpl.outputs:
+        if not op.supplied:
+            continue
+        given = inputs.get(op.name)
+        default = op.default
+        if default is None and given is not None:
+            default = scope.get(f"inputs.parameters.{op.name}", given.default)
+        # no default: required (Argo refuses to resume without it: OverrideOutputParametersWithDefault)
+        fields.append(Field(op.name, default=default, choices=given.enum if given is not None else (),
+                            required=default is None))
+    asks = f" and supply {', '.join(f.name for f in fields)}" if fields else ""
+    text = (f"Argo workflow **{ex.name}** is suspended at **{node.display_name}**.\n\n"
+            f"Resume it to continue{asks}; reject it to fail the node.")
+    return Pause(key=node.name, description=text, fields=tuple(fields), timeout=timeout)
+
+
+def _wait_for_person(run: "ArgoProgram", ex: Executor, node: Node, tmpl: Template, scope: dict[str, str],
+                     timeout: float | None, stop, exit_ctx: bool, logger) -> State:
+    from .. import pauses
+
+    pause = suspend_pause(ex, node, tmpl, scope, timeout)
+    leaves = run.leaves
+    busy = lambda: bool(set(getattr(leaves, "work", ())) - pauses.waiting_nodes(run.run_id))  # noqa: E731
+    try:
+        answer = pauses.wait_for_person(run.run_id, pause, stop, logger, busy=busy)
+    except Exception as exc:  # no Prefect API to pause on, a refused pause
+        node.finish(ERROR, f"cannot wait for a person: {exc}")
+        return node_state(node)
+    if answer.verdict == pauses.RESUMED:
+        node.outputs = {"parameters": answer.values} if answer.values else {}
+        node.finish(SUCCEEDED)
+    elif answer.verdict == pauses.REJECTED:  # `argo node set --phase Failed --message …`
+        node.finish(FAILED, answer.reason or "rejected")
+    elif answer.verdict == pauses.TIMED_OUT:
+        node.finish(FAILED, "Step exceeded its deadline")
+    else:
+        node.finish(FAILED, ex.blocked(exit_ctx) or "stopped")
+    logger.info(f"{answer.verdict}" + (f": {node.message}" if node.message else ""))
     return node_state(node)

@@ -15,7 +15,7 @@ from typing import Any
 
 from ...model import Workflow
 from ..artifact_repos import RepositoryError, load_repository_config
-from ..core import Outcome, PendingRetry, RunControl
+from ..core import InlineLeaves, Outcome, PendingRetry, RunControl
 from ..options import RunOptions, config_path
 from ..records import NodeRecord
 from ..runfiles import FileNames, claim
@@ -56,6 +56,8 @@ class ArgoProgram:
             except RepositoryError as exc:  # an unreadable config file: the run ends Error, saying why
                 self.executor.repo_config_error = str(exc)
         self.volumes = RunVolumes(spec, workflow=wf.name, run_id=run_id, keep=options.keep_volumes)
+        # locks are Prefect global concurrency limits when the run has a Prefect API (task runs)
+        self.executor.prefect_locks = not isinstance(leaves, InlineLeaves)
 
     @staticmethod
     def run_name(wf: Workflow) -> str:
@@ -148,7 +150,9 @@ class ArgoProgram:
         return out, err
 
     def close(self) -> None:
-        """Containers still there after the run (a crash in a task run): gone."""
+        """Containers still there after the run (a crash in a task run): gone; the workflow's
+        locks, if an error skipped their release."""
+        self.executor.release_workflow_locks()
         try:
             from ..runners.docker import stop_run_containers
 

@@ -75,6 +75,7 @@ class RunContext:
         self.handler_nodes: dict[str, NodeRecord] = {}
         self.outputs: dict[str, str] = {}  # output variable -> value
         self.output_owner: dict[str, str] = {}  # output variable -> step name
+        self.waiting_steps = ""  # DAG_WAITING_STEPS of the wait handler
         self.step_outputs: dict[str, dict[str, str]] = {}  # V3 `outputs:` by step name
         self.step_ids = {s.name: s.id for s in wf.steps if s.id}
         # `${id.stdout|stderr|exitCode|output|outputs}` of finished steps that have an `id`
@@ -273,6 +274,8 @@ class RunContext:
             env["DAG_RUN_STEP_NAME"] = HANDLER_NODE_NAMES[handler]
             if status:
                 env["DAG_RUN_STATUS"] = status
+            if handler == "wait":
+                env["DAG_WAITING_STEPS"] = self.waiting_steps
         else:
             env["DAG_RUN_STEP_NAME"] = step.name
             env["DAG_STEP_NAME"] = step.name

@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Callable
 
 from ...model import Handlers
-from .status import CANCELED, FAILED, PARTIALLY_SUCCEEDED, SUCCEEDED
+from .status import CANCELED, FAILED, PARTIALLY_SUCCEEDED, REJECTED, SUCCEEDED
 
 STATUS_HANDLER = {
     SUCCEEDED: "success",
     PARTIALLY_SUCCEEDED: "success",  # Dagu: "PartialSuccess is treated as success"
     FAILED: "failure",
     CANCELED: "cancel",
+    REJECTED: "failure",  # Dagu runner.go: a rejected run runs the failure handler
 }
 
 

@@ -71,6 +71,13 @@ def send_run_mail(ctx: RunContext, abort: threading.Event | None = None) -> None
         _send(ctx, block, ctx.status or "", f"{kind} mail", abort)
 
 
+def send_wait_mail(ctx: RunContext) -> None:
+    """`mailOn.wait`: the wait mail (waitMail) when the run waits for a person (status waiting)."""
+    mail = ctx.wf.mail
+    if mail.on_wait and mail.wait_mail is not None:
+        _send(ctx, mail.wait_mail, "waiting", "wait mail", ctx.stop.forced)
+
+
 def send_step_error_mail(ctx: RunContext, step_name: str) -> None:
     """`mailOnError`: the error mail as soon as the step has failed (the run is running)."""
     if ctx.wf.mail.error_mail is not None:

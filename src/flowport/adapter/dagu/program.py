@@ -10,6 +10,8 @@ attempts and Prefect states are the core's (adapter/core.py); this module only r
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import queue
 import time
 from datetime import datetime
@@ -27,8 +29,8 @@ from ..runners.base import ForceOnlyStop
 from ..states import node_state
 from . import lifecycle, mail
 from .context import RunContext
-from .status import (CANCELED, FAILED, NOT_STARTED, PARTIALLY_SUCCEEDED, SKIPPED, SUCCEEDED, readiness,
-                     run_status)
+from .status import (CANCELED, FAILED, NOT_STARTED, PARTIALLY_SUCCEEDED, REJECTED, SKIPPED, SUCCEEDED, WAITING,
+                     readiness, run_status)
 from .steps import check_preconditions, execute_node
 
 
@@ -94,6 +96,8 @@ class DaguProgram:
                 self.children[d].append(s.name)
         self.last_steps = tuple(name for name, kids in self.children.items() if not kids)
         self.lifecycle_tail = self.last_steps  # what the next handler follows in the run graph
+        self.waits = 0  # times the run waited for a person (each runs the wait handler)
+        self.run_slot: contextlib.ExitStack | None = None  # maxActiveRuns, held for the run
 
     @staticmethod
     def run_name(wf: Workflow) -> str:
@@ -135,7 +139,29 @@ class DaguProgram:
         return Outcome(status=ctx.status or "not_started", message=ctx.message, params=dict(ctx.params),
                        outputs=dict(ctx.outputs))
 
+    def take_run_slot(self) -> bool:
+        """`maxActiveRuns`: a slot of the DAG's Prefect global concurrency limit, held until the
+        run has ended (handlers and retries included); a run beyond the limit waits, as Dagu's
+        queue holds it. A stop while it waits ends it canceled."""
+        if not self.wf.max_active_runs or self.run_slot is not None:
+            return True
+        from ..core import InlineLeaves
+        from ..locks import Lock, hold, limit_name
+
+        lock = Lock(limit_name("dagu", self.wf.name, "max-active-runs"), f"{self.wf.name} maxActiveRuns",
+                    size=self.wf.max_active_runs)
+        self.run_slot = contextlib.ExitStack()
+        if self.run_slot.enter_context(hold([lock], self.control.main, prefect=not isinstance(self.leaves, InlineLeaves),
+                                            on_wait=self.ctx.log)):
+            return True
+        self.canceled = True
+        self.ctx.message = "stopped while waiting for a run slot (maxActiveRuns)"
+        self.status = CANCELED
+        return False
+
     def close(self) -> None:
+        if self.run_slot is not None:
+            self.run_slot.close()
         self.ctx.dag_container.close(self.ctx)
         self.ctx.close()
 
@@ -146,6 +172,8 @@ class DaguProgram:
         if ctx.secret_error:  # Dagu's initErr path: failed, no step, no handler
             ctx.message, self.status, self.skip_handlers = ctx.secret_error, FAILED, True
             ctx.log(ctx.message)
+            return
+        if not self.take_run_slot():
             return
         if wf.preconditions:
             unmet = check_preconditions(ctx, wf.preconditions, dict(ctx.base_env), ctx.workdir)
@@ -177,6 +205,7 @@ class DaguProgram:
         ready: deque[str] = deque(s.name for s in wf.steps if not s.depends)
         done_q: queue.SimpleQueue[str] = queue.SimpleQueue()
         running: set[str] = set()
+        for_people: list[str] = []  # approval steps whose command ran: a person decides
         limit = wf.max_active_steps or len(wf.steps) or 1
         started_any = False
         finished = 0
@@ -220,10 +249,19 @@ class DaguProgram:
             if not running:
                 if ready:
                     continue
+                if for_people:  # nothing else can run: the run is waiting (Dagu status waiting)
+                    self.await_people(for_people, by_name)
+                    for name in for_people:
+                        settle(name)
+                    for_people.clear()
+                    continue
                 raise RuntimeError("step graph cannot progress (cycle?)")  # validated earlier
             name = done_q.get()
             running.discard(name)
             rec = ctx.nodes[name]
+            if rec.phase == WAITING:
+                for_people.append(name)
+                continue
             if rec.phase in ("running", NOT_STARTED):  # the task crashed before recording
                 rec.phase, rec.message = FAILED, rec.message or "task crashed"
             if rec.phase == FAILED and by_name[name].mail_on_error:
@@ -236,6 +274,9 @@ class DaguProgram:
                 result = self.run_repeating(step, rec, logger)
             else:
                 result = self.execute(self.ctx, step, rec, logger=logger, stop=self.ctx.stop)
+            if step.approval is not None and rec.phase == SUCCEEDED and not self.control.main.requested.is_set():
+                # Dagu runner.go: a step with `approval` that succeeded waits for a person
+                rec.phase, rec.message = WAITING, "waiting for approval"
             return node_state(rec.phase, rec.message, {"retryable": retryable(step, result)})
 
         return work
@@ -281,6 +322,74 @@ class DaguProgram:
         else:
             met = result.ok
         return met if policy.mode == "while" else not met
+
+    # ------------------------------------------------------------------ people in the loop
+
+    def await_people(self, names: list[str], by_name: dict[str, Step]) -> None:
+        """The run is waiting (Dagu runner.go, status Waiting): the wait handler runs with
+        DAG_WAITING_STEPS, the wait mail goes out, then a person approves or rejects each step
+        (a Prefect pause each, pauses.py). Approved: succeeded, its inputs become variables of
+        the steps after it; rejected: the step and the run end rejected."""
+        from .. import pauses
+
+        ctx = self.ctx
+        ctx.status = WAITING
+        ctx.log(f"waiting for a person: {', '.join(names)}")
+        self.waits += 1
+        if self.wf.handlers.wait is not None:
+            ctx.waiting_steps = ",".join(names)
+            ctx.handler_record("wait").after = tuple(names)
+            self.run_handler("wait", WAITING, claim_as=f"wait-{self.waits}")
+        mail.send_wait_mail(ctx)
+        for name in names:
+            self._decide(by_name[name], ctx.nodes[name], pauses)
+        ctx.status = None
+
+    def approval_pause(self, step: Step) -> Any:
+        from ..pauses import Field, Pause
+
+        approval = step.approval
+        fields = tuple(Field(n, default="", required=n in approval.required) for n in approval.inputs)
+        text = (f"Dagu DAG **{self.wf.name}**: step **{step.name}** waits for approval.\n\n"
+                + (f"{approval.prompt}\n\n" if approval.prompt else "")
+                + "Resume to approve" + (f" (with {', '.join(approval.inputs)})" if approval.inputs else "")
+                + "; reject to end the run rejected.")
+        return Pause(key=step.name, description=text, fields=fields, timeout=step.timeout)
+
+    def _decide(self, step: Step, rec: NodeRecord, pauses: Any) -> None:
+        ctx = self.ctx
+        try:
+            from prefect.logging import get_run_logger
+
+            logger = get_run_logger()
+        except Exception:  # outside a flow run
+            logger = logging.getLogger("flowport")
+        try:
+            answer = pauses.wait_for_person(ctx.run_id, self.approval_pause(step), self.control.main, logger)
+        except Exception as exc:  # no Prefect API to pause on
+            rec.phase, rec.message = FAILED, f"cannot wait for a person: {exc}"
+            ctx.log(f"{step.name}: {rec.message}")
+            return
+        if answer.verdict == pauses.RESUMED:
+            with ctx.lock:
+                for key, value in answer.values.items():
+                    ctx.outputs[key] = value
+                    ctx.output_owner[key] = step.name
+            rec.phase, rec.message = SUCCEEDED, None
+        elif answer.verdict == pauses.REJECTED:
+            rec.phase, rec.message = REJECTED, answer.reason or "rejected"
+        elif answer.verdict == pauses.TIMED_OUT:
+            rec.phase, rec.message = FAILED, f"approval timed out after {step.timeout:g}s (timeoutSec)"
+        else:
+            rec.phase, rec.message = CANCELED, "stopped while waiting for approval"
+        rec.finished_at = now()
+        ctx.log(f"{step.name}: {answer.verdict}" + (f" ({rec.message})" if rec.message else ""))
+        self.leaves_restate(rec)
+
+    def leaves_restate(self, rec: NodeRecord) -> None:
+        restate = getattr(self.leaves, "restate", None)
+        if restate is not None:
+            restate(rec.name, node_state(rec.phase, rec.message))
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -350,12 +459,12 @@ class DaguProgram:
         """Each attempt runs its handlers once: the first attempt's claims keep their names."""
         return f"handler-{key}" if self.attempt == 0 else f"handler-{key}-retry{self.attempt}"
 
-    def run_handler(self, key: str, status: str | None = None) -> bool:
+    def run_handler(self, key: str, status: str | None = None, claim_as: str | None = None) -> bool:
         """Run handler `key` once (claimed across processes); True when it succeeded."""
         ctx = self.ctx
         ctx.status = status  # what DAG_RUN_STATUS says in this handler
         rec = ctx.handler_record(key)
-        if not claim(self.folder, self.handler_claim(key)):  # ran already: exactly once
+        if not claim(self.folder, self.handler_claim(claim_as or key)):  # ran already: exactly once
             return True
         step = getattr(self.wf.handlers, key)
 
@@ -365,7 +474,7 @@ class DaguProgram:
             self.execute(ctx, step, rec, logger=logger, stop=stop, handler=key, status=ctx.status)
             return node_state(rec.phase, rec.message)
 
-        if key != "init":
+        if key not in ("init", "wait"):  # the wait handler follows the waiting steps
             rec.after, self.lifecycle_tail = self.lifecycle_tail, (rec.name,)
         self.leaves.run(HANDLER_NODE_NAMES[key], rec.name, work, after=rec.after)
         if rec.phase in ("running", NOT_STARTED):

@@ -16,8 +16,10 @@ PARTIALLY_SUCCEEDED = "partially_succeeded"
 FAILED = "failed"
 SKIPPED = "skipped"
 CANCELED = "canceled"
+WAITING = "waiting"  # an approval step (and the run) waiting for a person
+REJECTED = "rejected"  # an approval step a person rejected (and the run it ends)
 
-TERMINAL = {SUCCEEDED, PARTIALLY_SUCCEEDED, FAILED, SKIPPED, CANCELED}
+TERMINAL = {SUCCEEDED, PARTIALLY_SUCCEEDED, FAILED, SKIPPED, CANCELED, REJECTED}
 
 
 def failure_continues(cont: ContinueOn, exit_code: int | None, log_text: str) -> bool:
@@ -55,6 +57,8 @@ def run_status(steps: list[NodeRecord], *, canceled: bool, error: bool) -> str:
     """
     if canceled and not all(n.phase in (SUCCEEDED, SKIPPED, PARTIALLY_SUCCEEDED) for n in steps):
         return CANCELED
+    if any(n.phase == REJECTED for n in steps):  # Dagu runner.go Status: rejected before failure
+        return REJECTED
     hard_failure = any(n.phase == FAILED and not n.continued for n in steps) or any(
         n.phase == CANCELED for n in steps
     )

@@ -9,7 +9,6 @@ from ...lang.depends import check_when
 from ...lang.errors import ExpressionError
 from ...model.argo import Call, Hook, Loop, Sequence
 from ..fields import OK, kind_of
-from ..fields import UNSUPPORTED as UNS
 from .depends import read_depends
 from .document import DocReader, Path_, plain, template_target
 from .hooks import read_hooks
@@ -18,7 +17,7 @@ from .parameters import read_arguments, read_artifacts_of
 STEP_KEYS = {
     "name": OK, "template": OK, "templateRef": OK, "arguments": OK, "when": OK, "withItems": OK,
     "withParam": OK, "withSequence": OK, "continueOn": OK, "onExit": OK, "hooks": OK,
-    "inline": UNS,
+    "inline": OK,  # Argo 3.5+: the template written in the step/task itself
 }
 TASK_KEYS = {**STEP_KEYS, "depends": OK, "dependencies": OK}
 SEQUENCE_KEYS = {"count": OK, "start": OK, "end": OK, "format": OK}
@@ -61,6 +60,27 @@ def _read_when(d: DocReader, f: dict) -> str | None:
     return when
 
 
+def _inline(d: DocReader, f: dict, name: str | None, refs: list) -> str | None:
+    """`inline:` a template of its own, without a name (Argo: "Template must be empty if this
+    is declared"); kept in the template table under a key no written template can take."""
+    from .templates import read_template
+
+    value, ipath = f["inline"]
+    for other in ("template", "templateRef"):
+        if other in f:
+            d.p.error(f[other][1], f"set either `{other}` or `inline`, not both", key=True)
+            return None
+    if not isinstance(value, dict):
+        d.p.error(ipath, f"inline must be a template (a mapping), got {kind_of(value)}")
+        return None
+    key = d.name_of(f"{name or 'inline'}@inline-L{d.where(ipath).line}")
+    t = read_template(d, {**value, "name": key}, ipath, refs, None)
+    if t is None:
+        return None
+    d.cx.templates[key] = t
+    return key
+
+
 def read_call(d: DocReader, value: Any, path: Path_, refs: list, *, dag: bool) -> Call | None:
     f = d.fields(value, path, TASK_KEYS if dag else STEP_KEYS, "task" if dag else "step")
     if "name" not in f:
@@ -68,7 +88,7 @@ def read_call(d: DocReader, value: Any, path: Path_, refs: list, *, dag: bool) -
             d.p.error(path, f"a {'task' if dag else 'step'} needs a `name`")
         return None
     name = d.string(*f["name"])
-    template = template_target(d, f, path, refs)
+    template = _inline(d, f, name, refs) if "inline" in f else template_target(d, f, path, refs)
     args = read_arguments(d, *f["arguments"]) if "arguments" in f else ()
     artifacts = read_artifacts_of(d, *f["arguments"], role="argument") if "arguments" in f else ()
     when = _read_when(d, f)

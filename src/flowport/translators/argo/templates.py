@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...model.argo import Template
+from ...model.argo import Synchronization, Template
 from ..fields import IGNORED as IGN
 from ..fields import OK, kind_of
 from ..fields import UNSUPPORTED as UNS
@@ -34,8 +34,11 @@ TEMPLATE_KEYS = {
     "outputsFrom": UNS,
 }
 SUSPEND_KEYS = {"duration": OK}
-SYNCHRONIZATION_KEYS = {"mutex": OK, "mutexes": OK, "semaphore": UNS, "semaphores": UNS}
-MUTEX_KEYS = {"name": OK, "namespace": IGN, "database": IGN}
+SYNCHRONIZATION_KEYS = {"mutex": OK, "mutexes": OK, "semaphore": OK, "semaphores": OK}
+# `database`: Argo's locks shared by several controllers; a Prefect limit is shared by every run
+MUTEX_KEYS = {"name": OK, "namespace": OK, "database": IGN}
+SEMAPHORE_KEYS = {"configMapKeyRef": OK, "namespace": OK, "database": IGN}
+CONFIG_MAP_KEY_REF_KEYS = {"name": OK, "key": OK, "optional": IGN}
 KINDS = ("container", "script", "steps", "dag", "suspend", "http", "resource", "data", "plugin",
          "containerSet")
 UNSUPPORTED_KINDS = {
@@ -131,10 +134,7 @@ def read_template(d: DocReader, value: Any, path: Path_, refs: list, defaults: d
         t["tasks"], t["target"], t["fail_fast"] = read_dag(d, body, bpath, refs)
     elif kind == "suspend":
         g = d.fields(body or {}, bpath, SUSPEND_KEYS, "suspend")
-        if "duration" not in g:
-            d.p.unsupported(bpath, "suspend without `duration` (waiting for `argo resume`)",
-                            hint="give it a duration, e.g. duration: \"20s\"")
-        else:
+        if "duration" in g:  # without one, a person resumes it (a Prefect pause)
             t["suspend_duration"] = d.string(*g["duration"])
     elif kind == "http":
         t["http"] = read_http(d, body, bpath)
@@ -149,26 +149,51 @@ def read_template(d: DocReader, value: Any, path: Path_, refs: list, defaults: d
     if "failFast" in f:
         t["fail_fast"] = d.boolean(*f["failFast"])
     if "synchronization" in f:
-        t["mutexes"] = _mutexes(d, *f["synchronization"])
+        t["sync"] = read_synchronization(d, *f["synchronization"])
     return Template(**t)
 
 
-def _mutexes(d: DocReader, value: Any, path: Path_) -> tuple[str, ...]:
-    f = d.fields(value, path, SYNCHRONIZATION_KEYS,
-                 "synchronization")
-    names = []
-    items = []
-    if "mutex" in f:
-        items.append((f["mutex"][0], f["mutex"][1]))
-    if "mutexes" in f and isinstance(f["mutexes"][0], list):
-        items.extend((m, (*f["mutexes"][1], i)) for i, m in enumerate(f["mutexes"][0]))
-    for m, mpath in items:
-        g = d.fields(m, mpath, MUTEX_KEYS, "mutex")
-        if "name" in g:
-            n = d.string(*g["name"])
-            if n:
-                names.append(n)
-    return tuple(names)
+def read_synchronization(d: DocReader, value: Any, path: Path_) -> Synchronization | None:
+    """`synchronization` (workflow or template): `mutex`/`mutexes`, `semaphore`/`semaphores`."""
+    f = d.fields(value, path, SYNCHRONIZATION_KEYS, "synchronization")
+    mutexes, semaphores = [], []
+    for key, many, out, read in (("mutex", "mutexes", mutexes, _mutex), ("semaphore", "semaphores", semaphores, _semaphore)):
+        items = [f[key]] if key in f else []
+        if many in f:
+            if isinstance(f[many][0], list):
+                items.extend((m, (*f[many][1], i)) for i, m in enumerate(f[many][0]))
+            else:
+                d.p.error(f[many][1], f"synchronization.{many} must be a list, got {kind_of(f[many][0])}")
+        for item, ipath in items:
+            got = read(d, item, ipath)
+            if got is not None:
+                out.append(got)
+    return Synchronization(tuple(mutexes), tuple(semaphores)) if mutexes or semaphores else None
+
+
+def _mutex(d: DocReader, value: Any, path: Path_) -> tuple[str | None, str] | None:
+    g = d.fields(value, path, MUTEX_KEYS, "mutex")
+    name = d.string(*g["name"]) if "name" in g else None
+    if not name:
+        if isinstance(value, dict):
+            d.p.error(path, "a mutex needs a `name`")
+        return None
+    return (d.string(*g["namespace"]) if "namespace" in g else None) or None, name
+
+
+def _semaphore(d: DocReader, value: Any, path: Path_) -> tuple[str | None, str, str] | None:
+    g = d.fields(value, path, SEMAPHORE_KEYS, "semaphore")
+    if "configMapKeyRef" not in g:
+        if isinstance(value, dict):
+            d.p.error(path, "a semaphore needs a `configMapKeyRef` (the ConfigMap key holding its size)")
+        return None
+    ref = d.fields(g["configMapKeyRef"][0], g["configMapKeyRef"][1], CONFIG_MAP_KEY_REF_KEYS, "configMapKeyRef")
+    name = d.string(*ref["name"]) if "name" in ref else None
+    key = d.string(*ref["key"]) if "key" in ref else None
+    if not name or not key:
+        d.p.error(g["configMapKeyRef"][1], "configMapKeyRef needs `name` and `key`")
+        return None
+    return (d.string(*g["namespace"]) if "namespace" in g else None) or None, name, key
 
 
 def read_templates(d: DocReader, value: Any, path: Path_, refs: list, defaults: dict | None) -> list[Template]:

@@ -28,7 +28,7 @@ from .artifacts import read_repository_ref
 from .hooks import read_hooks
 from .parameters import read_arguments, read_artifacts_of
 from .refs import Library, resolve_ref_templates, resolve_refs
-from .templates import read_templates
+from .templates import read_synchronization, read_templates
 from .volumes import read_claim_gc, read_claim_templates, read_volumes
 
 TOP_KEYS = {"apiVersion": OK, "kind": OK, "metadata": OK, "spec": OK, "status": IGN}
@@ -50,7 +50,7 @@ SPEC_KEYS = {
     "workflowMetadata": IGN, "schedulerName": IGN, "imagePullSecrets": OK, "hostNetwork": IGN,
     "metrics": IGN, "artifactGC": IGN, "executorPlugins": IGN, "podResources": IGN, "resourceClaims": IGN, "podSpecPatch": UNS, "shutdown": IGN, "suspend": IGN,
     "volumes": OK, "volumeClaimTemplates": OK, "volumeClaimGC": OK,
-    "artifactRepositoryRef": OK, "synchronization": UNS, "retryStrategy": UNS,
+    "artifactRepositoryRef": OK, "synchronization": OK, "retryStrategy": UNS,
 }
 WORKFLOW_TEMPLATE_REF_KEYS = {"name": OK, "clusterScope": OK}
 RUNNABLE_KINDS = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
@@ -299,6 +299,8 @@ def _finish(cx: Translation, s: _Spec, meta: dict, kind: str, entrypoint: str | 
         deadline = float(n) if n is not None else None
     par = s.pick("parallelism")
     parallelism = par[0].whole(par[1], par[2], minimum=1) if par else None
+    sync = s.pick("synchronization")
+    synchronization = read_synchronization(sync[0], sync[1], sync[2]) if sync else None
     sa = s.pick("serviceAccountName")
     pull_secrets = _pull_secrets(*s.pick("imagePullSecrets")) if s.pick("imagePullSecrets") else ()
     prio = s.pick("priority")
@@ -335,6 +337,7 @@ def _finish(cx: Translation, s: _Spec, meta: dict, kind: str, entrypoint: str | 
         hooks=hooks[1],
         active_deadline=deadline,
         parallelism=parallelism,
+        sync=synchronization,
         priority=int(prio[1]) if prio and str(prio[1]).lstrip("-").isdigit() else None,
         artifacts=cx.artifacts,
         repository_ref=cx.repository_ref,
