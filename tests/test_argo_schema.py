@@ -85,7 +85,8 @@ def test_every_argo_schema_field_has_a_class():
     assert sorted(f for o, f in schema_fields() if o == "Parameter" and f not in parameters.OUTPUT_PARAM_KEYS) == []
     counts = Counter(classes().values())
     assert sum(counts.values()) == len(schema_fields())
-    print(dict(counts))
+    # the count of each class, so a change is a decision (update docs/argo.md with it)
+    assert dict(counts) == {"handled": 193, "no effect under Prefect": 116, "not supported yet": 55}
 
 
 def test_template_metadata_and_annotations_have_no_effect(tmp_path):
