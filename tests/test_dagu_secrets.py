@@ -27,7 +27,7 @@ env:
   - API_TOKEN: from-env-block
 steps:
   - name: use
-    command: sh -c 'echo "token=$API_TOKEN pass=$DB_PASS"; test "$API_TOKEN" = tok-9f8e7d'
+    command: sh -c 'echo "token=$API_TOKEN pass=$DB_PASS"; test "$API_TOKEN" = "$EXPECTED_TOKEN"'
 handlerOn:
   exit:
     command: echo "exit sees $API_TOKEN" > exit.txt
@@ -56,6 +56,7 @@ def test_bad_secret_entries_are_located(tmp_path, text, where, message):
 
 def test_env_and_file_secrets_reach_the_step_and_no_log_or_report(run_dag, tmp_path, monkeypatch):
     monkeypatch.setenv("FLOWPORT_TEST_TOKEN", "tok-9f8e7d")
+    monkeypatch.setenv("EXPECTED_TOKEN", "tok-9f8e7d")  # the step compares without the file naming it
     (tmp_path / "pass.txt").write_text("pw-55aa\n")
     report = run_dag(SECRET_DAG, name="secret.yaml")
     assert report.status == "succeeded", report.message  # the step's `test` saw the secret, not env:
@@ -65,6 +66,23 @@ def test_env_and_file_secrets_reach_the_step_and_no_log_or_report(run_dag, tmp_p
     everything += "".join(p.read_text(errors="replace") for p in folder.rglob("*") if p.is_file())
     assert "tok-9f8e7d" not in everything and "pw-55aa" not in everything
     assert "token=******* pass=*******" in everything
+    # Prefect's own logs of the run (what its UI shows)
+    import uuid
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import LogFilter, LogFilterFlowRunId
+
+    from flowport.adapter import flush_logs
+
+    flush_logs()
+    with get_client(sync_client=True) as client:
+        logs = client.read_logs(log_filter=LogFilter(flow_run_id=LogFilterFlowRunId(any_=[uuid.UUID(report.run_id)])))
+    prefect_text = "\n".join(log.message for log in logs)
+    assert "token=******* pass=*******" in prefect_text and "tok-9f8e7d" not in prefect_text
+    # the plan names the references only: no value is read to make it
+    plan = subprocess.run([sys.executable, "-m", "flowport.cli", "plan", str(tmp_path / "secret.yaml")],
+                          capture_output=True, text=True, env={**os.environ, "COLUMNS": "200"})
+    assert plan.returncode == 0 and "tok-9f8e7d" not in plan.stdout + plan.stderr
 
 
 def test_a_missing_secret_fails_the_run_before_any_step_and_no_handler(run_dag, tmp_path, monkeypatch):
