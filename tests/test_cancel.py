@@ -179,3 +179,47 @@ def test_cleanup_ends_the_orphans_of_a_killed_flowport_and_marks_the_run_crashed
         state = client.read_flow_run(run_id).state
     assert state.is_crashed(), state
     assert not (tmp_path / "handlers.txt").exists()  # Dagu runs no handler for a killed run
+
+
+ARGO_SUSPENDED = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {name: argo-cancel-me}
+spec:
+  entrypoint: wait
+  onExit: bye
+  templates:
+    - name: wait
+      suspend: {duration: "120"}
+    - name: bye
+      suspend: {duration: "0"}
+"""
+
+
+def test_an_argo_run_cancelled_through_the_prefect_api_ends_cancelled(prefect_server, tmp_path, start_run):
+    """Argo's stop ends the workflow Failed; a cancel that came from Prefect still ends the
+    flow run Cancelled (named after the Argo phase), never stuck in Cancelling."""
+    import json
+    import time
+
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import FlowFilter, FlowFilterName
+    from prefect.states import Cancelling
+
+    proc = start_run(ARGO_SUSPENDED)
+    deadline = time.monotonic() + 120
+    run = None
+    with get_client(sync_client=True) as client:
+        while run is None and time.monotonic() < deadline and proc.poll() is None:
+            runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["argo-cancel-me"])))
+            run = next((r for r in runs if r.state and r.state.is_running()), None)
+            time.sleep(0.5)
+        assert run is not None, proc.communicate()[0] if proc.poll() is not None else "no running flow run"
+        time.sleep(1)  # the suspend node is waiting
+        client.set_flow_run_state(run.id, Cancelling(message="cancel from the UI"), force=True)
+        proc.communicate(timeout=120)
+        state = client.read_flow_run(run.id).state
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["status"] == "Failed" and report["message"] == "Stopped with strategy 'Stop'"
+    assert {n["display_name"]: n["phase"] for n in report["nodes"]}["onExit"] == "Succeeded"
+    assert state.is_cancelled() and state.name == "Failed", state

@@ -503,7 +503,25 @@ def execute(wf: Workflow, options: RunOptions | None = None, params: list[tuple[
 
     run_id = current_run_id()
     report = drive(wf, run_id=run_id, params=params, options=options or RunOptions(), leaves=PrefectLeaves(run_id))
-    return states.run_state(report.workflow, report.status, report.message)
+    state = states.run_state(report.workflow, report.status, report.message)
+    if not state.is_cancelled() and _cancelling(run_id):
+        # Prefect asked for the cancel (Argo's stop ends Failed): the server accepts only a
+        # Cancelled state from Cancelling, and a run left there looks as if it still ran
+        from prefect.states import Cancelled
+
+        state = Cancelled(name=state.name, message=state.message)
+    return state
+
+
+def _cancelling(run_id: str) -> bool:
+    try:
+        from prefect.client.orchestration import get_client
+
+        with get_client(sync_client=True) as client:
+            current = client.read_flow_run(uuid.UUID(run_id)).state
+        return current is not None and current.type.value == "CANCELLING"
+    except Exception:  # no server to ask: the state the source status gives
+        return False
 
 
 def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, options: RunOptions,
