@@ -190,6 +190,8 @@ def render(console: Any, result: Audit, base: Path | None = None) -> None:
                                style="yellow" if f.verdict == NEEDS else "red"), highlight=False)
             for p in f.problems[:5]:
                 where = f"{p['line']}:{p['col']}" if p["line"] else "-"
+                if p.get("file") and p["file"] != f.file:  # found in another file (a child DAG, a template)
+                    where = f"{_relative(p['file'], base)}:{where}"
                 label = "not supported yet" if p["kind"] == "unsupported" else "error"
                 console.print(Text(f"  {where} {label}: {p['message']}" + (f" ({p['path']})" if p["path"] else "")),
                               highlight=False)

@@ -68,7 +68,8 @@ PAGE = """<!doctype html>
   var css = {"runs as is": "v-runs", "needs unsupported feature": "v-needs", "invalid": "v-invalid"};
   var rows = data.files.filter(function (f) { return f.verdict !== "not a workflow"; }).map(function (f) {
     var p = f.problems[0];
-    var first = p ? ((p.line ? p.line + ":" + p.col + " " : "") + p.message) : "";
+    var at = p && p.file && p.file !== f.file ? p.file + ":" : "";
+    var first = p ? (at + (p.line ? p.line + ":" + p.col + " " : "") + p.message) : "";
     return {file: f.file, dialect: f.dialect, verdict: f.verdict, features: f.features.join(", "), first: first};
   });
   var body = document.querySelector("#files tbody");
