@@ -218,6 +218,10 @@ from .deploy_cmd import deploy as _deploy, serve as _serve  # noqa: E402
 app.command(name="deploy")(_deploy)
 app.command(name="serve")(_serve)
 
+from .export_cmd import export as _export  # noqa: E402
+
+app.command(name="export")(_export)
+
 
 def main() -> None:
     app()

@@ -302,7 +302,7 @@ class _Writer:
         return var
 
     def anchor(self, where: Where | None, key: str) -> None:
-        if where is not None and where.line > 0:
+        if where is not None and where.line > 0 and where.file == self.wf.source_file:
             self.anchors.append((where.line, key))
 
     def decorator_kwargs(self) -> dict[str, L.Node]:

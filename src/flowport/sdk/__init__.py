@@ -9,6 +9,7 @@ as their YAML (`flowport run`). See docs/python.md.
         sh("echo load $ROWS", name="load", after=[extract], retries=2)
 
     etl(day="monday")     # a Prefect flow run; etl.serve(), `prefect deploy` work as usual
+    run(etl, day="monday")  # the same, returning flowport's RunReport
 
 The value classes are the IR's own (`flowport.model`), so a declaration means exactly what
 the matching YAML means.
@@ -38,13 +39,13 @@ from ..model.argo import (
     VolumeMount,
 )
 from ..model.common import Container, Http, Mail, Noop, Shell, Sql
-from .flow import workflow
+from .flow import run, workflow
 from .nodes import call, container, dag, hook, http, mail, noop, script, sh, sql, steps, suspend, task
 
 __all__ = [
     "Container", "ContinueOn", "DagRetry", "Hook", "Http", "Loop", "Mail", "MailBlock", "MailSettings",
     "Noop", "OutputField", "OutputParameter", "Parameter", "Precondition", "Repeat", "Retry",
     "RetryStrategy", "Semantics", "Sequence", "Shell", "SmtpConfig", "Sql", "Volume", "VolumeMount",
-    "Where", "call", "container", "dag", "hook", "http", "mail", "noop", "script", "sh", "sql",
+    "Where", "call", "run", "container", "dag", "hook", "http", "mail", "noop", "script", "sh", "sql",
     "steps", "suspend", "task", "workflow",
 ]

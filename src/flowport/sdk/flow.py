@@ -201,6 +201,16 @@ def _flow(fn: Callable[..., Any], wf: Workflow, signature: inspect.Signature, so
     flow = Flow(run_workflow, **notify.state_hooks(options.notify), name=flow_name(wf.name),
                 flow_run_name=lambda: run_name(wf), task_runner=ThreadPoolTaskRunner(),
                 persist_result=False, validate_parameters=False, log_prints=False, description=wf.description)
-    flow.workflow = wf  # the IR: `flowport.run(flow.workflow)`, plans, tests
+    flow.workflow = wf  # the IR: plans, tests, `flowport.run(flow.workflow)`
     flow.param_sources = dict(sources)  # flow parameter -> source parameter name
     return flow
+
+
+def run(flow: Any, **params: Any) -> Any:
+    """Run a `@workflow` flow now, as `flowport run` runs a file, and return its RunReport
+    (`status`, `nodes`, `outputs`): on the server in PREFECT_API_URL, else on Prefect's
+    embedded server started for the run."""
+    from ..adapter.core import run_flow
+
+    given = [(flow.param_sources[k], _text(v)) for k, v in params.items()]
+    return run_flow(flow.workflow, lambda: flow(**params, return_state=True), given)
