@@ -181,8 +181,8 @@ def _flow(fn: Callable[..., Any], wf: Workflow, signature: inspect.Signature, so
     from prefect import Flow
     from prefect.task_runners import ThreadPoolTaskRunner
 
-    from ..adapter import notify
-    from ..adapter.core import execute, flow_name, run_name
+    from ..adapter import core, notify
+    from ..adapter.core import flow_name, run_name
     from ..adapter.options import RunOptions
 
     options = options or RunOptions()
@@ -192,7 +192,7 @@ def _flow(fn: Callable[..., Any], wf: Workflow, signature: inspect.Signature, so
         bound = signature.bind_partial(*args, **kwargs)
         given = [(sources[k], _text(v)) for k, v in bound.arguments.items()
                  if v is not None and _text(v) != declared[k]]
-        return execute(wf, options, given)
+        return core.execute(wf, options, given)
 
     functools.update_wrapper(run_workflow, fn)
     run_workflow.__signature__ = signature  # type: ignore[attr-defined]
