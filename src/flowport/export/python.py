@@ -45,10 +45,15 @@ class Unexpressible(Exception):
         self.where, self.hint = where, hint
 
 
-def module_source(wf: Workflow, *, yaml_text: str, comments: list[Comment], target_dir: str,
-                  params_where: Where | None = None) -> str:
-    """The module for `wf`, to be written into `target_dir` (its working dir is relative)."""
-    return _Writer(wf, comments, target_dir, params_where).module()
+def module_source(wf: Workflow, *, comments: list[Comment], target_dir: str, params_where: Where | None = None,
+                  keys: dict[str, int] | None = None) -> str:
+    """The module for `wf`, to be written into `target_dir` (its working dir is relative).
+    `keys`: decorator keyword -> the source line of the workflow-level key it stands for,
+    so a comment written there goes with it."""
+    writer = _Writer(wf, comments, target_dir, params_where)
+    for kw, line in (keys or {}).items():
+        writer.anchors.append((line, f"kw:{kw}"))
+    return writer.module()
 
 
 class _Writer:
@@ -291,6 +296,7 @@ class _Writer:
         docstring = wf.description if _docstring_ok(wf.description) and not self.description_derived() else None
         if wf.description is not None and docstring is None and not self.description_derived():
             decorator["description"] = L.string(wf.description)
+        self.decorator_keys = set(decorator)
         placed = self.place_comments()
         return self.assemble(fn_name, decorator, signature, docstring, statements, placed)
 
@@ -397,12 +403,14 @@ class _Writer:
         anchors = sorted(self.anchors)
         for c in self.comments:
             text = f"# {c.text}".rstrip() if c.text else "#"
-            if not anchors or c.line < anchors[0][0] and not c.inline:
+            if not anchors or c.line < anchors[0][0]:
                 key = "header"
             elif c.inline:
                 key = next((k for line, k in reversed(anchors) if line <= c.line), anchors[0][1])
             else:
                 key = next((k for line, k in anchors if line > c.line), anchors[-1][1])
+            if key.startswith("kw:") and key[3:] not in self.decorator_keys:
+                key = "header"  # a workflow-level key the decorator does not repeat
             placed.setdefault(key, []).append(text)
         for item in self.wf.ignored:
             _, _, what = item.partition(": ") if item.startswith(self.wf.source_file) else ("", "", item)
