@@ -206,3 +206,22 @@ def test_the_exported_flow_deploys_from_its_file(tmp_path):
         sys.path.remove(str(tmp_path / "out"))
     assert flow.name == "nightly-load" and flow.workflow.steps[0].name == "extract"
     assert Path(flow._entrypoint.split(":")[0]).name in ("dagu_flow.py", "exported_dagu", "dagu_flow")
+
+
+def test_the_examples_in_docs_python_md_are_what_export_writes(tmp_path):
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "python.md").read_text()
+    yaml_blocks = dict(re_pairs(doc, "export"))
+    python_blocks = dict(re_pairs(doc, "exported"))
+    assert set(yaml_blocks) == set(python_blocks) == {"nightly.yaml", "exit-handler.yaml"}
+    for name, text in yaml_blocks.items():
+        src = tmp_path / name
+        src.write_text(text)
+        checked = check(src)
+        assert checked.ok, checked.error().render()
+        assert export_checked(checked, tmp_path) == python_blocks[name], f"docs/python.md: {name} is stale"
+
+
+def re_pairs(doc: str, marker: str):
+    import re
+
+    return re.findall(rf"<!-- {marker}: (\S+) -->\n```\w+\n(.*?)```", doc, flags=re.S)
