@@ -205,7 +205,9 @@ def test_the_exported_flow_deploys_from_its_file(tmp_path):
     finally:
         sys.path.remove(str(tmp_path / "out"))
     assert flow.name == "nightly-load" and flow.workflow.steps[0].name == "extract"
-    assert Path(flow._entrypoint.split(":")[0]).name in ("dagu_flow.py", "exported_dagu", "dagu_flow")
+    deployment = flow.to_deployment(name="nightly")  # what flow.serve() registers
+    assert deployment.entrypoint.endswith("dagu_flow.py:nightly_load")
+    assert deployment._parameter_openapi_schema.properties["DAY"]["default"] == "monday"
 
 
 def test_the_examples_in_docs_python_md_are_what_export_writes(tmp_path):
