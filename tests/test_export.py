@@ -227,3 +227,15 @@ def re_pairs(doc: str, marker: str):
     import re
 
     return re.findall(rf"<!-- {marker}: (\S+) -->\n```\w+\n(.*?)```", doc, flags=re.S)
+
+
+def test_an_argo_entry_input_outside_the_arguments_is_a_flow_parameter(tmp_path):
+    """`argo submit -p message=…` feeds the entry template's input although spec.arguments
+    does not declare it: the exported flow takes it too, and the arguments stay as written."""
+    text = ("apiVersion: argoproj.io/v1alpha1\nkind: WorkflowTemplate\nmetadata: {name: t}\nspec:\n"
+            "  entrypoint: main\n  templates:\n  - name: main\n    inputs: {parameters: [{name: message}]}\n"
+            "    container: {image: alpine, args: [\"{{inputs.parameters.message}}\"]}\n")
+    source, flow, translated = export(tmp_path, text, "entry_input")
+    assert normalized(flow.workflow) == normalized(translated) and translated.argo.arguments == ()
+    assert "message: str | None = None" in source and "arguments=[]" in source
+    assert flow.param_sources == {"message": "message"}

@@ -362,10 +362,18 @@ class _Writer:
                 self.params_where, "write the params as a mapping (`params: {A: 1, B: 2}`) or a list of `NAME: value`")
         extra: dict[str, L.Node] = {}
         if wf.argo is not None:
-            declared = [(p.name, p.value, None, p.enum) for p in wf.argo.arguments]
-            if any(p.default is not None for p in wf.argo.arguments):
-                self.imports.add("Parameter")
-                extra["arguments"] = L.Group("[", "]", [L.Item(self.value(p)) for p in wf.argo.arguments])
+            spec = wf.argo
+            declared = [(p.name, p.value, None, p.enum) for p in spec.arguments]
+            # `argo submit -p NAME=…` may also give the entry template an input that
+            # spec.arguments does not declare: a flow parameter too, but no argument
+            entry = spec.templates.get(spec.entrypoint)
+            inputs = [p.name for p in (entry.inputs if entry else ())
+                      if p.name not in {a.name for a in spec.arguments}]
+            declared += [(name, None, None, ()) for name in inputs]
+            if inputs or any(p.default is not None for p in spec.arguments):
+                if spec.arguments:
+                    self.imports.add("Parameter")
+                extra["arguments"] = L.Group("[", "]", [L.Item(self.value(p)) for p in spec.arguments])
         else:
             declared = [(p.name, p.default, p.description, ()) for p in wf.params]
         names: dict[str, str] = {}

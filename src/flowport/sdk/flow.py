@@ -151,7 +151,7 @@ def _workflow_fields(settings: dict[str, Any]) -> dict[str, Any]:
 def _argo(base: dict[str, Any], recorder: Recorder, params: list, entrypoint: Any, on_exit: Any,
           hooks: typing.Sequence[Hook], name: str | None, settings: dict[str, Any]) -> Workflow:
     spec_settings = {k: settings.pop(k) for k in list(settings) if k in _SPEC_FIELDS}
-    arguments = spec_settings.pop("arguments", None)
+    arguments = settings.pop("arguments", None)  # explicit: then the flow's parameters may be more
     for key in ("labels", "annotations"):
         if isinstance(spec_settings.get(key), dict):
             spec_settings[key] = tuple(spec_settings[key].items())
