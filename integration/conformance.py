@@ -30,7 +30,9 @@ os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")  # one line per entry is the output
 
 # What this build of flowport can serve; grows with each issue.
-SUPPORTED_NEEDS: set[str] = {"action", "random"}  # Argo: stop/terminate during the run; random outcomes (status any)
+# Argo: stop/terminate during the run; random outcomes (status any); artifacts (the runner gives
+# every entry a local artifact repository: FLOWPORT_HOME is a scratch folder)
+SUPPORTED_NEEDS: set[str] = {"action", "random", "artifacts"}
 # Corpus images that the local stand-ins (../shared/tools/container-env.sh) do not tag;
 # passed the way an air-gapped user would: FLOWPORT_IMAGES.
 STAND_INS = {"alpine:3.20": "alpine:latest"}
@@ -173,7 +175,8 @@ def check_entry(entry: dict, corpus: Path, scratch: Path, via: str = "yaml") -> 
     if entry.get("status") == "any" and entry.get("valid") is True:
         return []  # a load-only fixture: loading is the check
     params = [(str(k), str(v)) for k, v in (entry.get("params") or {}).items()]
-    with patched_env(entry.get("env") or {}), _action(entry.get("action")):
+    home = {"FLOWPORT_HOME": str(scratch.parent / "flowport-home")}  # the embedded local artifact repository
+    with patched_env({**home, **(entry.get("env") or {})}), _action(entry.get("action")):
         if via == "export":
             report = run_exported(checked, file, params)
         else:

@@ -36,6 +36,10 @@ def base_env(home: Path, **extra: str) -> dict[str, str]:
         PREFECT_UI_ENABLED="false",
         PREFECT_WORKER_QUERY_SECONDS="1",
         PREFECT_WORKER_PREFETCH_SECONDS="5",
+        # A loaded host keeps SQLite busy: the server waits longer for its lock before it answers
+        # 503 ("retry"), and the clients retry a 503 7 times (2 s, 4 s … 128 s) instead of 5.
+        PREFECT_SERVER_DATABASE_TIMEOUT="30",
+        PREFECT_CLIENT_MAX_RETRIES="7",
         FLOWPORT_LOG_DIR=str(home / "flowport-logs"),
         PYTHONUNBUFFERED="1",
     )

@@ -305,6 +305,78 @@ def test_flow_process_killed_hard_ends_crashed_and_on_crashed_cleans_up(stack, t
     assert not (wf.parent / "handlers.txt").exists()  # Dagu runs no handler for a killed run
 
 
+FANOUT = """
+name: fanout
+steps:
+  - name: fan
+    call: napper
+    params: "N=${ITEM}"
+    parallel: [a, b, c]
+  - name: after
+    command: touch after-ran
+    depends: [fan]
+handlerOn:
+  cancel:
+    command: sh -c 'echo "parent-cancel:$DAG_RUN_STATUS" >> handlers.txt'
+  exit:
+    command: sh -c 'echo "parent-exit" >> handlers.txt'
+---
+name: napper
+params: "N=none"
+steps:
+  - name: nap
+    command: sh -c 'echo $$ > "nap-$N.pid"; sleep 120'
+handlerOn:
+  cancel:
+    command: sh -c 'echo "child-cancel:$N:$DAG_RUN_STATUS" >> handlers.txt'
+  exit:
+    command: sh -c 'echo "child-exit:$N" >> handlers.txt'
+"""
+
+
+def test_cancel_during_parallel_sub_dags_runs_child_then_parent_handlers_once(stack, tmp_path):
+    """A parent DAG fanning out to three sub-DAG subflows, cancelled through the API while
+    the children run: each child runs its cancel and exit handler once, then the parent its
+    own; the child flow runs hang under the calling step's task run."""
+    from prefect.client.schemas.filters import (FlowRunFilter, FlowRunFilterParentFlowRunId, TaskRunFilter,
+                                                TaskRunFilterFlowRunId)
+
+    wf = write(tmp_path / "f", "fanout.yaml", FANOUT)
+    deploy(stack, wf)
+    run_id = run_deployment_cli(stack, "fanout/fanout")
+    pids = [int(wait_for_step(stack, wf.parent / f"nap-{n}.pid")) for n in "abc"]
+    from prefect.states import Cancelling
+
+    with stack.client() as client:  # what `prefect flow-run cancel` does, without its start-up
+        client.set_flow_run_state(uuid.UUID(run_id), Cancelling(), force=True)
+    run = settled_cancel(stack, run_id, "fanout: canceled (stopped by Prefect)")
+    assert run.state.is_cancelled(), run.state
+    lines = (wf.parent / "handlers.txt").read_text().split()
+    children = sorted([f"child-cancel:{n}:canceled" for n in "abc"] + [f"child-exit:{n}" for n in "abc"])
+    assert sorted(lines[:6]) == children and lines[6:] == ["parent-cancel:canceled", "parent-exit"], lines
+    assert not (wf.parent / "after-ran").exists()
+    assert not any(alive(pid) for pid in pids), "a child's step survived the cancel"
+
+    parent = uuid.UUID(run_id)
+    with stack.client() as client:
+        subflows = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[parent])))
+        steps = {t.name: t for t in client.read_task_runs(task_run_filter=TaskRunFilter(
+            flow_run_id=TaskRunFilterFlowRunId(any_=[parent])))}
+        assert len(subflows) == 3 and all(f.name.startswith("napper-") for f in subflows), subflows
+        for child in subflows:
+            tracking = client.read_task_run(child.parent_task_run_id)  # the subflow's node in the parent
+            assert tracking.flow_run_id == parent
+            assert [p.id for p in tracking.task_inputs["__parents__"]] == [steps["fan"].id]
+            assert child.state.is_cancelled() or child.state.name == "Canceled", child.state
+    report = json.loads(artifacts_of(stack, run_id)[0].data.split("```json", 1)[1].split("```", 1)[0])
+    fan = next(n for n in report["nodes"] if n["name"] == "fan")
+    assert fan["phase"] == "canceled"
+    assert sorted(r["status"] for r in fan["sub_runs"]) == ["canceled"] * 3
+    assert all({n["name"]: n["phase"] for n in r["nodes"]} == {
+        "nap": "canceled", "onCancel": "succeeded", "onExit": "succeeded"} for r in fan["sub_runs"])
+
+
 def flow_process_of_run(run_id: str) -> int:
     """The `prefect` flow-run process a worker started for `run_id` (its environment names it)."""
     needle = f"PREFECT__FLOW_RUN_ID={run_id}".encode()
@@ -383,6 +455,9 @@ def test_argo_workflow_deployment(stack, tmp_path, request):
     assert report["status"] == "Succeeded"
 
 
+LOADED_HOST_RETRIES = 7  # 503s retried after 2 s, 4 s … 128 s (Prefect's backoff)
+
+
 def test_scale_two_workers_twenty_runs(stack, tmp_path):
     wf = write(tmp_path / "s", "quick.yaml", QUICK)
     deploy(stack, wf)
@@ -390,19 +465,23 @@ def test_scale_two_workers_twenty_runs(stack, tmp_path):
     w2 = stack.start_worker(POOL, "w2", limit=10)  # w1 alone cannot hold the 20 runs at once
     stack.workers.append(w2)
     from prefect.deployments import run_deployment
-    from prefect.settings import PREFECT_API_URL, temporary_settings
+    from prefect.settings import PREFECT_API_URL, PREFECT_CLIENT_MAX_RETRIES, temporary_settings
 
-    with temporary_settings({PREFECT_API_URL: stack.url}):
+    # A loaded host makes the SQLite server answer 503 ("retry later") now and then: Prefect's
+    # client retries those; more often here, for this process and (prefect_services.base_env)
+    # for the workers and flow processes, whose server also waits longer for SQLite's lock.
+    # What the test checks stays the same.
+    with temporary_settings({PREFECT_API_URL: stack.url, PREFECT_CLIENT_MAX_RETRIES: LOADED_HOST_RETRIES}):
         ids = [str(run_deployment("quick/quick", timeout=0).id) for _ in range(20)]
-    runs = [stack.wait_final(i, timeout=240) for i in ids]
+        runs = [stack.wait_final(i, timeout=240) for i in ids]
     assert all(r.state.is_completed() for r in runs), [r.state for r in runs if not r.state.is_completed()]
     by_worker = {}
     for r in runs:  # each worker labels the runs it submits
         by_worker.setdefault(r.labels.get("prefect.worker.name"), []).append(str(r.id))
     assert set(by_worker) == {w1.name, w2.name}, {k: len(v) for k, v in by_worker.items()}
     assert sorted(sum(by_worker.values(), [])) == sorted(ids)  # nothing lost
-    with stack.client() as client:  # nothing ran twice: one Running state per run
-        for i in ids:
+    with temporary_settings({PREFECT_CLIENT_MAX_RETRIES: LOADED_HOST_RETRIES}), stack.client() as client:
+        for i in ids:  # nothing ran twice: one Running state per run
             states = client.read_flow_run_states(uuid.UUID(i))
             assert [s.type.value for s in states].count("RUNNING") == 1, states
 

@@ -37,7 +37,7 @@ logging.getLogger("mail.log").addFilter(
 
 from .procs import HOST, free_port
 
-__all__ = ["HOST", "SMTP_PASSWORD", "SMTP_USER", "HttpReceiver", "ReceivedMail", "ReceivedRequest",
+__all__ = ["HOST", "SMTP_PASSWORD", "SMTP_USER", "HttpReceiver", "ReceivedMail", "ReceivedRequest", "S3Server",
            "SilentServer", "SmtpServer", "free_port", "self_signed_cert"]
 
 SMTP_USER = "flowport"
@@ -332,3 +332,56 @@ class SilentServer:
         self._sock.close()
         for client in self._clients:
             client.close()
+
+
+# ------------------------------------------------------------------------------ S3
+
+
+class S3Server:
+    """A real S3-compatible HTTP server process on 127.0.0.1: `moto_server` (moto[server]),
+    started and stopped by PID. `client()` is a boto3 client for it."""
+
+    ACCESS_KEY, SECRET_KEY = "test-access", "test-secret"
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.endpoint = f"{HOST}:{self.port}"
+        self._proc: subprocess.Popen | None = None
+
+    def start(self) -> "S3Server":
+        exe = shutil.which("moto_server")
+        if exe is None:
+            raise RuntimeError("moto_server not found: pip install 'moto[server]'")
+        self._proc = subprocess.Popen([exe, "-H", HOST, "-p", str(self.port)], stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection((HOST, self.port), timeout=0.5):
+                    return self
+            except OSError:
+                if self._proc.poll() is not None:
+                    raise RuntimeError(f"moto_server exited with {self._proc.returncode}")
+                time.sleep(0.1)
+        raise RuntimeError("moto_server did not listen within 30 s")
+
+    def client(self):
+        import boto3
+
+        return boto3.client("s3", endpoint_url=f"http://{self.endpoint}", region_name="us-east-1",
+                            aws_access_key_id=self.ACCESS_KEY, aws_secret_access_key=self.SECRET_KEY)
+
+    def stop(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+
+    def __enter__(self) -> "S3Server":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -10,7 +10,7 @@ from collections import Counter
 from pathlib import Path
 
 from flowport.translators import check
-from flowport.translators.argo import calls, container, cron, dag, document, hooks, http_template, parameters
+from flowport.translators.argo import artifacts, calls, container, cron, dag, document, hooks, http_template, parameters
 from flowport.translators.argo import retry, templates, volumes, workflow
 from flowport.translators.fields import IGNORED, OK, UNSUPPORTED
 
@@ -42,6 +42,14 @@ TABLES = {
     "Synchronization": templates.SYNCHRONIZATION_KEYS,
     "Mutex": templates.MUTEX_KEYS,
     "CronWorkflowSpec": cron.CRON_KEYS,
+    "Artifact": artifacts.ARTIFACT_KEYS,
+    "ArchiveStrategy": artifacts.ARCHIVE_KEYS,
+    "TarStrategy": artifacts.TAR_KEYS,
+    "RawArtifact": artifacts.RAW_KEYS,
+    "HTTPArtifact": artifacts.HTTP_KEYS,
+    "Header": artifacts.HEADER_KEYS,
+    "S3Artifact": artifacts.S3_KEYS,
+    "ArtifactRepositoryRef": artifacts.REPOSITORY_REF_KEYS,
     "Volume": volumes.VOLUME_KEYS,
     "VolumeMount": volumes.VOLUME_MOUNT_KEYS,
     "EmptyDirVolumeSource": volumes.EMPTY_DIR_KEYS,
@@ -119,17 +127,19 @@ def test_a_not_supported_schema_field_is_a_validate_error_naming_it(tmp_path):
 
 def test_volume_fields_the_local_engine_gives_are_handled():
     """What a Docker Engine can give a container (a named volume, a bind, a fresh volume per
-    pod) is handled; the cluster storage drivers, configMap and secret are not supported yet."""
+    pod, files from a Secret block / Variable) is handled; the cluster storage drivers are not
+    supported yet."""
     vol = {(o, f): c for (o, f), c in classes().items() if "Volume" in o or o == "PersistentVolumeClaim"}
     handled = sorted(k for k, c in vol.items() if c == "handled")
     assert handled == sorted([
         ("Volume", "name"), ("Volume", "emptyDir"), ("Volume", "hostPath"), ("Volume", "persistentVolumeClaim"),
+        ("Volume", "configMap"), ("Volume", "secret"),
         ("VolumeMount", "name"), ("VolumeMount", "mountPath"), ("VolumeMount", "subPath"),
         ("VolumeMount", "readOnly"), ("HostPathVolumeSource", "path"), ("HostPathVolumeSource", "type"),
         ("PersistentVolumeClaimVolumeSource", "claimName"), ("PersistentVolumeClaimVolumeSource", "readOnly"),
         ("PersistentVolumeClaim", "metadata"), ("VolumeClaimGC", "strategy")])
-    assert vol["Volume", "configMap"] == vol["Volume", "secret"] == vol["Volume", "nfs"] == "not supported yet"
-    assert Counter(vol.values()) == {"handled": 14, "no effect under Prefect": 8, "not supported yet": 28}
+    assert vol["Volume", "nfs"] == "not supported yet"
+    assert Counter(vol.values()) == {"handled": 16, "no effect under Prefect": 8, "not supported yet": 26}
     assert all(classes()[k] == "handled" for k in [("WorkflowSpec", "volumes"), ("WorkflowSpec", "volumeClaimTemplates"),
                                                   ("WorkflowSpec", "volumeClaimGC"), ("Template", "volumes"),
                                                   ("Container", "volumeMounts"), ("ScriptTemplate", "volumeMounts")])

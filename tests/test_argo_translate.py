@@ -139,12 +139,12 @@ def test_every_problem_at_once_with_positions(tmp_path):
             - - name: b
                 template: nope
           - name: exit-handler
-            container: {image: busybox, envFrom: []}
+            container: {image: busybox, volumeDevices: []}
           - name: k8s
             resource: {action: create}
           - name: art
             container: {image: busybox}
-            outputs: {artifacts: [{name: a, path: /a}]}
+            outputs: {artifacts: [{name: a, path: /a, git: {repo: x}}]}
           - name: d
             dag:
               tasks:
@@ -163,9 +163,9 @@ def test_every_problem_at_once_with_positions(tmp_path):
     assert any(m == "unknown step key 'tempalte'" and h == "did you mean 'template'?" and (line, col) == (11, 9)
                for line, col, m, h, _ in found)
     assert any(m == "no template named 'nope'" for _, _, m, _, _ in found)
-    assert any(k == "unsupported" and "envFrom" in m for _, _, m, _, k in found)
+    assert any(k == "unsupported" and "volumeDevices" in m for _, _, m, _, k in found)
     assert any(k == "unsupported" and "'resource'" in m and line == 17 for line, _, m, _, k in found)
-    assert any(k == "unsupported" and "'artifacts'" in m for _, _, m, _, k in found)
+    assert any(k == "unsupported" and "'git'" in m for _, _, m, _, k in found)
     assert "unknown task result A.Bogus" in messages
     assert "cycle" in messages
     rendered = r.error().render()

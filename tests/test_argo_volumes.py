@@ -97,7 +97,7 @@ def test_bad_volumes_and_mounts_are_refused_with_positions(tmp_path):
         - {name: a, hostPath: {path: /tmp}}
         - {name: rel, hostPath: {path: data, type: Dir}}
         - {name: two, emptyDir: {}, hostPath: {path: /x}}
-        - {name: cfg, configMap: {name: c}}
+        - {name: cfg, configMap: {}}
         - {name: nfs, nfs: {server: s, path: /}}
         templates:
         - name: main
@@ -126,7 +126,7 @@ def test_bad_volumes_and_mounts_are_refused_with_positions(tmp_path):
         (11, 46, "hostPath type must be one of DirectoryOrCreate, Directory, FileOrCreate, File, Socket, CharDevice, "
          "BlockDevice, got 'Dir'", "spec.volumes.2.hostPath.type", None, "error"),
         (12, 31, "volume 'two' has more than one source: emptyDir, hostPath", "spec.volumes.3.hostPath", None, "error"),
-        (13, 17, "volume key 'configMap'", "spec.volumes.4.configMap", None, "unsupported"),
+        (13, 28, "a configMap volume needs `name`", "spec.volumes.4.configMap", None, "error"),
         (14, 17, "volume key 'nfs'", "spec.volumes.5.nfs", None, "unsupported"),
         (20, 16, "volume 'scrach' not found in workflow spec", "spec.templates.0.container.volumeMounts.0.name",
          "declare it in spec.volumes, the template's volumes or spec.volumeClaimTemplates", "error"),
@@ -150,7 +150,7 @@ def test_bad_volumes_and_mounts_are_refused_with_positions(tmp_path):
             assert g[4] == hint
     assert len(got) == len(expect)
     hints = {g[2]: g[4] for g in got}
-    assert "Prefect Variables" in hints["volume key 'configMap'"]
+    assert "secret and configMap volumes" in hints["volume key 'nfs'"]
     # a mount of a refused volume is not also "not found"
     assert not any("'cfg' not found" in g[2] for g in got)
     rendered = r.error().render()

@@ -76,7 +76,7 @@ def test_validate_cli_exit_codes_and_json(tmp_path):
 
 def test_unsupported_fields_are_never_ignored(tmp_path):
     dag = tmp_path / "mail.yaml"
-    dag.write_text("waitMail: {to: a@x.org}\nsteps:\n  - command: 'true'\n    call: child-dag\n")
+    dag.write_text("waitMail: {to: a@x.org}\nsteps:\n  - command: 'true'\n    foreach: [a, b]\n")
     result = check(dag)
     kinds = {(p.mark.line, p.kind) for p in result.problems}
     assert kinds == {(1, "unsupported"), (4, "unsupported")}
@@ -101,3 +101,20 @@ def test_alias_bomb_is_refused(tmp_path):
     result = check(dag)
     assert not result.ok
     assert "alias" in result.error().render().lower()
+
+
+def test_unknown_docker_executor_keys_are_ignored_as_dagu_ignores_them(tmp_path):
+    """Dagu decodes the docker executor's config with mapstructure, unknown keys dropped
+    (runtime/builtin/docker/config.go): such a file runs there, so it is accepted here, with
+    a note that keeps the did-you-mean."""
+    from flowport.translators import check
+
+    path = tmp_path / "typo.yaml"
+    path.write_text("steps:\n  - name: a\n    command: echo hi\n    executor:\n      type: docker\n"
+                    "      config:\n        image: alpine\n        host:\n          CapDorp: [ALL]\n"
+                    "          env: [A=1]\n")
+    checked = check(path)
+    assert checked.ok, checked.error().render()
+    notes = " ".join(checked.workflow.ignored)
+    assert "steps[0].executor.config.host.CapDorp" in notes and "CapDrop" in notes
+    assert "steps[0].executor.config.host.env" in notes

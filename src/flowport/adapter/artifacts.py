@@ -32,7 +32,8 @@ def _cell(value: object) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(report: RunReport) -> str:
+def render_markdown(report: RunReport, graph: str | None = None) -> str:
+    """The run's markdown: summary, node table, the workflow's graph (Mermaid), the report."""
     lines = [
         f"# {report.workflow}: {report.status}",
         "",
@@ -51,11 +52,19 @@ def render_markdown(report: RunReport) -> str:
             f"| {_cell(n.display_name)} | {n.kind} | {n.phase} | {_cell(n.exit_code)} | "
             f"{_cell(n.started_at)} | {_duration(n.started_at, n.finished_at)} | {_cell(n.message)} |"
         )
+    saved = [(n, a) for n in report.nodes for a in (n.outputs.get("artifacts") or ())]
+    if saved:  # Argo artifacts: where each one lives
+        lines += ["", "## Artifacts", "", "| node | artifact | size | location |", "|---|---|---|---|"]
+        for n, a in saved:
+            lines.append(f"| {_cell(n.display_name)} | {_cell(a.get('name'))} | {_cell(a.get('size'))} | "
+                         f"{_cell(a.get('url') or a.get('key'))} |")
+    if graph:
+        lines += ["", "## Graph", "", "```mermaid", graph.rstrip("\n"), "```"]
     lines += ["", "## Run report", "", "```json", json.dumps(report.to_dict(), indent=2), "```", ""]
     return "\n".join(lines)
 
 
-def publish_run_artifacts(report: RunReport) -> str | None:
+def publish_run_artifacts(report: RunReport, graph: str | None = None) -> str | None:
     """Create the markdown artifact in the current flow run; never fails the run. Returns
     the artifact key, or None when nothing could be published."""
     try:
@@ -63,7 +72,7 @@ def publish_run_artifacts(report: RunReport) -> str | None:
 
         key = artifact_key(report.workflow)
         create_markdown_artifact(
-            markdown=render_markdown(report),
+            markdown=render_markdown(report, graph),
             key=key,
             description=f"flowport run report: {report.workflow} {report.status}",
         )

@@ -23,12 +23,13 @@ import time
 import uuid
 from collections import OrderedDict
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, Protocol
 
 from ..model import Retry, Semantics, Workflow
 from .options import RunOptions
+from . import masking
 from .records import NodeRecord, now
 from .report import NodeReport, RunReport
 from .runfiles import claim, claimed, existing_run_dir, usable_run_dir
@@ -127,6 +128,7 @@ class RunControl:
         self.asked_by: str | None = None  # who asked first (a Prefect cancel in the handlers too)
         self.on_stop: Callable[[str], None] = lambda source: None
         self.lock = threading.RLock()
+        self.children: list[RunControl] = []  # child runs (Dagu sub-DAGs) started by its nodes
 
     @property
     def stopped(self) -> bool:
@@ -136,10 +138,12 @@ class RunControl:
         with self.lock:
             self.in_lifecycle = True
 
-    def request_stop(self, source: str = "signal", strategy: str | None = None) -> None:
-        """One stop request (a signal, a Prefect cancel, or `strategy` forced by a caller)."""
+    def request_stop(self, source: str = "signal", strategy: str | None = None, *, forwarded: bool = False) -> None:
+        """One stop request (a signal, a Prefect cancel, or `strategy` forced by a caller).
+        `forwarded`: the request of a parent run, already counted there (no storm window, no
+        "one cancel seen twice"): each one is a step of this run's ladder too."""
         with self.lock:
-            if source == "signal" and strategy is None:
+            if not forwarded and source == "signal" and strategy is None:
                 # A burst of signals (a supervisor repeating SIGTERM) is one request: each
                 # arrival within STORM_WINDOW of the previous one is the same request. A
                 # person's second Ctrl-C comes later, and escalates.
@@ -149,7 +153,7 @@ class RunControl:
             if not self.asked.is_set():
                 self.asked_by = source
                 self.asked.set()
-            if source == "Prefect" and strategy is None and (self.source == "Prefect" or (
+            if not forwarded and source == "Prefect" and strategy is None and (self.source == "Prefect" or (
                     self.ladder == "dagu" and (self.stopped or self.in_lifecycle))):
                 return  # one cancel seen twice (our watcher, then the runner's SIGTERM)
             if self.ladder == "dagu":
@@ -158,7 +162,34 @@ class RunControl:
                 self._argo_step(strategy)
             if self.source is None:
                 self.source = source
+            children = list(self.children) if self._reaches_children() else []
         self.on_stop(source)
+        for child in children:  # the child stops (and runs its handlers) before this run goes on
+            child.request_stop(source, strategy, forwarded=True)
+
+    def _reaches_children(self) -> bool:
+        """A stop that stopped this run's nodes stops the child runs they started (Dagu
+        Node.Signal → the sub-DAG executor's Kill → the child's own stop); the first request
+        in a Dagu lifecycle lets the handlers, and so their children, finish."""
+        return (self.main.requested.is_set() and not self.in_lifecycle) or self.lifecycle.requested.is_set()
+
+    def adopt(self, child: "RunControl") -> Callable[[], None]:
+        """A child run started by one of this run's nodes: the stop requests this run takes
+        reach it too, and one taken already reaches it at once. Returns the release."""
+        with self.lock:
+            self.children.append(child)
+            stopped = self._reaches_children()
+            source = self.source or self.asked_by or ("the parent's timeout" if self.deadline_exceeded else "signal")
+            strategy = self.shutdown if self.ladder == "argo" else None
+        if stopped:
+            child.request_stop(source, strategy, forwarded=True)
+
+        def release() -> None:
+            with self.lock:
+                if child in self.children:
+                    self.children.remove(child)
+
+        return release
 
     def _dagu_step(self, source: str) -> None:
         """`dagu stop`: the first request stops the steps gracefully; the next kills them.
@@ -216,7 +247,10 @@ class RunControl:
     def exceed_deadline(self) -> None:
         with self.lock:
             self.deadline_exceeded = True
+            children = list(self.children)
         self.main.stop()
+        for child in children:  # Dagu: the DAG timeout cancels the running sub-DAG nodes too
+            child.request_stop("the parent's timeout", forwarded=True)
 
 
 # ---------------------------------------------------------------- leaves
@@ -459,7 +493,7 @@ def execute(wf: Workflow, options: RunOptions | None = None, params: list[tuple[
 
 
 def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, options: RunOptions,
-          leaves: Any, publish: bool = True) -> RunReport:
+          leaves: Any, publish: bool = True, name: str | None = None) -> RunReport:
     """begin → main graph (under the deadline) → stop what a stop left → lifecycle (again per
     attempt while the program asks for a retry) → finish."""
     from . import notify
@@ -471,12 +505,14 @@ def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, op
     claim(folder, "started")  # the Prefect hooks replay only runs that began
     control = RunControl(wf.semantics, options.on_cancel)
     program = make_program(wf, run_id=run_id, params=params, options=options, control=control,
-                           leaves=leaves, folder=folder, name=current_run_name(wf))
+                           leaves=leaves, folder=folder, name=name or current_run_name(wf))
     control.on_stop = program.stop_requested
+    caller = CALLER.get()
+    release = caller.adopt(control) if caller is not None else (lambda: None)
     RUNS[run_id] = ActiveRun(program, control, leaves)
     started = now()
     notify.preload_in_background(options.notify)
-    restore = SIGNALS.attach(control)
+    restore = SIGNALS.attach(control) if caller is None else (lambda: None)  # a child: its caller's
     watcher = watch_cancellation(run_id, lambda: control.request_stop("Prefect"))
     report: RunReport | None = None
     try:
@@ -486,16 +522,60 @@ def drive(wf: Workflow, *, run_id: str, params: list[tuple[str, str]] | None, op
         REPORTS.put(run_id, report)
         if publish:
             from .artifacts import publish_run_artifacts
+            from .mermaid import mermaid
 
-            publish_run_artifacts(report)
+            try:
+                graph = mermaid(wf)
+            except Exception:  # a picture must never cost the run its artifact
+                graph = None
+            publish_run_artifacts(report, graph=graph)
         return report
     finally:
         watcher.set()
         restore()
+        release()
         with contextlib.suppress(Exception):
             program.close()
         _release_volumes(run_id, succeeded=report is not None and report.ok, stopped=control.stopped)
         RUNS.pop(run_id, None)
+
+
+# The run whose node is starting a child run (a Dagu sub-DAG): set by `run_child` around the
+# child, read by the child's `drive`, so that the caller's stop requests reach the child.
+CALLER: contextvars.ContextVar[RunControl | None] = contextvars.ContextVar("flowport_caller", default=None)
+
+
+def run_child(wf: Workflow, *, params: list[tuple[str, str]], options: RunOptions, caller: RunControl,
+              leaves: Any, logger: Any = None, inline_id: str | None = None) -> RunReport:
+    """Run child workflow `wf` (a Dagu sub-DAG) from a node of the run `caller` controls, to
+    its end, through this same core (its own run id, run folder, program, handlers, report).
+    On Prefect (`leaves` are PrefectLeaves) it is a subflow: the flow of `wf` called inside
+    the node's task run, which Prefect nests under it; otherwise (tests, Prefect hooks) it runs
+    inline (run id `inline_id`). Returns the child's report."""
+    child_options = replace(options, notify=None)  # alerts are the top run's
+    token = CALLER.set(caller)
+    try:
+        if isinstance(leaves, PrefectLeaves):
+            state = build_flow(wf, child_options)(params=params, return_state=True)
+            run_id = str(state.state_details.flow_run_id)
+            report = REPORTS.pop(run_id)
+            if report is None:  # the child flow crashed before it could report
+                report = RunReport(workflow=wf.name, dialect=wf.dialect, status="failed",
+                                   message=f"Prefect flow run ended {state.type.value}: {state.message}",
+                                   started_at=None, finished_at=None, params=dict(params), nodes=[],
+                                   outputs={}, run_id=run_id)
+            return report
+        inline = InlineLeaves(logger or logging.getLogger("flowport"))
+        try:
+            run_id = inline_id or f"child-{uuid.uuid4().hex[:16]}"
+            report = drive(wf, run_id=run_id, params=params, options=child_options, leaves=inline,
+                           publish=False, name=run_name(wf))
+            REPORTS.pop(run_id)
+            return report
+        finally:
+            inline.close()
+    finally:
+        CALLER.reset(token)
 
 
 def _show_untouched(leaves: Any, program: Program) -> None:
@@ -654,11 +734,12 @@ SIGNALS = SignalRouter()
 def build_report(wf: Workflow, program: Program, run_id: str, folder: Path, started, *, attempts: int = 1) -> RunReport:
     outcome = program.outcome()
     nodes = [NodeReport.of(rec, outputs=program.public_outputs(rec)) for rec in program.records()]
-    return RunReport(
+    report = RunReport(
         workflow=program.name, dialect=wf.dialect, status=outcome.status, message=outcome.message,
         started_at=started.isoformat(), finished_at=now().isoformat(), params=outcome.params,
         nodes=nodes, outputs=outcome.outputs, run_id=run_id, log_dir=str(folder), attempts=attempts,
     )
+    return masking.mask_all(report)  # no secret value in the report, its artifact or summary
 
 
 # ---------------------------------------------------------------- replay (Prefect hooks)

@@ -67,13 +67,10 @@ def send_alerts(config: NotifyConfig, flow, flow_run, state) -> None:
     report = finished_report(str(flow_run.id))
     status = report.status if report else (state.name or state.type.value).lower()
     failed = [n.name for n in report.nodes if n.phase in ("failed", "Failed", "Error")] if report else []
-    duration = None
-    if flow_run.start_time and flow_run.end_time:
-        duration = (flow_run.end_time - flow_run.start_time).total_seconds()
     results = dispatch(config, {
         "workflow": report.workflow if report else flow.name,
         "status": status,
-        "duration_seconds": duration if duration is not None else flow_run.total_run_time.total_seconds(),
+        "duration_seconds": run_duration(report, flow_run),
         "failed_nodes": failed,
         "flow_run_url": flow_run_url(str(flow_run.id)),
         "message": (report.message if report else state.message) or None,
@@ -81,6 +78,22 @@ def send_alerts(config: NotifyConfig, flow, flow_run, state) -> None:
     for result in results:
         if not result.ok:
             log.warning("alert to %s failed: %s", result.target, result.error)
+
+
+def run_duration(report, flow_run) -> float | None:
+    """Seconds from the run's start to its end. The hooks get the flow run as the engine
+    holds it: its end_time is not set yet and its total_run_time is still 0 (the server
+    fills both in after the final state), so the report's own times come first."""
+    from datetime import datetime, timezone
+
+    if report is not None and report.started_at and report.finished_at:
+        start, end = datetime.fromisoformat(report.started_at), datetime.fromisoformat(report.finished_at)
+        return max(0.0, (end - start).total_seconds())
+    start = flow_run.start_time or flow_run.expected_start_time
+    if start is None:
+        return None
+    end = flow_run.end_time or datetime.now(timezone.utc)
+    return max(0.0, (end - start).total_seconds())
 
 
 def finished_report(run_id: str):

@@ -19,6 +19,9 @@ class RunOptions:
     images: ImageMap = field(default_factory=lambda: load_image_map(None))
     notify: NotifyConfig | None = None  # --notify / config `notify:` alerts (Prefect state hooks)
     on_cancel: str = "stop"  # Argo: first cancel request = `argo stop` ("stop") or `argo terminate`
+    # Argo artifact repositories (config `artifactRepository:` / `artifactRepositories:`);
+    # None: read from the config file when a workflow moves artifacts
+    artifact_repositories: dict | None = None
     keep_volumes: bool = False  # keep the volumes a run creates for its claims (Argo volumeClaimTemplates)
 
 

@@ -12,7 +12,6 @@ run Crashed.
 from __future__ import annotations
 
 import logging
-import os
 import uuid
 from pathlib import Path
 from typing import Any
@@ -23,16 +22,43 @@ log = logging.getLogger("flowport")
 
 
 def _owner_alive(pid: int) -> bool:
+    from .server import process_alive  # a zombie is gone for our purpose
+
+    return process_alive(pid)
+
+
+def _owner_pid(started: Path) -> int | None:
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie is gone for our purpose
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
+        return int(started.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def run_folders(run_id: str) -> list[Path]:
+    """The folders of run `run_id` on this host (the log root's and the fallback's)."""
+    return [claims.parent for root in {log_root(), fallback_log_root()}
+            for claims in root.glob(f"*/{glob_escape(run_id)}/claims")]
+
+
+def glob_escape(text: str) -> str:
+    return "".join(f"[{c}]" if c in "*?[" else c for c in text)
+
+
+def run_running(run_id: str) -> bool | None:
+    """Whether run `run_id` is still running, by its claims on this host: True while it
+    started, did not end, and its process lives; False once it ended (or its process is
+    gone); None when this host has no record of it."""
+    found = None
+    for folder in run_folders(run_id):
+        claims = folder / "claims"
+        if (claims / "finished").exists() or (claims / "crashed").exists():
+            found = False if found is None else found
+            continue
+        pid = _owner_pid(claims / "started")
+        if pid is not None and _owner_alive(pid):
+            return True
+        found = False
+    return found
 
 
 def _unfinished() -> list[tuple[Path, str, bool]]:
@@ -44,11 +70,9 @@ def _unfinished() -> list[tuple[Path, str, bool]]:
             claims = started.parent
             if (claims / "finished").exists() or (claims / "crashed").exists():
                 continue
-            try:
-                pid = int(started.read_text().split()[0])
-            except (OSError, ValueError, IndexError):
-                continue
-            found.append((claims.parent, claims.parent.name, _owner_alive(pid)))
+            pid = _owner_pid(started)
+            if pid is not None:
+                found.append((claims.parent, claims.parent.name, _owner_alive(pid)))
     return found
 
 
@@ -56,11 +80,6 @@ def orphaned_runs() -> list[tuple[Path, str]]:
     """(run folder, run id) of the runs that started here, never finished, and whose
     process is gone."""
     return [(folder, run_id) for folder, run_id, alive in _unfinished() if not alive]
-
-
-def live_runs() -> list[str]:
-    """The run ids of the runs in progress (their process is alive)."""
-    return [run_id for _, run_id, alive in _unfinished() if alive]
 
 
 def end_orphans(logger: Any = log) -> list[str]:

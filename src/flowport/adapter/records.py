@@ -40,6 +40,7 @@ class NodeRecord:
     continued: bool = False  # Dagu: failed, but its continueOn lets dependants run
     after: tuple[str, ...] = ()  # the nodes this one follows (edges of Prefect's run graph)
     log: list[str] = field(default_factory=list, repr=False)  # Dagu: output, for continueOn.output
+    sub_runs: list[Any] = field(default_factory=list)  # Dagu call steps: the child runs' RunReports
 
     @property
     def label(self) -> str:

@@ -29,6 +29,7 @@ class NodeReport:
     parent: str | None = None  # Argo: the node this one hangs under (tree of `argo get`)
     template: str | None = None  # Argo: the template the node ran
     node_type: str | None = None  # Argo: Pod, Steps, StepGroup, DAG, TaskGroup, Retry, Skipped…
+    sub_runs: list["RunReport"] = field(default_factory=list)  # Dagu call steps: each child run, nested
 
     @classmethod
     def of(cls, rec: NodeRecord, outputs: dict[str, Any] | None = None) -> "NodeReport":
@@ -45,6 +46,7 @@ class NodeReport:
             parent=rec.parent,
             template=rec.template,
             node_type=rec.node_type,
+            sub_runs=list(rec.sub_runs),
         )
 
 

@@ -260,14 +260,28 @@ def save_secrets(specs: list[DeploymentSpec]) -> None:
         raise DeployError(str(exc)) from None
 
 
+async def _save_sources(client: Any, specs: list[DeploymentSpec]) -> None:
+    """Each workflow's text as the `flowport-workflow` block its `source` parameter then
+    names (a prefect.yaml keeps the text: it is a file a team versions)."""
+    from .workflow_blocks import save_sources
+
+    refs = await save_sources(client, [(spec.name, spec.source, spec.path) for spec in specs])
+    for spec, ref in zip(specs, refs):
+        spec.source_ref = ref
+
+
 def save_blocks(specs: list[DeploymentSpec]) -> None:
-    """The secrets, and each workflow's text as the `flowport-workflow` block its `source`
-    parameter then names (a prefect.yaml keeps the text: it is a file a team versions)."""
-    from .workflow_blocks import save_source
+    """The secrets and the workflows' texts as blocks (`serve`; `register` does it itself)."""
+    import asyncio
+
+    from prefect.client.orchestration import get_client
+
+    async def save() -> None:
+        async with get_client() as client:
+            await _save_sources(client, specs)
 
     save_secrets(specs)
-    for spec in specs:
-        spec.source_ref = save_source(spec.name, spec.source, spec.path)
+    asyncio.run(save())
 
 
 def _schedule_creates(spec: DeploymentSpec) -> list[Any]:
@@ -280,58 +294,73 @@ def _schedule_creates(spec: DeploymentSpec) -> list[Any]:
     ]
 
 
+REGISTER_CONCURRENCY = 16  # requests in flight: 1,000 workflows register in seconds, not minutes
+
+
 def register(specs: list[DeploymentSpec], pool: str, *, work_queue: str | None = None,
              paused: bool = False) -> list[tuple[DeploymentSpec, str]]:
     """Create or update one deployment per spec on the server in PREFECT_API_URL, in work
-    pool `pool` (which must exist). Returns (spec, deployment id)."""
+    pool `pool` (which must exist). Returns (spec, deployment id), in order."""
+    import asyncio
+
+    save_secrets(specs)
+    return asyncio.run(_register(specs, pool, work_queue, paused))
+
+
+async def _register(specs: list[DeploymentSpec], pool: str, work_queue: str | None,
+                    paused: bool) -> list[tuple[DeploymentSpec, str]]:
+    import asyncio
+
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
 
-    out = []
-    with get_client(sync_client=True) as client:
+    async with get_client() as client:
         try:
-            client.read_work_pool(pool)
+            await client.read_work_pool(pool)
         except ObjectNotFound:
             raise DeployError(
                 f"work pool {pool!r} does not exist; create it with "
                 f"`prefect work-pool create {pool} --type process`") from None
-        save_blocks(specs)
-        flow_ids: dict[str, Any] = {}
-        for spec in specs:
-            name = flow_name(spec.workflow.name)  # one flow per workflow, as `flowport run` files its runs
-            if name not in flow_ids:
-                flow_ids[name] = client.create_flow_from_name(name)
-            deployment_id = client.create_deployment(
-                flow_id=flow_ids[name],
-                name=spec.name,
-                entrypoint=entrypoint_for(name),
-                work_pool_name=pool,
-                work_queue_name=work_queue,
-                parameters=spec.parameters,
-                parameter_openapi_schema=parameter_schema(spec.workflow),
-                enforce_parameter_schema=True,
-                description=spec.workflow.description or f"{spec.workflow.dialect} workflow {spec.path}",
-                tags=spec.tags,
-                schedules=_schedule_creates(spec),
-                pull_steps=[],
-                paused=paused,
-            )
-            _replace_schedules(client, deployment_id, spec)
-            out.append((spec, str(deployment_id)))
-    return out
+        await _save_sources(client, specs)
+        names = sorted({flow_name(spec.workflow.name) for spec in specs})  # one flow per workflow
+        flow_ids = dict(zip(names, await asyncio.gather(*(client.create_flow_from_name(n) for n in names))))
+        gate = asyncio.Semaphore(REGISTER_CONCURRENCY)
+
+        async def one(spec: DeploymentSpec) -> tuple[DeploymentSpec, str]:
+            name = flow_name(spec.workflow.name)
+            async with gate:
+                deployment_id = await client.create_deployment(
+                    flow_id=flow_ids[name],
+                    name=spec.name,
+                    entrypoint=entrypoint_for(name),
+                    work_pool_name=pool,
+                    work_queue_name=work_queue,
+                    parameters=spec.parameters,
+                    parameter_openapi_schema=parameter_schema(spec.workflow),
+                    enforce_parameter_schema=True,
+                    description=spec.workflow.description or f"{spec.workflow.dialect} workflow {spec.path}",
+                    tags=spec.tags,
+                    schedules=_schedule_creates(spec),
+                    pull_steps=[],
+                    paused=paused,
+                )
+                await _replace_schedules(client, deployment_id, spec)
+            return spec, str(deployment_id)
+
+        return list(await asyncio.gather(*(one(spec) for spec in specs)))
 
 
-def _replace_schedules(client: Any, deployment_id: Any, spec: DeploymentSpec) -> None:
+async def _replace_schedules(client: Any, deployment_id: Any, spec: DeploymentSpec) -> None:
     """A re-deploy keeps exactly the file's schedules (the upsert may keep old ones)."""
     wanted = {(c.cron, c.timezone, c.active) for c in spec.schedules}
-    current = client.read_deployment_schedules(deployment_id)
+    current = await client.read_deployment_schedules(deployment_id)
     have = {(getattr(s.schedule, "cron", None), getattr(s.schedule, "timezone", None), s.active) for s in current}
     if have == wanted and len(current) == len(wanted):
         return
     for s in current:
-        client.delete_deployment_schedule(deployment_id, s.id)
+        await client.delete_deployment_schedule(deployment_id, s.id)
     if spec.schedules:
-        client.create_deployment_schedules(deployment_id, _schedule_creates(spec))
+        await client.create_deployment_schedules(deployment_id, _schedule_creates(spec))
 
 
 # ------------------------------------------------------------------ prefect.yaml

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Iterator
 
 from rich.console import Console, Group
@@ -15,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ..model import HANDLER_NODE_NAMES, Container, Http, Mail, Shell, Sql, Step, Workflow
+from ..model import HANDLER_NODE_NAMES, Container, Http, Mail, Shell, Sql, Step, SubDag, Workflow
 
 PHASE_STYLE = {
     "succeeded": "green", "Succeeded": "green", "partially_succeeded": "yellow",
@@ -43,6 +44,10 @@ def _what(step: Step, wf: Workflow) -> str:
     if isinstance(a, Sql):
         text = (a.query if a.query is not None else a.script or "").strip()
         return f"sqlite {a.dsn}: {text.splitlines()[0] if text else ''}" + (" …" if "\n" in text else "")
+    if isinstance(a, SubDag):
+        fan = a.parallel
+        each = "" if fan is None else f" per item of {fan.source or len(fan.items)} (at most {fan.max_concurrent} at once)"
+        return f"call {a.dag} as a subflow{each}"
     return type(a).__name__
 
 
@@ -209,6 +214,18 @@ def live_progress(console: Console, wf: Workflow, *, enabled: bool) -> Iterator[
         yield
 
 
+def _summary_rows(table: Table, nodes, indent: str) -> None:
+    """A row per node; a call step's child runs (sub-DAGs) below it, indented."""
+    for n in nodes:
+        table.add_row(Text(indent + n.display_name), n.kind, Text(n.phase, style=PHASE_STYLE.get(n.phase, "")),
+                      "" if n.exit_code is None else str(n.exit_code), Text(n.message or ""))
+        for child in getattr(n, "sub_runs", ()):
+            table.add_row(Text(f"{indent}  ↳ {child.workflow}"), "sub-DAG",
+                          Text(child.status, style=PHASE_STYLE.get(child.status, "")), "",
+                          Text(child.message or ""))
+            _summary_rows(table, child.nodes, indent + "    ")
+
+
 @contextlib.contextmanager
 def _logs_above(console: Console) -> Iterator[None]:
     """Prefect's console log handlers print through `console` while the live view runs: their
@@ -233,7 +250,51 @@ def _logs_above(console: Console) -> Iterator[None]:
         PrefectConsoleHandler.emit = own_emit  # type: ignore[method-assign]
 
 
-def render_summary(console: Console, report) -> None:
+FAILED_PHASES = ("failed", "Failed", "Error")
+STDERR_TAIL_LINES = 5
+
+
+def stderr_tail(path: Path, lines: int = STDERR_TAIL_LINES, width: int = 300) -> list[str]:
+    """The last non-empty lines of a step's stderr file (each cut at `width`)."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, 2)
+            f.seek(max(0, f.tell() - 64 * 1024))
+            text = f.read().decode("utf-8", "replace")
+    except OSError:
+        return []
+    kept = [line.rstrip() for line in text.splitlines() if line.strip()][-lines:]
+    return [line if len(line) <= width else line[:width] + " …" for line in kept]
+
+
+def _stderr_files(report, wf: Workflow | None) -> dict[str, Path]:
+    """node name → its stderr file, named as the Dagu program names it (runfiles.FileNames
+    over the steps, then the handlers); a step whose stderr is redirected has none here."""
+    if wf is None or not report.log_dir:
+        return {}
+    from ..adapter.runfiles import FileNames
+
+    names = FileNames([*(s.name for s in wf.steps), *HANDLER_NODE_NAMES.values()])
+    redirected = {s.name for s in wf.steps if getattr(s, "stderr_path", None) or getattr(s, "stderr_artifact", None)}
+    folder = Path(report.log_dir)
+    return {n.name: names.paths(folder, n.name, ".err")[0] for n in report.nodes if n.name not in redirected}
+
+
+def render_failures(console: Console, report, wf: Workflow | None) -> None:
+    """For each failed node: the last lines of its stderr; then where the logs are."""
+    files = _stderr_files(report, wf)
+    failed = [n for n in report.nodes if n.phase in FAILED_PHASES]
+    for n in failed:
+        tail = stderr_tail(files[n.name]) if n.name in files else []
+        if tail:
+            console.print(Text(f"{n.display_name}: last lines of stderr", style="bold red"), highlight=False)
+            for line in tail:
+                console.print(Text(f"  {line}"), highlight=False, soft_wrap=True)
+
+
+def render_summary(console: Console, report, wf: Workflow | None = None) -> None:
+    """The final table; for a Dagu run also the failed nodes' stderr tails (needs `wf` to
+    find their files) and the log folder."""
     if report.dialect == "argo":
         from .views_argo import render_argo_summary
 
@@ -241,14 +302,14 @@ def render_summary(console: Console, report) -> None:
     table = Table(title=Text(f"{report.workflow}: {report.status}"), title_style=PHASE_STYLE.get(report.status, ""))
     for col in ("node", "kind", "phase", "exit", "message"):
         table.add_column(col)
-    for n in report.nodes:
-        table.add_row(Text(n.display_name), n.kind, Text(n.phase, style=PHASE_STYLE.get(n.phase, "")),
-                      "" if n.exit_code is None else str(n.exit_code), Text(n.message or ""))
+    _summary_rows(table, report.nodes, "")
     console.print(table, highlight=False)
     if report.message:
         console.print(f"{report.status}: {report.message}", markup=False, highlight=False)
     if report.attempts > 1:
         console.print(f"{report.attempts} attempts (retry_policy); the nodes above are the last attempt's",
                       markup=False, highlight=False)
+    render_failures(console, report, wf)
     if report.run_id:
-        console.print(Text(f"run id {report.run_id}", style="dim"), highlight=False)
+        where = f"; logs in {report.log_dir}" if report.log_dir else ""
+        console.print(Text(f"run id {report.run_id}{where}", style="dim"), highlight=False, soft_wrap=True)

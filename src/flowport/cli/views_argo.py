@@ -22,7 +22,9 @@ def describe(wf: Workflow) -> str:
         kinds[t.kind] = kinds.get(t.kind, 0) + 1
     parts = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
     hooks = (1 if spec.exit_hook else 0) + len(spec.hooks)
-    return f"argo {spec.kind}, {len(spec.templates)} templates ({parts}), {hooks} workflow hooks"
+    from .helptext import count
+
+    return f"argo {spec.kind}, {count(len(spec.templates), 'template')} ({parts}), {count(hooks, 'workflow hook')}"
 
 
 def render_argo_plan(console: Console, wf: Workflow) -> None:

@@ -11,6 +11,7 @@ from .common import (
     DAG_CONTAINER,
     Action,
     Container,
+    EnvRef,
     Http,
     Mail,
     Noop,
@@ -25,6 +26,7 @@ from .dagu import (
     HANDLER_NODE_NAMES,
     ContinueOn,
     DagRetry,
+    Fanout,
     Handlers,
     MailBlock,
     MailSettings,
@@ -32,13 +34,15 @@ from .dagu import (
     Precondition,
     Repeat,
     Retry,
+    SecretRef,
     SmtpConfig,
     Step,
+    SubDag,
 )
 from .workflow import Workflow
 
 __all__ = [
-    "DAG_CONTAINER", "HANDLER_NODE_NAMES", "Action", "ArgoSpec", "Container", "ContinueOn", "DagRetry", "Handlers",
-    "Http", "Mail", "MailBlock", "MailSettings", "Noop", "OutputField", "Pairs", "Param", "Precondition",
-    "Repeat", "Retry", "Semantics", "Shell", "SmtpConfig", "Sql", "Step", "Where", "Workflow",
+    "DAG_CONTAINER", "HANDLER_NODE_NAMES", "Action", "ArgoSpec", "Container", "ContinueOn", "DagRetry", "EnvRef", "Handlers",
+    "Fanout", "Http", "Mail", "MailBlock", "MailSettings", "Noop", "OutputField", "Pairs", "Param", "Precondition",
+    "Repeat", "Retry", "SecretRef", "Semantics", "Shell", "SmtpConfig", "Sql", "Step", "SubDag", "Where", "Workflow",
 ]

@@ -39,6 +39,21 @@ DAG_CONTAINER = "@dag-container"  # Container.exec_in: the run's DAG-level conta
 
 
 @dataclass(frozen=True)
+class EnvRef:
+    """An environment value kept in a Kubernetes Secret or ConfigMap, read when the container
+    starts (Argo `env[].valueFrom.secretKeyRef|configMapKeyRef`, `envFrom[]`). In flowport the
+    Secret N is the Prefect Secret block N and the ConfigMap N the Prefect Variable N (as
+    `flowport secrets import` stores them)."""
+
+    source: Literal["secret", "configMap"]
+    object: str  # the Secret / ConfigMap name
+    key: str | None = None  # one key (valueFrom) → variable `name`; None: every key (envFrom)
+    name: str | None = None  # the variable (valueFrom)
+    prefix: str = ""  # envFrom.prefix
+    optional: bool = False
+
+
+@dataclass(frozen=True)
 class Container:
     """A container on the Docker Engine. Docker's own terms, so each dialect maps onto it:
     Argo `command` -> entrypoint and `args` -> cmd; Dagu's step command -> cmd."""
@@ -47,6 +62,7 @@ class Container:
     entrypoint: tuple[str, ...] | None = None  # None: the image's ENTRYPOINT
     cmd: tuple[str, ...] | None = None  # None: the image's CMD
     env: Pairs = ()
+    env_refs: tuple[EnvRef, ...] = ()  # values from Secrets/ConfigMaps; envFrom below `env`, valueFrom above
     volumes: tuple[str, ...] = ()  # "host:container[:ro]"; relative host paths -> workflow dir
     workdir: str | None = None
     user: str | None = None

@@ -3,7 +3,7 @@ outputs), `handlerOn` handlers and the run mail settings."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from .common import Action, Pairs, Where
@@ -91,9 +91,36 @@ class OutputField:
 
 
 @dataclass(frozen=True)
+class Fanout:
+    """Dagu `parallel:` on a call step (runtime/builtin/dag/parallel.go): one child run per
+    item, at most `max_concurrent` at once, items that give the same params run once.
+    `items` are literal (a scalar as text, a flat mapping as compact JSON with sorted keys);
+    `source` is a `${VAR}` text evaluated at run time (a JSON array, or a separated list)."""
+
+    items: tuple[str, ...] = ()
+    source: str | None = None
+    max_concurrent: int = 10  # Dagu's DefaultMaxConcurrent
+
+
+@dataclass(frozen=True)
+class SubDag:
+    """A call of a child DAG (`call:`, V1 `run:`, V3 `action: dag.run`): the child runs as a
+    Prefect subflow with its own steps and handlers. `dag` names it as written (the key of
+    `Workflow.subdags`). Params are a string (`params_text`, expanded, then tokenised as the
+    child's params string) or pairs (values expanded); `None` for both passes nothing (a
+    `parallel` child then receives its item as its params string)."""
+
+    dag: str
+    params_text: str | None = None
+    params: tuple[tuple[str, str], ...] | None = None
+    parallel: Fanout | None = None
+    where: Where | None = field(default=None, compare=False)  # the `call:` value
+
+
+@dataclass(frozen=True)
 class Step:
     name: str
-    action: Action
+    action: Action | SubDag
     id: str | None = None
     description: str | None = None
     depends: tuple[str, ...] = ()  # names of steps this one waits for
@@ -138,6 +165,17 @@ class DagRetry:
         except OverflowError:  # a large limit: the cap holds long before
             delay = float("inf")
         return min(delay, self.max_interval)
+
+
+@dataclass(frozen=True)
+class SecretRef:
+    """A Dagu `secrets:` entry: the environment variable `name` gets what `provider` finds
+    under `key` (`key` and `options` are taken literally, never expanded)."""
+
+    name: str
+    provider: str  # env | file | prefect (a Prefect Secret block)
+    key: str
+    options: tuple[tuple[str, str], ...] = ()
 
 
 # ---------------------------------------------------------------- workflow

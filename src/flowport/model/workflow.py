@@ -13,7 +13,7 @@ from typing import Any
 
 from .argo import ArgoSpec
 from .common import Container, Pairs, Param, Semantics
-from .dagu import DagRetry, Handlers, MailSettings, Precondition, Step
+from .dagu import DagRetry, Handlers, MailSettings, Precondition, SecretRef, Step
 
 
 @dataclass(frozen=True)
@@ -38,6 +38,7 @@ class Workflow:
     schedule: tuple[str, ...] = ()
     schedule_paused: bool = False  # Argo CronWorkflow `suspend`: deployed with inactive schedules
     mail: MailSettings = MailSettings()
+    secrets: tuple[SecretRef, ...] = ()  # Dagu `secrets:`, resolved when a run starts
     retry: DagRetry | None = None  # Dagu DAG-level `retry_policy` (a limit of 0 is None)
     artifacts_dir: str | None = None  # Dagu `artifacts:`; None = off, "" = flowport's data folder
     description: str | None = None
@@ -45,6 +46,14 @@ class Workflow:
     semantics: Semantics = Semantics()
     ignored: tuple[str, ...] = field(default=(), compare=False)  # accepted, no effect here
     argo: ArgoSpec | None = None  # the template tree of an Argo workflow (Dagu: None)
+    # Dagu: the child DAGs the steps call, by the name a `SubDag` gives (found when translated)
+    subdags: tuple[tuple[str, "Workflow"], ...] = field(default=(), compare=False)
+
+    def subdag(self, name: str) -> "Workflow":
+        for key, child in self.subdags:
+            if key == name:
+                return child
+        raise KeyError(name)
 
     def uses_containers(self) -> bool:
         if self.argo is not None:
@@ -67,6 +76,8 @@ class Workflow:
                 raw["action"] = {"kind": type(step.action).__name__.lower(), **raw["action"]}
 
         tag_actions(data["steps"], self.steps)
+        # each child as its own to_dict: tagged actions, a redacted password
+        data["subdags"] = [{"name": key, "workflow": child.to_dict()} for key, child in self.subdags]
         if self.mail.smtp is not None and self.mail.smtp.password:
             data["mail"]["smtp"]["password"] = "***"
         for key, step in self.handlers.items():

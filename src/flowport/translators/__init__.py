@@ -97,16 +97,18 @@ def _check(path: str, *, text: str | None, templates, base_config) -> Checked:
 
         docs[0] = with_base(docs[0], load_documents(str(base_config))[0])
     wf, problems, ignored = dagu.translate_document(docs[0], source_file=path)
-    found = list(problems)
-    if len(docs) > 1:
-        found.append(
-            Problem(
-                "local sub-DAG documents (`---`)",
-                docs[1].mark(()),
-                kind="unsupported",
-            )
-        )
-        texts.update({d.file: d.text for d in docs})
+    if problems:  # the children are checked once the caller is right
+        return Checked(path, None, list(problems), ignored, texts)
+    from .dagu_subdags import resolve_subdags
+
+    def translate(doc, file):
+        child, found, notes = dagu.translate_document(doc, source_file=file)
+        return child, list(found), notes
+
+    wf, found, notes, more_texts = resolve_subdags(path, docs, wf, translate)
+    texts.update(more_texts)
+    if wf is not None:
+        ignored = [*ignored, *(n for n in notes if n not in ignored)]
     return Checked(path, wf if not found else None, found, ignored, texts)
 
 

@@ -24,17 +24,20 @@ from ..model import (
     Semantics,
     Shell,
     Step,
+    SubDag,
     Where,
     Workflow,
     Container,
     DAG_CONTAINER,
 )
 from .dagu_actions import apply_action, exec_argv
+from .dagu_calls import call_action, call_target
 from .dagu_docker import (SPLIT_HINT, command_argv, container_field, executor_container, split_problem,
                           split_words)
 from .dagu_http import http_action
 from .dagu_mail import mail_action, mail_settings
 from .dagu_outputs import artifacts_dir, mentions_artifacts_dir, redirect, structured_output
+from .dagu_secrets import secret_refs
 from .dagu_sql import sqlite_action
 from .fields import Fields, Reader, dependency_cycle, kind_of
 from .source import Document, Mark, Problem, Problems, format_path, unknown_key_hint
@@ -61,7 +64,7 @@ DAG_KEYS: dict[str, str] = {
     "log_output": "ignored", "artifacts": "ok", "resources": "ignored", "shell_args": "ok",
     "mail_on": "ok", "smtp": "ok", "error_mail": "ok",
     "info_mail": "ok", "wait_mail": "unsupported", "container": "ok",
-    "registry_auths": "unsupported", "ssh": "unsupported", "secrets": "unsupported",
+    "registry_auths": "unsupported", "ssh": "unsupported", "secrets": "ok",
     "s3": "unsupported", "redis": "unsupported", "llm": "unsupported", "defaults": "ok",
     "retry_policy": "ok", "consts": "unsupported", "webhook": "unsupported",
     "kubernetes": "unsupported", "harness": "unsupported", "harnesses": "unsupported",
@@ -75,7 +78,7 @@ STEP_KEYS: dict[str, str] = {
     "continue_on": "ok", "retry_policy": "ok", "timeout_sec": "ok", "signal_on_stop": "ok",
     "stdout": "ok", "stderr": "ok", "run": "ok", "exec": "ok", "executor": "ok", "type": "ok",
     "log_output": "ignored", "worker_selector": "ignored", "shell_packages": "unsupported",
-    "call": "unsupported", "params": "ignored", "parallel": "unsupported",
+    "call": "ok", "params": "ok", "parallel": "ok",
     "repeat_policy": "ok", "mail_on_error": "ok", "container": "ok",
     "config": "ok", "with": "ok", "action": "ok",
     "llm": "unsupported", "messages": "unsupported", "agent": "unsupported",
@@ -143,10 +146,12 @@ def detect_dialect(data: dict) -> str:
     keys: set[str] = {str(k) for k in data}
     steps = data.get("steps")
     items = list(steps.values()) if isinstance(steps, dict) else list(steps or []) if isinstance(steps, list) else []
+    v1_call = False  # `run:` + `params:` on one step: a V1 sub-DAG call (V3 `run:` takes no params)
     for item in items:
         for step in item if isinstance(item, list) else [item]:
             if isinstance(step, dict):
                 keys.update(str(k) for k in step)
+                v1_call = v1_call or {"run", "params"} <= {norm(k) for k in step}
     for name in ("handlerOn", "handler_on", "HandlerOn"):
         handlers = data.get(name)
         if isinstance(handlers, dict):
@@ -154,7 +159,7 @@ def detect_dialect(data: dict) -> str:
                 if isinstance(h, dict):
                     keys.update(str(k) for k in h)
     lowered = {norm(k) for k in keys}
-    if keys & v1_markers or any(k != k.lower() for k in keys):
+    if keys & v1_markers or any(k != k.lower() for k in keys) or v1_call:
         return "dagu-v1"
     if "run" in lowered or "action" in lowered:
         return "dagu-v3"
@@ -212,6 +217,7 @@ def translate_document(doc: Document, *, source_file: str | None = None) -> tupl
 
     timeout, max_active, delay, grace = _limits(cx, top)
     dag_retry = _dag_retry(cx, *top["retry_policy"]) if "retry_policy" in top else None
+    secrets = secret_refs(cx, *top["secrets"]) if "secrets" in top else ()
     schedule, tags = _schedule_and_tags(cx, top)
     nodes = [*steps, *(h for _, h in handlers.items())]
     uses_artifacts = any(n.stdout_artifact or n.stderr_artifact for n in nodes) or mentions_artifacts_dir(data)
@@ -238,6 +244,7 @@ def translate_document(doc: Document, *, source_file: str | None = None) -> tupl
         container_shell=container_shell,
         mail=mail_settings(cx, top),
         retry=dag_retry,
+        secrets=secrets,
         artifacts_dir=artifacts,
         schedule=schedule,
         description=cx.string(*top["description"]) if "description" in top else None,
@@ -699,7 +706,8 @@ def _with_defaults(cx: _Ctx, step: Step, own: Fields | dict, handler: str | None
     for key, field in (("retry_policy", "retry"), ("repeat_policy", "repeat"), ("timeout_sec", "timeout"),
                        ("continue_on", "continue_on"), ("mail_on_error", "mail_on_error"),
                        ("signal_on_stop", "signal_on_stop")):
-        if field in cx.defaults and key not in own and not (handler and field == "repeat"):
+        if field in cx.defaults and key not in own and not (handler and field == "repeat") and not (
+                field == "timeout" and isinstance(step.action, SubDag)):  # a call step has no timeout here
             changes[field] = cx.defaults[field]
     if "env" in cx.defaults:
         changes["env"] = (*cx.defaults["env"], *step.env)
@@ -727,8 +735,21 @@ def _step(cx: _Ctx, raw: Any, path: Path_, n: int, *, dialect: str, handler: str
     executor_type, executor_config = _executor(cx, f)
 
     shell = _shell_args(cx, f, _shell(cx, *f["shell"]) if "shell" in f else ())
-    action, kind = _base_action(cx, f, shell, dialect)
-    action = _executor_action(cx, f, path, action, shell, executor_type, executor_config)
+    target = call_target(f, dialect)
+    if target is not None:
+        action, kind = call_action(cx, f, target), "dag"  # Dagu names it dag_N (generateTypedStepName)
+        if "timeout_sec" in f:
+            cx.problems.unsupported(f["timeout_sec"][1], "`timeoutSec` on a step that calls a child DAG", key=True,
+                                    hint="set `timeoutSec` in the child DAG: it bounds the child run")
+    else:
+        for key in ("params", "parallel"):
+            if key in f and key == "parallel":
+                cx.problems.error(f[key][1], "`parallel:` runs a child DAG per item: it needs `call:`", key=True,
+                                  hint="e.g. `call: child` with `parallel: [a, b]`")
+            elif key in f:
+                cx.ignored.append(f"{format_path(f[key][1])}: no effect under Prefect")
+        action, kind = _base_action(cx, f, shell, dialect)
+        action = _executor_action(cx, f, path, action, shell, executor_type, executor_config)
     name = cx.string(*f["name"]) if "name" in f else (sid or f"{kind}_{n}")
     if handler:
         name = handler
@@ -820,9 +841,7 @@ def _base_action(cx: _Ctx, f: Fields, shell: tuple[str, ...], dialect: str) -> t
         action = Shell(argv=exec_argv(cx, *f["exec"]))
     elif "run" in f:
         value, rpath = f["run"]
-        if dialect == "dagu-v1":
-            cx.problems.unsupported(rpath, "`run:` as a sub-DAG call (Dagu V1)", key=True)
-        elif isinstance(value, list):
+        if isinstance(value, list):
             action = Shell(script="\n".join(cx.strings(value, rpath)) + "\n", shell=shell)
         else:
             action = _command_action(cx, value, rpath, shell)

@@ -1,7 +1,7 @@
 """Dagu V3 `action:` + `with:` steps, rewritten into the fields Dagu itself normalizes them to
 (dagucloud/dagu 532c512 `internal/spec/step_v2.go` builtinActionNormalizers), so the rest of
 the translator treats them like V1/V2 steps. Actions flowport runs: `exec`, `noop`,
-`docker.run`, `container.run`, `mail.send`, `sqlite.query`, `http.request`; the others are
+`docker.run`, `container.run`, `mail.send`, `sqlite.query`, `http.request`, `dag.run`; the others are
 reported as not supported."""
 
 from __future__ import annotations
@@ -47,6 +47,20 @@ def apply_action(cx: Any, f: Fields) -> str:
             cx.problems.error(wpath, "the noop action takes no `with:`")
         f.pop("with", None)
         return ""  # a step with nothing to run succeeds
+    if name == "dag.run":  # Dagu normalizeDagRunAction: `with.dag` → call, `with.params` → params
+        f.pop("with", None)
+        for key in with_:
+            if key not in ("dag", "params"):
+                cx.problems.error((*wpath, key), f"the dag.run action does not take `with.{key}`", hint="with: {dag, params}")
+        if "dag" not in with_:
+            cx.problems.error(wpath, "the dag.run action needs `with.dag`", hint="with: {dag: child, params: {A: 1}}")
+            return ""
+        f["call"] = (with_["dag"], (*wpath, "dag"))
+        if "params" in with_:
+            if "params" in f:
+                cx.problems.error(f["params"][1], "give the params once: in `with.params`", key=True)
+            f["params"] = (with_["params"], (*wpath, "params"))
+        return ""
     if name in EXECUTORS:
         field = COMMAND_FIELD.get(name)
         if field and field in with_:
@@ -62,7 +76,7 @@ def apply_action(cx: Any, f: Fields) -> str:
         else:
             f.pop("with", None)
         return EXECUTORS[name]
-    cx.problems.unsupported(apath, f"the {name!r} action", hint="flowport runs exec, noop, docker.run, container.run, mail.send, sqlite.query and http.request")
+    cx.problems.unsupported(apath, f"the {name!r} action", hint="flowport runs exec, noop, docker.run, container.run, mail.send, sqlite.query, http.request and dag.run")
     f.pop("with", None)
     return ""
 

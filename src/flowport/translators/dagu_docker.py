@@ -93,7 +93,9 @@ def executor_container(cx: Any, config: Any, cpath: Path_, cmd: tuple[str, ...] 
     if not isinstance(config, dict):
         cx.problems.error(cpath, "the docker executor needs a mapping with at least `image`")
         return None
-    f = cx.fields(config, cpath, EXECUTOR_KEYS, "docker executor")
+    # Dagu decodes the whole executor config with mapstructure, unknown keys dropped
+    # (runtime/builtin/docker/config.go): a file Dagu runs is not refused for one
+    f = cx.fields(config, cpath, EXECUTOR_KEYS, "docker executor", unknown_ignored=True)
     image = cx.string(*f["image"]) if "image" in f else None
     name = cx.string(*f["container_name"]) if "container_name" in f else None
     if not image and not name:
@@ -261,7 +263,7 @@ def _sub(cx: Any, item: tuple[Any, Path_], table: dict[str, str], what: str) -> 
     if not isinstance(value, dict):
         cx.problems.error(path, f"{what} must be a mapping")
         return {}
-    return cx.fields(value, path, table, what)
+    return cx.fields(value, path, table, what, unknown_ignored=True)
 
 
 def _pull(cx: Any, value: Any, path: Path_) -> PullPolicy:

@@ -73,8 +73,11 @@ class Reader:
             cached = self._indexes[id(table)] = (table, {fold(k): k for k in table})
         return cached[1].get(fold(raw))
 
-    def fields(self, obj: Any, path: Path_, table: Mapping[str, str], what: str) -> Fields:
-        """The OK keys of mapping `obj`; reports unknown, repeated and unsupported keys."""
+    def fields(self, obj: Any, path: Path_, table: Mapping[str, str], what: str, *,
+               unknown_ignored: bool = False) -> Fields:
+        """The OK keys of mapping `obj`; reports unknown, repeated and unsupported keys.
+        `unknown_ignored`: the source engine's decoder drops unknown keys there (Go's
+        mapstructure without ErrorUnused), so they are a note with a did-you-mean, no error."""
         if not isinstance(obj, dict):
             self.problems.error(path, f"{what} must be a mapping, got {kind_of(obj)}")
             return {}
@@ -84,7 +87,11 @@ class Reader:
             key = self.canonical(raw, table)
             if key is None:
                 hint = unknown_key_hint(str(raw), [self.spell(k) for k, v in table.items() if v != UNSUPPORTED])
-                self.problems.error(kpath, f"unknown {what} key {raw!r}", hint=hint, key=True)
+                if unknown_ignored:
+                    self.ignored.append(f"{format_path(kpath)}: not a {what} key; ignored, as the source engine "
+                                        "ignores it" + (f" ({hint})" if hint else ""))
+                else:
+                    self.problems.error(kpath, f"unknown {what} key {raw!r}", hint=hint, key=True)
             elif key in out:  # only when keys fold: `handlerOn` and `handler_on`
                 self.problems.error(kpath, f"{raw!r} repeats {format_path(out[key][1])}", key=True)
             elif table[key] == UNSUPPORTED:

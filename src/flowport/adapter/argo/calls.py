@@ -51,13 +51,14 @@ class CallsMixin:
                 return node.finish(SKIPPED, f"when '{text}' evaluated false")
         try:
             args = self.call_args(call.arguments, scope)
+            art_args = self.artifact_args(call.artifacts, scope)
         except expr.ExpressionError as exc:  # Unresolved, or a value no Go rendering has
             node = self.add_node(Node(node_id, display, "step", _node_type(tmpl), template=call.template, parent=parent))
             return node.finish(ERROR, str(exc))
         hooks = HookSet(self, call, scope, prefix, exit_ctx)
         node = self.execute(node_id=node_id, display=display, parent=parent, kind="step", template=call.template,
                             args=args, scope=scope, exit_ctx=exit_ctx,
-                            on_running=lambda: hooks.evaluate(self.nodes.get(node_id), RUNNING))
+                            on_running=lambda: hooks.evaluate(self.nodes.get(node_id), RUNNING), art_args=art_args)
         hooks.evaluate(node, node.phase)
         hooks.wait()
         if call.exit_hook is not None and node.phase in COMPLETED:

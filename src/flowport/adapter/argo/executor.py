@@ -19,10 +19,11 @@ import zlib
 from typing import Callable
 
 from ...model import Semantics
-from ...model.argo import ArgoSpec, Parameter, Template
+from ...model.argo import ArgoSpec, Artifact, Parameter, Template
+from ..artifact_repos import RepositoryError, resolve_repository
 from ..core import RunControl
 from ..records import now
-from . import expr
+from . import artifacts, expr
 from .calls import CallsMixin
 from .dag import DagMixin
 from .hooks import HooksMixin, WorkflowHooks
@@ -76,11 +77,22 @@ class Executor(StepsMixin, DagMixin, RetriesMixin, CallsMixin, HooksMixin):
         self.status = RUNNING
         self.message: str | None = None
         self.global_outputs: dict[str, str] = {}
+        self.global_artifacts: dict[str, str] = {}  # globalName → artifact record (JSON text)
+        self.repo_config: dict = {}  # the config file's artifactRepository/artifactRepositories
+        self.repo_config_error: str | None = None  # the config file could not be read
+        self._repository = None
         self.mutexes: dict[str, threading.Lock] = {}
         self.pods = threading.BoundedSemaphore(spec.parallelism) if spec.parallelism else None
         self.failures: str | None = None
         # workflow arguments: spec values overridden by -p
         args = {p.name: (p.value if p.value is not None else p.default) for p in spec.arguments}
+        self.argument_error: str | None = None
+        for p in spec.arguments:  # a ConfigMap key, unless -p gives the value
+            if p.config_map is not None and p.value is None and p.name not in params:
+                try:
+                    args[p.name] = config_map_value(p.config_map, p.default)
+                except InputError as exc:
+                    self.argument_error = f"spec.arguments.parameters.{p.name}: {exc}"
         args.update(params)
         self.arguments = args
         self.workflow_args = tuple(Parameter(n, v) for n, v in args.items())
@@ -149,6 +161,8 @@ class Executor(StepsMixin, DagMixin, RetriesMixin, CallsMixin, HooksMixin):
             g[f"workflow.{key}"] = g[f"workflow.{key}.json"] = json.dumps(dict(pairs), separators=(",", ":"))
         for k, v in self.global_outputs.items():
             g[f"workflow.outputs.parameters.{k}"] = v
+        for k, v in self.global_artifacts.items():
+            g[f"workflow.outputs.artifacts.{k}"] = v
         if self.failures is not None:
             g["workflow.failures"] = self.failures
         return g
@@ -182,10 +196,20 @@ class Executor(StepsMixin, DagMixin, RetriesMixin, CallsMixin, HooksMixin):
 
     # ------------------------------------------------------------------ templates
 
+    def repository(self):
+        """The workflow's artifact repository, chosen once (Argo freezes it in the status)."""
+        with self.lock:
+            if self.repo_config_error:
+                raise RepositoryError(f"failed to resolve artifact repository: {self.repo_config_error}")
+            if self._repository is None:
+                self._repository = resolve_repository(self.repo_config, self.spec.repository_ref)
+            return self._repository
+
     def execute(self, *, node_id: str, display: str, parent: str | None, kind: str, template: str,
                 args: dict[str, str], scope: dict[str, str], exit_ctx: bool,
-                on_running: Callable[[], None] | None = None) -> Node:
-        """Run template `template` as node `node_id`; returns the node, fulfilled."""
+                on_running: Callable[[], None] | None = None, art_args: dict[str, dict] | None = None) -> Node:
+        """Run template `template` as node `node_id`; returns the node, fulfilled. `art_args`:
+        the call's artifact arguments, resolved (records by name)."""
         tmpl = self.spec.templates[template]
         node = self.add_node(Node(node_id, display, kind, _node_type(tmpl), template=template, parent=parent))
         why = self.blocked(exit_ctx)
@@ -198,6 +222,7 @@ class Executor(StepsMixin, DagMixin, RetriesMixin, CallsMixin, HooksMixin):
             local["pod.name"] = self.pod_name(node)
         try:
             inputs = self.resolve_inputs(tmpl, args, local)
+            inputs.update(self.bind_artifacts(tmpl, art_args or {}, local))
         except InputError as exc:
             _fire(on_running)
             return node.finish(ERROR, str(exc))
@@ -228,6 +253,11 @@ class Executor(StepsMixin, DagMixin, RetriesMixin, CallsMixin, HooksMixin):
         for p in tmpl.inputs:
             if p.name in args and args[p.name] is not None:
                 value = args[p.name]
+            elif p.config_map is not None:  # Argo ProcessArgs: argument, else the ConfigMap key
+                try:
+                    value = config_map_value(p.config_map, p.value if p.value is not None else p.default)
+                except InputError as exc:
+                    raise InputError(f"inputs.parameters.{p.name}: {exc}") from None
             elif p.value is not None:
                 value = p.value
             elif p.default is not None:
@@ -248,6 +278,39 @@ class Executor(StepsMixin, DagMixin, RetriesMixin, CallsMixin, HooksMixin):
         for op in tmpl.outputs:
             if op.path:
                 out[f"outputs.parameters.{op.name}.path"] = op.path
+        return out
+
+    def bind_artifacts(self, tmpl: Template, given: dict[str, dict], scope: dict[str, str]) -> dict[str, str]:
+        """`inputs.artifacts.<n>` (the bound record) and `.path`; `outputs.artifacts.<n>.path`."""
+        out: dict[str, str] = {}
+        for art in tmpl.input_artifacts:
+            try:
+                rec = artifacts.bind_input(art, given.get(art.name), scope, self.repository)
+            except (artifacts.ArtifactError, RepositoryError) as exc:
+                raise InputError(str(exc)) from None
+            if art.path:
+                out[f"inputs.artifacts.{art.name}.path"] = substitute(art.path, scope)
+            if rec is not None:
+                out[f"inputs.artifacts.{art.name}"] = artifacts.to_text(rec)
+        for art in tmpl.output_artifacts:
+            if art.path:
+                out[f"outputs.artifacts.{art.name}.path"] = substitute(art.path, scope)
+        return out
+
+    def artifact_args(self, arts: tuple[Artifact, ...], scope: dict[str, str]) -> dict[str, dict]:
+        """A call's `arguments.artifacts`, resolved against the caller's scope (raises
+        Unresolved: `Unable to resolve: "steps.X.outputs.artifacts.Y"`)."""
+        out = {}
+        for art in arts:
+            if art.from_ or art.from_expression:
+                rec = artifacts.resolve_from(art, scope)
+            else:
+                try:
+                    rec = artifacts.location_record(art, scope, self.repository)
+                except RepositoryError as exc:
+                    raise Unresolved(art.name, str(exc)) from None
+            if rec is not None:
+                out[art.name] = rec
         return out
 
     def run_body(self, node: Node, tmpl: Template, scope: dict[str, str], exit_ctx: bool,
@@ -285,9 +348,24 @@ class Executor(StepsMixin, DagMixin, RetriesMixin, CallsMixin, HooksMixin):
                     params[op.name] = op.default
                 elif node.phase == SUCCEEDED:
                     node.finish(ERROR, f"outputs.parameters.{op.name}: {exc}")
+        own = node.outputs.get("_scope", scope)
+        arts = []
+        for art in tmpl.output_artifacts:
+            try:
+                rec = artifacts.resolve_from(art, own)
+            except (Unresolved, *expr.ExpressionError) as exc:
+                if node.phase == SUCCEEDED:
+                    node.finish(ERROR, f"unable to resolve outputs from scope: {exc}")
+                continue
+            if rec is not None:
+                if art.global_name:
+                    rec["globalName"] = substitute(art.global_name, own)
+                arts.append(rec)
         node.outputs.pop("_scope", None)
         if params:
             node.outputs["parameters"] = params
+        if arts:
+            node.outputs["artifacts"] = arts
 
     def export_globals(self, node: Node, tmpl: Template) -> None:
         params = node.outputs.get("parameters") or {}
@@ -295,6 +373,11 @@ class Executor(StepsMixin, DagMixin, RetriesMixin, CallsMixin, HooksMixin):
             if op.global_name and op.name in params:
                 with self.lock:
                     self.global_outputs[op.global_name] = params[op.name]
+        for rec in node.outputs.get("artifacts") or ():  # last writer wins (operator.go)
+            if rec.get("globalName"):
+                with self.lock:
+                    self.global_artifacts[rec["globalName"]] = artifacts.to_text(
+                        artifacts.export_record(rec, rec["globalName"]))
 
     # ------------------------------------------------------------------ the workflow
 
@@ -303,9 +386,21 @@ class Executor(StepsMixin, DagMixin, RetriesMixin, CallsMixin, HooksMixin):
         spec = self.spec
         wf_hooks = WorkflowHooks(self)
         wf_hooks.evaluate()  # workflow.status == "Running"
+        if self.argument_error:
+            self.status, self.message = ERROR, self.argument_error
+            self.failures = self.compute_failures()
+            return
+        try:
+            if spec.repository_ref is not None or self.repo_config or self.repo_config_error:
+                self.repository()  # Argo resolves it when the workflow starts (operator.go)
+            art_args = self.artifact_args(spec.artifacts, self.globals())
+        except (Unresolved, RepositoryError, *expr.ExpressionError) as exc:
+            self.status, self.message = ERROR, str(exc)
+            self.failures = self.compute_failures()
+            return
         root = self.execute(node_id=self.name, display=self.name, parent=None, kind="step",
                             template=spec.entrypoint, args={k: v for k, v in self.arguments.items() if v is not None},
-                            scope={}, exit_ctx=False)
+                            scope={}, exit_ctx=False, art_args=art_args)
         self.status = {SUCCEEDED: SUCCEEDED, SKIPPED: SUCCEEDED, OMITTED: SUCCEEDED, FAILED: FAILED,
                        ERROR: ERROR}.get(root.phase, FAILED)
         self.message = root.message if self.status != SUCCEEDED else None
@@ -344,3 +439,23 @@ class Executor(StepsMixin, DagMixin, RetriesMixin, CallsMixin, HooksMixin):
         """The whole run without the core (tests with a fake leaf)."""
         self.run_main()
         self.run_exit_handler()
+
+
+def config_map_value(ref, default: str | None) -> str:
+    """A parameter's `valueFrom.configMapKeyRef` (the Prefect Variable of that ConfigMap);
+    its `default` when the ConfigMap or key is missing, else InputError in Argo's words."""
+    from ..k8s_objects import ObjectLookupError, config_map_data
+
+    try:
+        data = config_map_data(ref.object)
+    except ObjectLookupError as exc:
+        raise InputError(str(exc)) from None
+    except Exception as exc:  # the server is unreachable
+        raise InputError(f'configmap "{ref.object}": cannot read it from Prefect: {exc}') from None
+    if data is not None and ref.key in data:
+        return data[ref.key]
+    if default is not None:
+        return default
+    if data is None:
+        raise InputError(f'configmap "{ref.object}" not found')
+    raise InputError(f"ConfigMap '{ref.object}' does not have the key '{ref.key}'")

@@ -27,13 +27,15 @@ class HooksMixin:
         if self.shutdown == "Terminate" or (not exit_ctx and self.blocked(False)):
             return None
         params = hook.arguments or (self.workflow_args if hook.name == "exit" else ())
+        arts = hook.artifacts or (self.spec.artifacts if hook.name == "exit" and owner.parent is None else ())
         try:
             args = self.call_args(params, scope)
+            art_args = self.artifact_args(arts, scope)
         except expr.ExpressionError as exc:  # Unresolved too
             node = self.add_node(Node(node_id, display, kind, "Pod", template=hook.template, parent=owner.name))
             return node.finish(ERROR, str(exc))
         return self.execute(node_id=node_id, display=display, parent=owner.name, kind=kind, template=hook.template,
-                            args=args, scope=scope, exit_ctx=exit_ctx)
+                            args=args, scope=scope, exit_ctx=exit_ctx, art_args=art_args)
 
 
 class HookSet:

@@ -15,7 +15,7 @@ from prefect.states import State
 from ...model import Container
 from ...model.argo import Template
 from .. import states
-from . import expr
+from . import artifacts, expr
 from .executor import ERROR, FAILED, RUNNING, SUCCEEDED, Executor, Node, _fire, now
 from ...lang.argo_tags import substitute
 
@@ -147,11 +147,26 @@ def _container(run: "ArgoProgram", ex: Executor, node: Node, tmpl: Template, spe
     if paths:
         spec = replace(spec, keep=True)  # read the output files before removing it
     out_path, err_path = run.log_paths(node)
+    moves = ArtifactMoves(ex, tmpl, scope)
+    from_objects: dict[str, str] = {}
+    if spec.env_refs:  # Secrets and ConfigMaps, read before the container starts
+        from ..k8s_objects import ObjectLookupError, resolve_env_refs
+
+        try:
+            from_objects, own = resolve_env_refs(spec.env_refs)
+        except ObjectLookupError as exc:
+            node.finish(ERROR, str(exc))
+            return node_state(node)
+        spec = replace(spec, env=(*spec.env, *own.items()))
+    auths = run.registry_auths() if run.wf.argo.image_pull_secrets else None
     with _script_file(spec) as spec:
         with open(out_path, "w", encoding="utf-8") as fo, open(err_path, "w", encoding="utf-8") as fe:
-            result = run_container(spec, env={}, sink=_sink(logger, fo), stop=stop, labels=labels,
+            result = run_container(spec, env=from_objects, sink=_sink(logger, fo), stop=stop, labels=labels,
+                                   registry_auths=auths,
                                    host_dir=run.wf.workdir, timeout=timeout, grace=run.grace,
-                                   stdout_file=fo, stderr_file=fe, images=run.images)
+                                   stdout_file=fo, stderr_file=fe, images=run.images,
+                                   before_start=moves.load if moves.inputs else None,
+                                   after_exit=moves.save if tmpl.output_artifacts else None)
         files = _fetch(run.run_id, key, paths) if paths else {}
     stdout = result.stdout[:-1] if result.stdout.endswith("\n") else result.stdout
     node.exit_code = result.exit_code
@@ -188,11 +203,49 @@ def _container(run: "ArgoProgram", ex: Executor, node: Node, tmpl: Template, spe
             params[op.name] = op.default
     if params:
         outputs["parameters"] = params
+    if moves.saved:
+        outputs["artifacts"] = moves.saved
+        moves.publish(logger)
+    if moves.errors and phase == SUCCEEDED:  # the wait container's error: main outranks it
+        phase, message = ERROR, "".join(f"{e}; " for e in moves.errors)
     node.outputs = outputs
     node.finish(phase, message)
     if result.error and phase != SUCCEEDED:
         logger.error(result.error)
     return node_state(node)
+
+
+class ArtifactMoves:
+    """A container node's artifacts: inputs put in before it starts, outputs saved after it
+    exits (whatever its exit code: Argo saves what exists of a failed step's outputs)."""
+
+    def __init__(self, ex: Executor, tmpl: Template, scope: dict[str, str]) -> None:
+        self.ex, self.tmpl, self.scope = ex, tmpl, scope
+        self.inputs = [r for r in (artifacts.from_text(scope.get(f"inputs.artifacts.{a.name}"))
+                                   for a in tmpl.input_artifacts) if r is not None and r.get("path")]
+        self.saved: list[dict[str, Any]] = []
+        self.errors: list[str] = []
+
+    def load(self, api, cid: str) -> None:
+        artifacts.load_inputs(api, cid, self.inputs)
+
+    def save(self, api, cid: str) -> None:
+        try:
+            self.saved, self.errors = artifacts.save_outputs(api, cid, list(self.tmpl.output_artifacts), self.scope,
+                                                             self.ex.repository)
+        except Exception as exc:  # noqa: BLE001 - Docker gone, repository unreachable: the node's error
+            self.errors = [f"saving output artifacts: {exc}"]
+
+    def publish(self, logger) -> None:
+        """One Prefect table artifact on the task run: what was saved, its size, where."""
+        rows = [{"artifact": r["name"], "key": r["key"], "size": r.get("size"), "location": r.get("url")}
+                for r in self.saved]
+        for r in rows:
+            logger.info(f"saved artifact {r['artifact']} ({r['size']} bytes) to {r['location']}")
+        with contextlib.suppress(Exception):  # visibility never changes a node's outcome
+            from prefect.artifacts import create_table_artifact
+
+            create_table_artifact(table=rows, description=f"Argo output artifacts of {self.tmpl.name}")
 
 
 @contextlib.contextmanager

@@ -65,6 +65,8 @@ def node_vars(prefix: str, name: str, node: Node) -> dict[str, str]:
         out[f"{p}.outputs.result"] = outs["result"]
     for k, v in (outs.get("parameters") or {}).items():
         out[f"{p}.outputs.parameters.{k}"] = v
+    for rec in outs.get("artifacts") or ():  # records as JSON text (adapter/argo/artifacts.py)
+        out[f"{p}.outputs.artifacts.{rec['name']}"] = json.dumps(rec, separators=(",", ":"), sort_keys=True)
     return out
 
 

@@ -7,19 +7,25 @@ stop`, then `argo terminate`) and Prefect states are the core's (adapter/core.py
 
 from __future__ import annotations
 
+import json
 import random
 import string
 from pathlib import Path
 from typing import Any
 
 from ...model import Workflow
+from ..artifact_repos import RepositoryError, load_repository_config
 from ..core import Outcome, PendingRetry, RunControl
-from ..options import RunOptions
+from ..options import RunOptions, config_path
 from ..records import NodeRecord
 from ..runfiles import FileNames, claim
 from .executor import ERROR, FAILED, Executor
 from .leaf import run_leaf
 from .volumes import RunVolumes
+
+
+def _uses_artifacts(spec) -> bool:
+    return bool(spec.artifacts) or any(t.input_artifacts or t.output_artifacts for t in spec.templates.values())
 
 
 class ArgoProgram:
@@ -42,6 +48,13 @@ class ArgoProgram:
         self.executor = Executor(spec, workflow_name=self.name, uid=run_id, params=named, run_leaf=run_leaf,
                                  control=control, claim=lambda what: claim(folder, what))
         self.executor.program = self  # the leaves find the run's leaf runner, images, log folder
+        self._registry_auths: dict[str, dict] | None = None
+        if _uses_artifacts(spec) or spec.repository_ref is not None:
+            try:
+                self.executor.repo_config = options.artifact_repositories if options.artifact_repositories is not None \
+                    else load_repository_config(config_path())
+            except RepositoryError as exc:  # an unreadable config file: the run ends Error, saying why
+                self.executor.repo_config_error = str(exc)
         self.volumes = RunVolumes(spec, workflow=wf.name, run_id=run_id, keep=options.keep_volumes)
 
     @staticmethod
@@ -51,6 +64,18 @@ class ArgoProgram:
         spec = wf.argo
         suffix = "".join(random.choices(string.ascii_lowercase + string.digits, k=5))
         return spec.name or f"{spec.generate_name or 'argo-'}{suffix}"
+
+    def registry_auths(self) -> dict[str, dict]:
+        """Registry credentials of `imagePullSecrets`, read once per run (a failure to read
+        them pulls without, as the kubelet does)."""
+        if self._registry_auths is None:
+            from ..k8s_objects import registry_auths
+
+            try:
+                self._registry_auths = registry_auths(self.wf.argo.image_pull_secrets)
+            except Exception:  # the server is unreachable, a Secret is no Docker config
+                self._registry_auths = {}
+        return self._registry_auths
 
     # ------------------------------------------------------------------ the run
 
@@ -102,7 +127,8 @@ class ArgoProgram:
         return self.executor.records()
 
     def public_outputs(self, n: NodeRecord) -> dict[str, Any]:
-        out = {k: v for k, v in n.outputs.items() if k in ("result", "parameters", "exitCode") and v is not None}
+        out = {k: v for k, v in n.outputs.items() if k in ("result", "parameters", "exitCode", "artifacts")
+               and v is not None}
         if n.node_type not in ("Pod", "Retry") and out.get("result") == "":
             out.pop("result")
         return out
@@ -114,7 +140,8 @@ class ArgoProgram:
         ex = self.executor
         return Outcome(status=ex.status, message=ex.message,
                        params={k: v for k, v in ex.arguments.items() if v is not None},
-                       outputs=dict(ex.global_outputs))
+                       outputs={**ex.global_outputs, **{f"artifacts.{k}": json.loads(v)
+                                                        for k, v in ex.global_artifacts.items()}})
 
     def log_paths(self, node: NodeRecord) -> tuple[Path, Path]:
         out, err = self.file_names.paths(self.folder, node.name, ".out", ".err")

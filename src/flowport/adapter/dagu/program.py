@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from ...model import HANDLER_NODE_NAMES, Step, Workflow
-from ..core import Outcome, PendingRetry, RunControl
+from ..core import Outcome, PendingRetry, RunControl, run_child
 from ..options import RunOptions
 from ..records import NodeRecord, now
 from ..runfiles import claim, claimed
@@ -78,7 +78,14 @@ class DaguProgram:
         self.attempt = 0  # Dagu's autoRetryCount; the core sets it
         self.ctx = RunContext(wf, run_id=run_id, params=params, stop=control.main, options=options,
                               log_dir=folder)
+
+        def start_child(child: Workflow, child_params: list[tuple[str, str]], inline_id: str, logger: Any) -> Any:
+            return run_child(child, params=child_params, options=options, caller=control, leaves=leaves,
+                             logger=logger, inline_id=inline_id)
+
+        self.ctx.run_child = start_child  # call steps (calls.py) run their child DAGs through it
         self.canceled = False  # stopped, or an unmet DAG precondition / failed init handler
+        self.skip_handlers = False  # the run failed before it began (its secrets)
         self.status: str | None = None
         self.children: dict[str, list[str]] = {s.name: [] for s in wf.steps}
         for s in wf.steps:
@@ -136,6 +143,10 @@ class DaguProgram:
 
     def run_main(self) -> None:
         ctx, wf = self.ctx, self.wf
+        if ctx.secret_error:  # Dagu's initErr path: failed, no step, no handler
+            ctx.message, self.status, self.skip_handlers = ctx.secret_error, FAILED, True
+            ctx.log(ctx.message)
+            return
         if wf.preconditions:
             unmet = check_preconditions(ctx, wf.preconditions, dict(ctx.base_env), ctx.workdir)
             if unmet is not None:
@@ -279,6 +290,9 @@ class DaguProgram:
         ctx = self.ctx
         status = self.status or FAILED
         ctx.status = status
+        if self.skip_handlers:
+            ctx.finished_at = now()
+            return
         self.lifecycle_tail = self.last_steps  # each attempt's handlers follow its steps
         handlers = self.wf.handlers
         if status == FAILED and self.retries_left() and handlers.failure is not None:

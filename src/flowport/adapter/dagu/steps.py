@@ -12,7 +12,8 @@ from pathlib import Path
 
 from ...lang.dagu_vars import go_json, match_expected
 from ...lang.errors import ExpressionError
-from ...model import Container, Http, Mail, Precondition, Shell, Sql, Step
+from ...model import Container, Http, Mail, Precondition, Shell, Sql, Step, SubDag
+from .calls import CallStep
 from .containers import run_container_step
 from .context import HANDLER, RunContext, now
 from .outputs import OutputError, evaluate_structured, expand_strings
@@ -21,7 +22,7 @@ from ..runners.http import run_http
 from ..runners.mail import send_mail_step
 from ..runners.shell import run_process, run_shell, shell_argv
 from ..runners.sqlite import run_sqlite
-from .status import CANCELED, FAILED, SKIPPED, SUCCEEDED, NodeRecord, failure_continues
+from .status import CANCELED, FAILED, PARTIALLY_SUCCEEDED, SKIPPED, SUCCEEDED, NodeRecord, failure_continues
 
 
 def _signal_number(name: str | None) -> int:
@@ -138,7 +139,13 @@ def execute_node(
         out_file = files.enter_context(open(out_path, "w"))
         err_file = files.enter_context(open(err_path, "w"))
         try:
-            result = run_action(ctx, step, env, cwd, sink, stop, out_file, err_file, status, viewer, rec.name)
+            if isinstance(step.action, SubDag):
+                def expand_with(text: str, extra: dict[str, str]) -> str:
+                    return ctx.expand(text, {**env, **extra}, status=status, step=viewer)
+
+                result = CallStep(ctx, step, step.action, rec, stop, expand_with, logger).run(sink, out_file)
+            else:
+                result = run_action(ctx, step, env, cwd, sink, stop, out_file, err_file, status, viewer, rec.name)
         except ExpressionError as exc:  # expanding the action's values
             result = RunResult(None, error=str(exc))
     properties = {"stdout": str(out_path), "stderr": str(err_path)}
@@ -186,7 +193,7 @@ def _finish(ctx: RunContext, step: Step, rec: NodeRecord, result: RunResult, *, 
     if result.stopped:
         rec.phase, rec.message = CANCELED, "stopped"
     elif result.ok:
-        rec.phase, rec.message = SUCCEEDED, None
+        rec.phase, rec.message = (PARTIALLY_SUCCEEDED if result.partial else SUCCEEDED), None
     else:
         rec.phase, rec.message = FAILED, result.error
         if handler is None:

@@ -17,6 +17,7 @@ class RunResult:
     error: str | None = None  # why it failed, for the report and the log
     timed_out: bool = False
     stopped: bool = False  # ended because the run was stopped
+    partial: bool = False  # Dagu call step: ok, but a child run partially succeeded
 
     @property
     def ok(self) -> bool:

@@ -26,8 +26,9 @@ import docker.errors
 import requests
 
 from ...model import Container
+from ..masking import mask
 from .base import TIMEOUT_EXIT_CODE, LineSink, RunResult, StopToken, timer
-from .images import IMAGES_ENV, ImageMap, ImageUnavailable, ensure_image, forget_image, load_image_map
+from .images import IMAGES_ENV, ImageMap, ImageUnavailable, auth_for, ensure_image, forget_image, load_image_map
 from .shell import MAX_OUTPUT_BYTES
 
 MANAGED_LABEL = "flowport.managed"
@@ -147,7 +148,7 @@ class _Output:
             self._emit(stream, line)
 
     def _emit(self, stream: str, raw: bytes) -> None:
-        line = raw.decode("utf-8", "replace").rstrip("\r")
+        line = mask(raw.decode("utf-8", "replace").rstrip("\r"))  # secrets never reach a log
         file = self.files[stream]
         if file is not None:
             file.write(line + "\n")
@@ -313,19 +314,22 @@ def script_mount(script: str | None) -> Iterator[str | None]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def _prepare_image(api, spec: Container, images: ImageMap | None, sink: LineSink) -> str:
+def _prepare_image(api, spec: Container, images: ImageMap | None, sink: LineSink,
+                   auths: dict[str, dict] | None = None) -> str:
     image = (images if images is not None else default_image_map()).resolve(spec.image)
-    ensure_image(api, image, spec.pull_policy, spec.platform, lambda line: sink("stderr", line))
+    ensure_image(api, image, spec.pull_policy, spec.platform, lambda line: sink("stderr", line),
+                 auth_for(image, auths))
     return image
 
 
-def _create(api, args: dict, spec: Container, sink: LineSink) -> str:
+def _create(api, args: dict, spec: Container, sink: LineSink, auths: dict[str, dict] | None = None) -> str:
     try:
         return api.create_container(**args)["Id"]
     except docker.errors.ImageNotFound:
         # Removed since we checked: check (and pull, if the policy allows) again, once.
         forget_image(api, args["image"], spec.platform)
-        ensure_image(api, args["image"], spec.pull_policy, spec.platform, lambda line: sink("stderr", line))
+        ensure_image(api, args["image"], spec.pull_policy, spec.platform, lambda line: sink("stderr", line),
+                     auth_for(args["image"], auths))
         return api.create_container(**args)["Id"]
 
 
@@ -346,11 +350,19 @@ def run_container(
     images: ImageMap | None = None,
     client=None,
     stop_signal: str | None = None,
+    before_start: Callable[[docker.APIClient, str], None] | None = None,
+    after_exit: Callable[[docker.APIClient, str], None] | None = None,
+    registry_auths: dict[str, dict] | None = None,
 ) -> RunResult:
     """Run one container step to its end; never raises for Docker problems (they become
     `RunResult.error`). `env` is the run's environment for the step (only what the
     workflow defines: the host's PATH would shadow the image's); `spec.env` wins over it.
-    `stop_signal` (e.g. "SIGINT") is what a graceful stop or a timeout sends first."""
+    `stop_signal` (e.g. "SIGINT") is what a graceful stop or a timeout sends first.
+    `before_start(api, id)` runs on the created container (an exception is the result's
+    error, the container never starts); `after_exit(api, id)` on the exited one, before it
+    is removed (Argo's input and output artifacts). `registry_auths`: a Docker config's
+    `auths` (server -> credentials) for pulling from private registries (Argo
+    `imagePullSecrets`)."""
     if stop is not None and stop.requested.is_set():
         return RunResult(None, error="stopped before the container started", stopped=True)
     try:
@@ -358,20 +370,29 @@ def run_container(
         if spec.exec_in:
             return _run_exec(api, spec, env=env, sink=sink, stop=stop, timeout=timeout, grace=grace,
                              stdout_file=stdout_file, stderr_file=stderr_file)
-        image = _prepare_image(api, spec, images, sink)
+        image = _prepare_image(api, spec, images, sink, registry_auths)
         with script_mount(spec.script) as script_bind:
             args = _create_args(api, spec, image, env=env, labels=labels, host_dir=host_dir,
                                 script_bind=script_bind, stop_signal=stop_signal)
             return _run_new(api, spec, args, sink=sink, stop=stop, timeout=timeout, grace=grace,
-                            stdout_file=stdout_file, stderr_file=stderr_file)
+                            stdout_file=stdout_file, stderr_file=stderr_file,
+                            before_start=before_start, after_exit=after_exit, auths=registry_auths)
     except (DockerUnavailable, ImageUnavailable) as exc:
         return RunResult(None, error=str(exc))
     except (docker.errors.DockerException, requests.exceptions.RequestException) as exc:
         return RunResult(None, error=_describe(exc))
 
 
-def _run_new(api, spec: Container, args: dict, *, sink, stop, timeout, grace, stdout_file, stderr_file) -> RunResult:
-    cid = _create(api, args, spec, sink)
+def _run_new(api, spec: Container, args: dict, *, sink, stop, timeout, grace, stdout_file, stderr_file,
+             before_start=None, after_exit=None, auths: dict[str, dict] | None = None) -> RunResult:
+    cid = _create(api, args, spec, sink, auths)
+    if before_start is not None:
+        try:
+            before_start(api, cid)
+        except Exception as exc:  # noqa: BLE001 - the caller's error message, the container goes
+            with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
+                api.remove_container(cid, v=True, force=True)
+            return RunResult(None, error=str(exc) or repr(exc))
     ending = _Ending(lambda force: api.kill(cid) if force else api.stop(cid, timeout=_stop_seconds(grace)))
     output = _Output(sink, stdout_file, stderr_file)
     try:
@@ -388,6 +409,8 @@ def _run_new(api, spec: Container, args: dict, *, sink, stop, timeout, grace, st
             finally:
                 frames.close()
             code = api.wait(cid)["StatusCode"]
+        if after_exit is not None:  # outside the timeout: saving outputs is not the step's time
+            after_exit(api, cid)
         return _result(code, output, ending, timeout)
     except docker.errors.NotFound:
         # Removed under us (stop_run_containers or cleanup from another thread).

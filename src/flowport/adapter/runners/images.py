@@ -146,7 +146,41 @@ def forget_image(api, image: str, platform: str | None = None) -> None:
     _present.discard((api.base_url, image, platform))
 
 
-def ensure_image(api, image: str, policy: str, platform: str | None, progress: ProgressSink) -> None:
+def registry_of(image: str) -> str:
+    """The registry host of an image reference (Docker's rule: a first path part with a `.` or
+    a `:`, or `localhost`; else Docker Hub)."""
+    first, sep, _rest = image.partition("/")
+    if sep and ("." in first or ":" in first or first == "localhost"):
+        return first
+    return "docker.io"
+
+
+def _host(server: str) -> str:
+    host = server.split("://", 1)[-1].split("/", 1)[0]
+    return "docker.io" if host in ("index.docker.io", "registry-1.docker.io") else host
+
+
+def auth_for(image: str, auths: dict[str, dict] | None) -> dict | None:
+    """The docker-py `auth_config` for `image` from a Docker config's `auths` (what a
+    `kubernetes.io/dockerconfigjson` Secret holds: server -> {auth | username+password})."""
+    if not auths:
+        return None
+    wanted = registry_of(image)
+    for server, entry in auths.items():
+        if _host(server) != wanted or not isinstance(entry, dict):
+            continue
+        user, password = entry.get("username"), entry.get("password")
+        if (not user or password is None) and entry.get("auth"):
+            import base64
+
+            user, _, password = base64.b64decode(entry["auth"]).decode("utf-8").partition(":")
+        if user:
+            return {"username": user, "password": password or "", "serveraddress": server}
+    return None
+
+
+def ensure_image(api, image: str, policy: str, platform: str | None, progress: ProgressSink,
+                 auth_config: dict | None = None) -> None:
     """Make `image` available per `policy` (missing | always | never) or raise ImageUnavailable.
 
     Checked once per process and image: `always` therefore pulls once per process (one
@@ -171,7 +205,7 @@ def ensure_image(api, image: str, policy: str, platform: str | None, progress: P
             if policy == "never":
                 raise ImageUnavailable(f"image {image!r} not found locally and the pull policy is 'never'")
         try:
-            _pull(api, image, platform, progress)
+            _pull(api, image, platform, progress, auth_config)
         except (docker.errors.APIError, ImageUnavailable) as exc:
             reason = exc.explanation if isinstance(exc, docker.errors.APIError) and exc.explanation else exc
             raise ImageUnavailable(
@@ -182,9 +216,10 @@ def ensure_image(api, image: str, policy: str, platform: str | None, progress: P
         _present.add(key)
 
 
-def _pull(api, image: str, platform: str | None, progress: ProgressSink) -> None:
-    progress(f"pulling {image}" + (f" for {platform}" if platform else ""))
-    for event in api.pull(image, stream=True, decode=True, platform=platform):
+def _pull(api, image: str, platform: str | None, progress: ProgressSink, auth_config: dict | None = None) -> None:
+    progress(f"pulling {image}" + (f" for {platform}" if platform else "")
+             + (f" as {auth_config['username']}" if auth_config else ""))
+    for event in api.pull(image, stream=True, decode=True, platform=platform, auth_config=auth_config):
         if "error" in event:
             raise ImageUnavailable(event.get("error"))
         if event.get("progress") or "status" not in event:

@@ -12,6 +12,7 @@ import threading
 from typing import IO
 
 from ...model import Shell
+from ..masking import mask
 from .base import TIMEOUT_EXIT_CODE, LineSink, RunResult, StopToken
 
 MAX_OUTPUT_BYTES = 1024 * 1024  # Dagu maxOutputSize default
@@ -164,7 +165,7 @@ def _pump(proc, sink, stdout_file, stderr_file) -> tuple[str, bool]:
 
 
 def _emit(sink: LineSink, file: IO[str] | None, stream: str, raw: bytes) -> None:
-    line = raw.decode("utf-8", "replace").rstrip("\r")
+    line = mask(raw.decode("utf-8", "replace").rstrip("\r"))  # secrets never reach a log
     if file is not None:
         file.write(line + "\n")
     sink(stream, line)

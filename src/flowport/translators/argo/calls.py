@@ -13,7 +13,7 @@ from ..fields import UNSUPPORTED as UNS
 from .depends import read_depends
 from .document import DocReader, Path_, plain, template_target
 from .hooks import read_hooks
-from .parameters import read_arguments
+from .parameters import read_arguments, read_artifacts_of
 
 STEP_KEYS = {
     "name": OK, "template": OK, "templateRef": OK, "arguments": OK, "when": OK, "withItems": OK,
@@ -70,6 +70,7 @@ def read_call(d: DocReader, value: Any, path: Path_, refs: list, *, dag: bool) -
     name = d.string(*f["name"])
     template = template_target(d, f, path, refs)
     args = read_arguments(d, *f["arguments"]) if "arguments" in f else ()
+    artifacts = read_artifacts_of(d, *f["arguments"], role="argument") if "arguments" in f else ()
     when = _read_when(d, f)
     loop = _loop(d, f)
     cf = ce = False
@@ -89,4 +90,5 @@ def read_call(d: DocReader, value: Any, path: Path_, refs: list, *, dag: bool) -
     if name is None or template is None:
         return None
     return Call(name=name, template=template, arguments=args, when=when, loop=loop, continue_failed=cf,
-                continue_error=ce, exit_hook=exit_hook, hooks=hooks, depends=depends, where=d.where(path))
+                continue_error=ce, exit_hook=exit_hook, hooks=hooks, depends=depends, where=d.where(path),
+                artifacts=artifacts)

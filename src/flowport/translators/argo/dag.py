@@ -7,12 +7,35 @@ from typing import Any
 from ...model.argo import Call
 from ..fields import OK, kind_of
 from ..source import unknown_key_hint
+from ...lang.depends import compile_depends
+from ...lang.errors import ExpressionError
+from .artifacts import check_task_references
 from .calls import read_call
 from .depends import check_depends
 from .document import DocReader, Path_
 
 
 DAG_KEYS = {"tasks": OK, "target": OK, "failFast": OK}
+
+
+def _ancestors(tasks: list[Call]) -> dict[str, set[str]]:
+    """Every task a task depends on, directly or not (Argo's `ancestryMap`)."""
+    direct: dict[str, set[str]] = {}
+    for c in tasks:
+        try:
+            direct[c.name] = set(compile_depends(c.depends).names) if c.depends else set()
+        except ExpressionError:  # reported by check_depends
+            direct[c.name] = set()
+    out: dict[str, set[str]] = {}
+    for name in direct:
+        seen, stack = set(), list(direct[name])
+        while stack:
+            t = stack.pop()
+            if t not in seen:
+                seen.add(t)
+                stack.extend(direct.get(t, ()))
+        out[name] = seen
+    return out
 
 def read_dag(d: DocReader, value: Any, path: Path_, refs: list) -> tuple[tuple[Call, ...], str | None, bool]:
     f = d.fields(value, path, DAG_KEYS, "dag")
@@ -36,6 +59,7 @@ def read_dag(d: DocReader, value: Any, path: Path_, refs: list) -> tuple[tuple[C
             paths[c.name] = (*tpath, i)
             tasks.append(c)
     check_depends(d, value, tasks, paths)
+    check_task_references(d, tuple(tasks), _ancestors(tasks))
     target = d.string(*f["target"]) if "target" in f else None
     if target and "{{" not in target:
         for t in target.split():

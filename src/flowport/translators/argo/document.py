@@ -35,6 +35,8 @@ class Translation:
         self.templates: dict[str, Template] = {}
         self.pending_refs: list[tuple[Any, str, str, Path_]] = []  # (DocReader, wt, template, path)
         self.extra: list[Any] = []  # DocReaders of other documents: their problems join at the end
+        self.artifacts: tuple[Any, ...] = ()  # spec.arguments.artifacts
+        self.repository_ref: Any = None  # spec.artifactRepositoryRef
         self.volume_names: set[str] = set()  # spec.volumes and claims: what a volumeMount may name
 
     def where(self, doc: Document, path: Path_) -> Where:
@@ -64,11 +66,11 @@ class DocReader(Reader):
         return self.prefix + template
 
     def unsupported_hint(self, raw: Any, what: str) -> str | None:
+        if what == "artifact":
+            return "flowport reads and writes artifacts as raw, http and s3 (or the artifact repository); see docs/argo.md"
         if what == "volume":
-            from .volumes import NOT_YET_HINTS
-
-            return NOT_YET_HINTS.get(raw, "only emptyDir, hostPath and persistentVolumeClaim volumes exist on "
-                                          "the local Docker Engine; see docs/argo.md")
+            return ("only emptyDir, hostPath, persistentVolumeClaim, secret and configMap volumes exist on the "
+                    "local Docker Engine; see docs/argo.md")
         return "flowport runs containers on the local Docker Engine; see docs/argo.md"
 
     def ignored_note(self, kpath: Path_, raw: Any, what: str) -> str:

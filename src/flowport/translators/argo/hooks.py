@@ -7,7 +7,7 @@ from typing import Any
 from ...model.argo import Hook
 from ..fields import OK, kind_of
 from .document import DocReader, Path_, template_target
-from .parameters import check_expr, read_arguments
+from .parameters import check_expr, read_arguments, read_artifacts_of
 
 HOOK_KEYS = {"template": OK, "templateRef": OK, "arguments": OK, "expression": OK}
 
@@ -23,11 +23,13 @@ def _hook(d: DocReader, name: str, value: Any, path: Path_, refs: list) -> Hook 
         d.p.error(path, f"hooks.{name} needs an `expression` (only `exit` hooks run unconditionally)",
                   hint="e.g. expression: workflow.status == \"Failed\"")
     args = read_arguments(d, *f["arguments"]) if "arguments" in f else ()
+    artifacts = read_artifacts_of(d, *f["arguments"], role="argument") if "arguments" in f else ()
     if template is None:
         return None
     # an exit hook's expression gates it on steps and tasks (`runOnExitNode`); Argo's workflow-level
     # exit handler does not read it
-    return Hook(name=name, template=template, arguments=args, expression=expr or None, where=d.where(path))
+    return Hook(name=name, template=template, arguments=args, expression=expr or None, where=d.where(path),
+                artifacts=artifacts)
 
 
 def read_hooks(d: DocReader, value: Any, path: Path_, refs: list) -> tuple[Hook | None, tuple[Hook, ...]]:

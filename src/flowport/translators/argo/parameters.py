@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from ...model.argo import OutputParameter, Parameter
+from ...model import EnvRef
+from ...model.argo import Artifact, OutputParameter, Parameter
 from ..fields import IGNORED as IGN
 from ..fields import OK, kind_of
 from ..fields import UNSUPPORTED as UNS
 from ..source import Problem
+from .artifacts import read_artifacts
 from .document import DocReader, Path_
 
 PARAM_KEYS = {"name": OK, "value": OK, "default": OK, "enum": OK, "description": IGN,
-              "globalName": IGN, "valueFrom": UNS}
-ARGUMENTS_KEYS = INPUTS_KEYS = {"parameters": OK, "artifacts": UNS}
-OUTPUTS_KEYS = {"parameters": OK, "artifacts": UNS, "result": IGN, "exitCode": IGN}
+              "globalName": IGN, "valueFrom": OK}
+# an input or argument parameter's valueFrom: Argo reads only a ConfigMap key there
+PARAM_VALUE_FROM_KEYS = {"configMapKeyRef": OK, "default": OK, "event": UNS, "supplied": UNS, "path": UNS,
+                         "jsonPath": UNS, "jqFilter": UNS, "expression": UNS, "parameter": UNS}
+CONFIG_MAP_KEY_REF_KEYS = {"name": OK, "key": OK, "optional": OK}
+ARGUMENTS_KEYS = INPUTS_KEYS = {"parameters": OK, "artifacts": OK}
+OUTPUTS_KEYS = {"parameters": OK, "artifacts": OK, "result": IGN, "exitCode": IGN}
 OUTPUT_PARAM_KEYS = {"name": OK, "value": OK, "valueFrom": OK, "globalName": OK, "description": IGN,
                      "default": IGN, "enum": IGN}  # Argo reads an output's default from valueFrom
 VALUE_FROM_KEYS = {"path": OK, "default": OK, "expression": OK, "parameter": OK, "supplied": OK,
@@ -44,7 +50,19 @@ def _parameters(d: DocReader, value: Any, path: Path_, *, what: str) -> tuple[Pa
         val = d.string(*f["value"]) if "value" in f and f["value"][0] is not None else None
         default = d.string(*f["default"]) if "default" in f and f["default"][0] is not None else None
         enum = d.str_list(*f["enum"]) or () if "enum" in f else ()
-        out.append(Parameter(name, val, default, tuple(enum)))
+        config_map = None
+        if "valueFrom" in f:
+            vf = d.fields(*f["valueFrom"], PARAM_VALUE_FROM_KEYS, "valueFrom")
+            if "default" in vf and default is None:
+                default = d.string(*vf["default"])
+            if "configMapKeyRef" in vf:
+                g = d.fields(*vf["configMapKeyRef"], CONFIG_MAP_KEY_REF_KEYS, "configMapKeyRef")
+                if "name" in g and "key" in g:
+                    config_map = EnvRef("configMap", d.string(*g["name"]) or "", key=d.string(*g["key"]), name=name,
+                                        optional=d.boolean(*g["optional"]) if "optional" in g else False)
+                else:
+                    d.p.error(vf["configMapKeyRef"][1], "configMapKeyRef needs `name` and `key`")
+        out.append(Parameter(name, val, default, tuple(enum), config_map))
     return tuple(out)
 
 
@@ -53,6 +71,14 @@ def read_arguments(d: DocReader, value: Any, path: Path_) -> tuple[Parameter, ..
         return ()
     f = d.fields(value, path, ARGUMENTS_KEYS, "arguments")
     return _parameters(d, *f["parameters"], what="arguments.parameters") if "parameters" in f else ()
+
+
+def read_artifacts_of(d: DocReader, value: Any, path: Path_, *, role: str, leaf: bool = True) -> tuple[Artifact, ...]:
+    """The `artifacts` list of an `arguments`, `inputs` or `outputs` mapping (its keys were
+    checked by the parameter reader of that mapping)."""
+    if not isinstance(value, dict) or "artifacts" not in value:
+        return ()
+    return read_artifacts(d, value["artifacts"], (*path, "artifacts"), role=role, leaf=leaf)
 
 
 def read_inputs(d: DocReader, value: Any, path: Path_) -> tuple[Parameter, ...]:

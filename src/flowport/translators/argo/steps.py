@@ -6,6 +6,7 @@ from typing import Any
 
 from ...model.argo import Call
 from ..fields import kind_of
+from .artifacts import check_step_references
 from .calls import read_call
 from .document import DocReader, Path_
 
@@ -32,4 +33,5 @@ def read_steps(d: DocReader, value: Any, path: Path_, refs: list) -> tuple[tuple
             names[c.name] = (*gpath, j)
             calls.append(c)
         groups.append(tuple(calls))
+    check_step_references(d, tuple(groups), path)
     return tuple(groups)

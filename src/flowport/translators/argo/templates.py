@@ -14,7 +14,7 @@ from .container import read_container
 from .dag import read_dag
 from .document import DocReader, Path_, template_target
 from .http_template import read_http
-from .parameters import read_inputs, read_outputs
+from .parameters import read_artifacts_of, read_inputs, read_outputs
 from .retry import read_retry
 from .steps import read_steps
 from .tags import check_expression_tags
@@ -109,6 +109,13 @@ def read_template(d: DocReader, value: Any, path: Path_, refs: list, defaults: d
     t: dict[str, Any] = dict(name=d.name_of(name or ""), kind=kind, where=d.where(path))
     t["inputs"] = read_inputs(d, *f["inputs"]) if "inputs" in f else ()
     t["outputs"] = read_outputs(d, *f["outputs"], kind) if "outputs" in f else ()
+    leaf = kind in ("container", "script")
+    if "inputs" in f:
+        t["input_artifacts"] = read_artifacts_of(d, *f["inputs"], role="input", leaf=leaf)
+    if "outputs" in f:
+        t["output_artifacts"] = read_artifacts_of(d, *f["outputs"], role="output", leaf=leaf)
+    if (t.get("input_artifacts") or t.get("output_artifacts")) and kind not in ("container", "script", "steps", "dag"):
+        d.p.unsupported(path, f"artifacts on a {kind} template", hint="artifacts go on container, script, steps and dag templates")
     body, bpath = f[kind]
     if "volumes" in f:
         t["volumes"] = read_volumes(d, *f["volumes"], what="template volumes")

@@ -16,7 +16,7 @@ from ..source import unknown_key_hint
 from .document import DocReader, Path_
 
 # Kubernetes' VolumeSource: what the Docker Engine can give a container locally is handled;
-# configMap/secret come with Prefect Secret blocks and Variables (another issue); the cluster
+# configMap/secret are files written from Prefect Variables / Secret blocks; the cluster
 # storage drivers have no local meaning
 _CLUSTER_SOURCES = (
     "awsElasticBlockStore", "azureDisk", "azureFile", "cephfs", "cinder", "csi", "downwardAPI", "ephemeral",
@@ -25,7 +25,10 @@ _CLUSTER_SOURCES = (
     "vsphereVolume",
 )
 VOLUME_KEYS = {"name": OK, "emptyDir": OK, "hostPath": OK, "persistentVolumeClaim": OK,
-               "configMap": UNS, "secret": UNS, **{k: UNS for k in _CLUSTER_SOURCES}}
+               "configMap": OK, "secret": OK, **{k: UNS for k in _CLUSTER_SOURCES}}
+SECRET_SOURCE_KEYS = {"secretName": OK, "items": OK, "defaultMode": OK, "optional": OK}
+CONFIG_MAP_SOURCE_KEYS = {"name": OK, "items": OK, "defaultMode": OK, "optional": OK}
+ITEM_KEYS = {"key": OK, "path": OK, "mode": OK}
 EMPTY_DIR_KEYS = {"medium": IGN, "sizeLimit": IGN}
 HOST_PATH_KEYS = {"path": OK, "type": OK}
 PVC_SOURCE_KEYS = {"claimName": OK, "readOnly": OK}
@@ -37,14 +40,7 @@ VOLUME_CLAIM_GC_KEYS = {"strategy": OK}
 GC_STRATEGIES = ("OnWorkflowSuccess", "OnWorkflowCompletion")
 HOST_PATH_TYPES = ("", "DirectoryOrCreate", "Directory", "FileOrCreate", "File", "Socket", "CharDevice",
                    "BlockDevice")
-SOURCES = ("emptyDir", "hostPath", "persistentVolumeClaim")
-# the hint `validate` gives for a volume source that is not supported yet
-NOT_YET_HINTS = {
-    "configMap": "configMap volumes will be files written from Prefect Variables; until then mount a hostPath "
-                 "folder holding the files",
-    "secret": "secret volumes will be files written from Prefect Secret blocks; until then mount a hostPath "
-              "folder holding the files",
-}
+SOURCES = ("emptyDir", "hostPath", "persistentVolumeClaim", "secret", "configMap")
 
 
 def _has_tags(text: str) -> bool:
@@ -110,6 +106,8 @@ def _read_volume(d: DocReader, item: Any, path: Path_) -> Volume | None:
                       f"got {kind!r}", hint=unknown_key_hint(kind or "", HOST_PATH_TYPES))
             return None
         return Volume(name, "hostPath", path=hpath, host_type=kind or "", where=where)
+    if source in ("secret", "configMap"):
+        return _object_volume(d, name, source, value, spath, where)
     g = d.fields(value, spath, PVC_SOURCE_KEYS, "persistentVolumeClaim")
     claim = d.string(*g["claimName"]) if "claimName" in g else None
     if not claim:
@@ -117,6 +115,43 @@ def _read_volume(d: DocReader, item: Any, path: Path_) -> Volume | None:
         return None
     read_only = d.boolean(*g["readOnly"]) if "readOnly" in g else False
     return Volume(name, "persistentVolumeClaim", path=claim, read_only=read_only, where=where)
+
+
+def _object_volume(d: DocReader, name: str, source: str, value: Any, spath: Path_, where) -> Volume | None:
+    """`secret: {secretName, items, defaultMode, optional}` / `configMap: {name, …}`: files
+    written from the Prefect Secret block / Variable of that name (k8s_objects)."""
+    keys, name_key = (SECRET_SOURCE_KEYS, "secretName") if source == "secret" else (CONFIG_MAP_SOURCE_KEYS, "name")
+    g = d.fields(value, spath, keys, source)
+    obj = d.string(*g[name_key]) if name_key in g else None
+    if not obj:
+        d.p.error(spath, f"a {source} volume needs `{name_key}`")
+        return Volume(name, "unsupported:" + source, where=where)  # reported; its mounts stay quiet
+    items: list[tuple[str, str, int | None]] = []
+    if "items" in g:
+        raw, ipath = g["items"]
+        for i, item in enumerate(raw if isinstance(raw, list) else []):
+            h = d.fields(item, (*ipath, i), ITEM_KEYS, "items")
+            key, path = (d.string(*h[k]) if k in h else None for k in ("key", "path"))
+            if not key or not path:
+                d.p.error((*ipath, i), "an items entry needs `key` and `path`")
+                continue
+            if path.startswith("/") or ".." in path.split("/"):
+                d.p.error(h["path"][1], f"items path {path!r} must be relative, without '..'")
+                continue
+            items.append((key, path, _mode(d, *h["mode"]) if "mode" in h else None))
+        if not isinstance(raw, list):
+            d.p.error(ipath, "items must be a list")
+    mode = _mode(d, *g["defaultMode"]) if "defaultMode" in g else 0o644
+    optional = d.boolean(*g["optional"]) if "optional" in g else False
+    return Volume(name, source, path=obj, read_only=True, where=where, items=tuple(items),
+                  default_mode=mode if mode is not None else 0o644, optional=optional)
+
+
+def _mode(d: DocReader, value: Any, path: Path_) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 0o777:
+        d.p.error(path, f"a file mode is a number from 0 to 0777 (511), got {value!r}")
+        return None
+    return value
 
 
 def read_claim_templates(d: DocReader, value: Any, path: Path_) -> tuple[Volume, ...]:

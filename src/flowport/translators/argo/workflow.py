@@ -17,15 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from ...model import Semantics, Where, Workflow
-from ...model.argo import ArgoSpec, Hook, Parameter, Volume
+from ...model.argo import ArgoSpec, Artifact, Hook, Parameter, Volume
 from ..fields import IGNORED as IGN
 from ..fields import OK, Fields, kind_of
 from ..fields import UNSUPPORTED as UNS
 from ..source import Document, Mark, Problem, Problems, unknown_key_hint
 from .cron import cron_as_workflow, cron_schedule
 from .document import DocReader, Path_, Translation, is_argo
+from .artifacts import read_repository_ref
 from .hooks import read_hooks
-from .parameters import read_arguments
+from .parameters import read_arguments, read_artifacts_of
 from .refs import Library, resolve_ref_templates, resolve_refs
 from .templates import read_templates
 from .volumes import read_claim_gc, read_claim_templates, read_volumes
@@ -46,10 +47,10 @@ SPEC_KEYS = {
     "podMetadata": IGN, "podDisruptionBudget": IGN, "dnsConfig": IGN, "dnsPolicy": IGN,
     "hostAliases": IGN, "securityContext": IGN, "priorityClassName": IGN, "podPriority": IGN,
     "podPriorityClassName": IGN, "archiveLogs": IGN, "archiveLocation": IGN,
-    "workflowMetadata": IGN, "schedulerName": IGN, "imagePullSecrets": IGN, "hostNetwork": IGN,
+    "workflowMetadata": IGN, "schedulerName": IGN, "imagePullSecrets": OK, "hostNetwork": IGN,
     "metrics": IGN, "artifactGC": IGN, "executorPlugins": IGN, "podResources": IGN, "resourceClaims": IGN, "podSpecPatch": UNS, "shutdown": IGN, "suspend": IGN,
     "volumes": OK, "volumeClaimTemplates": OK, "volumeClaimGC": OK,
-    "artifactRepositoryRef": UNS, "synchronization": UNS, "retryStrategy": UNS,
+    "artifactRepositoryRef": OK, "synchronization": UNS, "retryStrategy": UNS,
 }
 WORKFLOW_TEMPLATE_REF_KEYS = {"name": OK, "clusterScope": OK}
 RUNNABLE_KINDS = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
@@ -106,10 +107,16 @@ def translate(docs: list[Document], *, source_file: str, library: Library | None
     _check_local_refs(cx, refs)
     entrypoint = _entrypoint(cx, s)
     arguments: dict[str, Parameter] = {}
+    artifacts: dict[str, Artifact] = {}
     for src, fields_ in s.sources():
         if "arguments" in fields_:
             for p in read_arguments(src, *fields_["arguments"]):
                 arguments[p.name] = p
+            for a in read_artifacts_of(src, *fields_["arguments"], role="argument"):
+                artifacts[a.name] = a
+    cx.artifacts = tuple(artifacts.values())
+    ref = s.pick("artifactRepositoryRef")
+    cx.repository_ref = read_repository_ref(*ref) if ref else None
     exit_hook, hooks = _workflow_hooks(cx, s)
     _check_unresolved(cx)
     return _finish(cx, s, meta, str(kind), entrypoint, arguments, (exit_hook, hooks), cron, source_file, volumes)
@@ -188,6 +195,24 @@ def _read_volumes(cx: Translation, s: _Spec) -> tuple[tuple[Volume, ...], str]:
     volumes = (*by_name.values(), *(v for k, v in claims.items() if k not in by_name))
     cx.volume_names = {v.name for v in volumes}
     return volumes, strategy
+
+
+def _pull_secrets(d: DocReader, value: Any, path: Path_) -> tuple[str, ...]:
+    """`imagePullSecrets: [{name}]`: the Secrets (kubernetes.io/dockerconfigjson) whose
+    registry credentials pull the workflow's images."""
+    if not isinstance(value, list):
+        d.p.error(path, f"imagePullSecrets must be a list of {{name}} mappings, got {kind_of(value)}")
+        return ()
+    names = []
+    for i, item in enumerate(value):
+        f = d.fields(item, (*path, i), {"name": OK}, "imagePullSecrets")
+        if "name" not in f:
+            d.p.error((*path, i), "an imagePullSecrets entry needs `name`")
+            continue
+        name = d.string(*f["name"])
+        if name:
+            names.append(name)
+    return tuple(names)
 
 
 def _read_templates(cx: Translation, s: _Spec) -> list:
@@ -275,6 +300,7 @@ def _finish(cx: Translation, s: _Spec, meta: dict, kind: str, entrypoint: str | 
     par = s.pick("parallelism")
     parallelism = par[0].whole(par[1], par[2], minimum=1) if par else None
     sa = s.pick("serviceAccountName")
+    pull_secrets = _pull_secrets(*s.pick("imagePullSecrets")) if s.pick("imagePullSecrets") else ()
     prio = s.pick("priority")
     metadata = {k: v for k, (v, _) in meta.items()}
     for key in ("name", "generateName"):  # Kubernetes reads both into Go strings
@@ -310,8 +336,11 @@ def _finish(cx: Translation, s: _Spec, meta: dict, kind: str, entrypoint: str | 
         active_deadline=deadline,
         parallelism=parallelism,
         priority=int(prio[1]) if prio and str(prio[1]).lstrip("-").isdigit() else None,
+        artifacts=cx.artifacts,
+        repository_ref=cx.repository_ref,
         volumes=volumes[0],
         volume_claim_gc=volumes[1],
+        image_pull_secrets=pull_secrets,
     )
     flow_name = str(name or (generate or "argo-workflow").rstrip("-") or "argo-workflow")
     description = dict(annotations).get("workflows.argoproj.io/description")
