@@ -26,7 +26,8 @@ from .comments import Comment
 SDK_CLASSES = {"ContinueOn", "DagRetry", "Hook", "Loop", "MailBlock", "MailSettings", "OutputField",
                "OutputParameter", "Parameter", "Precondition", "Repeat", "Retry", "RetryStrategy",
                "Semantics", "Sequence", "SmtpConfig", "Volume", "VolumeMount", "Container", "Http",
-               "Mail", "Noop", "Shell", "Sql"}
+               "Mail", "Noop", "Shell", "Sql", "Artifact", "S3Location", "RepositoryRef", "EnvRef",
+               "SecretRef", "Fanout"}
 RESERVED = {"workflow", "sh", "script", "container", "http", "mail", "sql", "noop", "suspend", "steps",
             "dag", "call", "task", "hook", "Field", "Literal", "name", "str", "int", "print", "list", "dict",
             "type", "id", "input", "format", "filter", "map", "open", "range", "set", "tuple", "len", "next",
@@ -96,7 +97,10 @@ class _Writer:
     # ------------------------------------------------------------ Dagu steps
 
     def step_call(self, step: Step, default_name: str | None = None) -> L.Group:
-        fn, args, kw = self.action(step.action)
+        try:
+            fn, args, kw = self.action(step.action)
+        except Unexpressible as exc:
+            raise Unexpressible(str(exc), exc.where or step.where, exc.hint) from None
         self.imports.add(fn)
         if step.name != default_name:
             kw = {"name": L.string(step.name), **kw}
@@ -148,7 +152,9 @@ class _Writer:
             return "sql", args, self.kwargs(action, {"dsn", "query"}, {"timeout": "query_timeout"})
         if isinstance(action, Noop):
             return "noop", [], {}
-        raise Unexpressible(f"a {type(action).__name__} step has no flowport.sdk form yet", None)
+        what = "a call of another DAG (sub-DAG)" if type(action).__name__ == "SubDag" else f"a {type(action).__name__} step"
+        raise Unexpressible(f"{what} has no flowport.sdk form yet", getattr(action, "where", None),
+                            "keep this workflow as YAML (`flowport run`/`deploy`) for now")
 
     def container_args(self, c: Container, own: tuple[str, ...]) -> tuple[list[L.Node], dict[str, L.Node]]:
         args: list[L.Node] = [L.string(c.image)]
@@ -252,7 +258,7 @@ class _Writer:
         return L.Group("[", "]", [L.Item(self.value(p)) for p in params])
 
     def hook(self, h: Hook) -> L.Node:
-        if h.name == "exit" and not h.arguments and h.expression is None:
+        if h.name == "exit" and not h.arguments and h.expression is None and not getattr(h, "artifacts", ()):
             return L.string(h.template)
         self.imports.add("hook")
         kw: dict[str, L.Node] = {}
@@ -262,6 +268,8 @@ class _Writer:
             kw["name"] = L.string(h.name)
         if h.arguments:
             kw["arguments"] = self.arguments(h.arguments)
+        if getattr(h, "artifacts", ()):
+            kw["artifacts"] = self.value(list(h.artifacts))
         return L.call("hook", L.string(h.template), **kw)
 
     # ------------------------------------------------------------ the module

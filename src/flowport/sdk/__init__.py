@@ -18,6 +18,9 @@ the matching YAML means.
 from ..model import (
     ContinueOn,
     DagRetry,
+    EnvRef,
+    Fanout,
+    SecretRef,
     MailBlock,
     MailSettings,
     OutputField,
@@ -29,7 +32,10 @@ from ..model import (
     Where,
 )
 from ..model.argo import (
+    Artifact,
     Hook,
+    RepositoryRef,
+    S3Location,
     Loop,
     OutputParameter,
     Parameter,
@@ -43,6 +49,7 @@ from .flow import run, workflow
 from .nodes import call, container, dag, hook, http, mail, noop, script, sh, sql, steps, suspend, task
 
 __all__ = [
+    "Artifact", "EnvRef", "Fanout", "RepositoryRef", "S3Location", "SecretRef",
     "Container", "ContinueOn", "DagRetry", "Hook", "Http", "Loop", "Mail", "MailBlock", "MailSettings",
     "Noop", "OutputField", "OutputParameter", "Parameter", "Precondition", "Repeat", "Retry",
     "RetryStrategy", "Semantics", "Sequence", "Shell", "SmtpConfig", "Sql", "Volume", "VolumeMount",

@@ -83,7 +83,7 @@ def _template(kind: str, name: str, extra: dict[str, Any], **parts: Any) -> Temp
         raise TypeError(f"unknown template field(s): {', '.join(sorted(unknown))}")
     if "inputs" in extra:
         extra["inputs"] = tuple(Parameter(p) if isinstance(p, str) else p for p in extra["inputs"])
-    for key in ("outputs", "volumes", "volume_mounts", "mutexes"):
+    for key in ("outputs", "volumes", "volume_mounts", "mutexes", "input_artifacts", "output_artifacts"):
         if key in extra:
             extra[key] = tuple(extra[key])
     tpl = Template(name=name, kind=kind, where=_caller(), **parts, **extra)
@@ -218,8 +218,9 @@ def call(name: str, template: Template | str, *, arguments: dict[str, str] | Seq
         fields_["depends"] = " && ".join(_names(after))
     if items is not None:
         fields_["loop"] = Loop(items=tuple(items))
-    if "hooks" in fields_:
-        fields_["hooks"] = tuple(fields_["hooks"])
+    for key in ("hooks", "artifacts"):
+        if key in fields_:
+            fields_[key] = tuple(fields_[key])
     return Call(name=name, template=_ref(template), arguments=tuple(arguments),
                 exit_hook=hook(on_exit) if on_exit is not None else None, **fields_)
 
@@ -228,14 +229,15 @@ task = call  # a DAG's tasks read better as task(…)
 
 
 def hook(template: Template | str | Hook, *, expression: str | None = None, name: str = "exit",
-         arguments: dict[str, str] | Sequence[Parameter] = ()) -> Hook:
+         arguments: dict[str, str] | Sequence[Parameter] = (), artifacts: Sequence[Any] = ()) -> Hook:
     """A lifecycle hook: the exit hook (default), or a named hook fired once `expression`
-    holds."""
+    holds; `artifacts` are its `arguments.artifacts`."""
     if isinstance(template, Hook):
         return template
     if isinstance(arguments, dict):
         arguments = tuple(Parameter(name=k, value=v) for k, v in arguments.items())
-    return Hook(name=name, template=_ref(template), arguments=tuple(arguments), expression=expression)
+    return Hook(name=name, template=_ref(template), arguments=tuple(arguments), expression=expression,
+                artifacts=tuple(artifacts))
 
 
 def _ref(template: Template | str) -> str:
