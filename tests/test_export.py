@@ -239,3 +239,15 @@ def test_an_argo_entry_input_outside_the_arguments_is_a_flow_parameter(tmp_path)
     assert normalized(flow.workflow) == normalized(translated) and translated.argo.arguments == ()
     assert "message: str | None = None" in source and "arguments=[]" in source
     assert flow.param_sources == {"message": "message"}
+
+
+def test_a_sub_dag_call_is_refused_at_its_step(tmp_path):
+    (tmp_path / "child.yaml").write_text("steps:\n  - name: w\n    command: echo child\n")
+    src = tmp_path / "parent.yaml"
+    src.write_text("steps:\n  - name: first\n    command: echo\n  - name: call-child\n    call: child\n")
+    checked = check(src)
+    assert checked.ok, checked.error().render()
+    with pytest.raises(SourceError) as err:
+        export_checked(checked, tmp_path)
+    rendered = err.value.render(color=False)
+    assert "a call of another DAG (sub-DAG) has no flowport.sdk form yet" in rendered and f"{src}:5:11:" in rendered
