@@ -1,6 +1,10 @@
 """Run a corpus's `expected.yaml` entries through flowport and compare with the source engine.
 
-    python integration/conformance.py ../shared/corpus/dagu [--only FILE] [-v]
+    python integration/conformance.py ../shared/corpus/dagu [--only FILE] [-v] [--via export]
+
+`--via export` runs each entry the way a team that left the YAML would: `flowport export`
+writes the workflow as a Python module (flowport.sdk) next to it, the module is imported and
+its flow run; the comparison with `expected.yaml` is the same.
 
 Each runnable entry runs in a scratch copy of the corpus folder (the DAGs write files next
 to themselves). Entries whose `needs` this machine cannot serve are skipped and listed.
@@ -115,7 +119,36 @@ def _glob_files(root: Path, pattern: str) -> list[Path]:
     return [p for p in found if p.exists()]
 
 
-def check_entry(entry: dict, corpus: Path, scratch: Path) -> list[str]:
+def exported_flow(checked, file: Path):
+    """`flowport export` of the checked workflow, written next to its file and imported: the
+    module's flow (no YAML is read from here on)."""
+    import importlib.util
+
+    from flowport.export import export_checked
+
+    module_file = file.with_name(f"{file.stem.replace('-', '_').replace('.', '_')}_flow.py")
+    module_file.write_text(export_checked(checked, module_file.parent))
+    spec = importlib.util.spec_from_file_location(f"flowport_export_{module_file.stem}", module_file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    flows = [v for v in vars(module).values() if hasattr(v, "workflow") and hasattr(v, "param_sources")]
+    if len(flows) != 1:
+        raise RuntimeError(f"{module_file.name} defines {len(flows)} workflow flows, expected 1")
+    return flows[0]
+
+
+def run_exported(checked, file: Path, params: list[tuple[str, str]]):
+    from flowport.sdk import run
+
+    flow = exported_flow(checked, file)
+    by_source = {source: py for py, source in flow.param_sources.items()}
+    missing = [k for k, _ in params if k not in by_source]
+    if missing:
+        raise RuntimeError(f"the exported flow has no parameter for {', '.join(missing)}")
+    return run(flow, **{by_source[k]: v for k, v in params})
+
+
+def check_entry(entry: dict, corpus: Path, scratch: Path, via: str = "yaml") -> list[str]:
     """Problems with one entry (empty list = pass)."""
     from flowport.adapter import run as run_workflow
     from flowport.translators import check
@@ -144,7 +177,10 @@ def check_entry(entry: dict, corpus: Path, scratch: Path) -> list[str]:
     params = [(str(k), str(v)) for k, v in (entry.get("params") or {}).items()]
     home = {"FLOWPORT_HOME": str(scratch.parent / "flowport-home")}  # the embedded local artifact repository
     with patched_env({**home, **(entry.get("env") or {})}), _action(entry.get("action")):
-        report = run_workflow(checked.workflow, params)
+        if via == "export":
+            report = run_exported(checked, file, params)
+        else:
+            report = run_workflow(checked.workflow, params)
     problems = []
     want = entry.get("status")
     if want and want != "any" and report.status != want:
@@ -252,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("corpus", type=Path)
     ap.add_argument("--only", action="append", default=[], help="run only these files")
     ap.add_argument("-v", "--verbose", action="store_true")
+    ap.add_argument("--via", choices=("yaml", "export"), default="yaml",
+                    help="run the YAML (default), or the Python module `flowport export` writes")
     args = ap.parse_args(argv)
     corpus = args.corpus.resolve()
     try:
@@ -277,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
                 scratch = Path(tmp) / "corpus"
                 shutil.copytree(corpus, scratch)
                 try:
-                    problems = check_entry(entry, corpus, scratch)
+                    problems = check_entry(entry, corpus, scratch, args.via)
                 except Exception as exc:  # a crash is a failure of that entry, not of the count
                     problems = [f"crashed: {exc!r}"]
             if problems:
@@ -289,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"ok   {entry['file']}")
     for entry, missing in skipped:
         print(f"skip {entry['file']}: needs {', '.join(sorted(missing))}")
-    print(f"{corpus.name} conformance: {passed} passed, {failed} failed, {len(skipped)} skipped")
+    via = " via export" if args.via == "export" else ""
+    print(f"{corpus.name} conformance{via}: {passed} passed, {failed} failed, {len(skipped)} skipped")
     return 0
 
 

@@ -839,13 +839,19 @@ def build_flow(wf: Workflow, options: RunOptions | None = None) -> Any:
 def run(wf: Workflow, params: list[tuple[str, str]] | None = None, options: RunOptions | None = None) -> RunReport:
     """Run `wf` now as a Prefect flow run and return its report: on the server in
     PREFECT_API_URL, else on Prefect's embedded server started for the run."""
+    return run_flow(wf, lambda: build_flow(wf, options)(params=params, return_state=True), params)
+
+
+def run_flow(wf: Workflow, call: Callable[[], Any], params: list[tuple[str, str]] | None = None) -> RunReport:
+    """`call()` runs a flow of `wf` (built here, or a `flowport.sdk` flow) and returns its
+    final state; this runs it as `run` does and returns its report."""
     from .server import prefect_api
 
     with SIGNALS.installed(), prefect_api():
         from .orphans import end_orphans
 
         end_orphans()  # runs of killed flowport processes: their leftovers go, Prefect learns
-        state = build_flow(wf, options)(params=params, return_state=True)
+        state = call()
     run_id = str(state.state_details.flow_run_id)
     report = REPORTS.pop(run_id)
     if report is None:  # the flow crashed before it could report

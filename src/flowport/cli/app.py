@@ -295,6 +295,10 @@ from .pause_cmd import reject as _reject, resume as _resume  # noqa: E402
 app.command(name="resume")(_resume)
 app.command(name="reject")(_reject)
 
+from .export_cmd import export as _export  # noqa: E402
+
+app.command(name="export")(_export)
+
 
 def main() -> None:
     app()

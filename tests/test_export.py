@@ -1,0 +1,253 @@
+"""`flowport export`: the module it writes is formatted (`ruff format --check`), carries the
+YAML's comments and the fields Prefect has no use for as comments, and builds the very IR
+the YAML translates to (so it runs the same); what the sdk cannot express is refused with
+its location."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.util
+import shutil
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from flowport.cli.app import app
+from flowport.export import export_checked
+from flowport.translators import check
+from flowport.translators.source import SourceError
+
+DAGU = """\
+# Nightly load: extract, then load.
+name: nightly-load
+description: Nightly load
+logDir: /var/log/dagu   # no meaning under Prefect
+params:
+  - DAY: monday
+  - my-size: "3"
+env:
+  - TARGET: /tmp/out
+handlerOn:
+  failure:
+    command: echo "failed on ${DAY}"   # tell someone
+  exit:
+    command: echo bye
+steps:
+  # pull the rows
+  - name: extract
+    command: echo "rows for ${DAY}"
+    output: ROWS
+    retryPolicy: {limit: 2, intervalSec: 1}
+  - name: load
+    depends: [extract]
+    script: |
+      echo "loading $ROWS"
+      echo 'a "quoted" \\ backslash'
+    preconditions:
+      - condition: "${DAY}"
+        expected: "re:^[a-z]+$"
+    continueOn: {failure: true}
+"""
+
+ARGO = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata:
+  generateName: exit-demo-
+  annotations:
+    workflows.argoproj.io/description: Exit handler demo
+spec:
+  entrypoint: main
+  onExit: exit-handler   # runs whatever happens
+  podGC: {strategy: OnPodCompletion}
+  arguments:
+    parameters:
+      - name: greeting-text
+        value: hello
+      - name: mode
+        value: fast
+        enum: [fast, slow]
+  templates:
+  # the main graph
+  - name: main
+    dag:
+      tasks:
+      - {name: A, template: say, arguments: {parameters: [{name: m, value: "{{workflow.parameters.greeting-text}}"}]}}
+      - {name: B, template: say, depends: A, arguments: {parameters: [{name: m, value: b}]}}
+      - name: C
+        template: say
+        depends: "A.Failed || B"
+        arguments: {parameters: [{name: m, value: "{{item}}"}]}
+        withItems: [x, y]
+        hooks:
+          exit: {template: say, arguments: {parameters: [{name: m, value: done}]}}
+  - name: say
+    inputs: {parameters: [{name: m}]}
+    retryStrategy: {limit: "2"}
+    container:
+      image: alpine:3.20
+      command: [sh, -c]
+      args: ["echo {{inputs.parameters.m}}"]
+  - name: exit-handler
+    steps:
+    - - {name: report, template: say, arguments: {parameters: [{name: m, value: "{{workflow.status}}"}]}}
+      - {name: cheer, template: say, when: "{{workflow.status}} == Succeeded", arguments: {parameters: [{name: m, value: yay}]}}
+"""
+
+
+def normalized(value):
+    """The IR without source positions (the module's point at Python lines)."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__name__, {f.name: normalized(getattr(value, f.name)) for f in dataclasses.fields(value)
+                                       if f.name not in ("where", "source_file", "ignored")})
+    if isinstance(value, tuple):
+        return tuple(normalized(v) for v in value)
+    if isinstance(value, dict):
+        return {k: normalized(v) for k, v in value.items()}
+    return value
+
+
+def export(tmp_path: Path, text: str, name: str) -> tuple[str, object, object]:
+    src = tmp_path / f"{name}.yaml"
+    src.write_text(text)
+    checked = check(src)
+    assert checked.ok, checked.error().render()
+    out = tmp_path / "out"
+    out.mkdir(exist_ok=True)
+    module_file = out / f"{name}_flow.py"
+    module_file.write_text(export_checked(checked, out))
+    spec = importlib.util.spec_from_file_location(f"exported_{name}", module_file)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    flow = next(v for v in vars(module).values() if hasattr(v, "workflow"))
+    return module_file.read_text(), flow, checked.workflow
+
+
+@pytest.mark.parametrize("text,name", [(DAGU, "dagu"), (ARGO, "argo")], ids=["dagu", "argo"])
+def test_the_exported_module_builds_the_translated_workflow(tmp_path, text, name):
+    source, flow, translated = export(tmp_path, text, name)
+    assert normalized(flow.workflow) == normalized(translated)
+    assert "import yaml" not in source and "translators" not in source  # no YAML at run time
+    compile(source, "flow.py", "exec")
+
+
+@pytest.mark.parametrize("text,name", [(DAGU, "dagu"), (ARGO, "argo")], ids=["dagu", "argo"])
+def test_the_exported_module_is_ruff_formatted(tmp_path, text, name):
+    ruff = shutil.which("ruff") or pytest.skip("ruff is a dev dependency (pip install ruff)")
+    export(tmp_path, text, name)
+    done = subprocess.run([ruff, "format", "--check", "--diff", str(tmp_path / "out")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_dagu_module_reads_as_steps_with_comments_and_typed_parameters(tmp_path):
+    source, flow, _ = export(tmp_path, DAGU, "dagu")
+    lines = source.splitlines()
+    assert lines[0] == "# Exported by `flowport export` from dagu.yaml."
+    assert "# not carried over: logDir: no effect under Prefect" in lines
+    body = source[source.index("def nightly_load("):]
+    assert body.index("# pull the rows") < body.index('extract = sh(') < body.index("script(")  # source order
+    assert "after=[extract]" in body and "retries=Retry(limit=2, interval=1.0)" in body
+    header = source[:source.index("def nightly_load(")]
+    assert header.index("# tell someone") < header.index('on_failure=sh(')
+    assert "# Nightly load: extract, then load." in header
+    assert 'DAY: str = "monday"' in source and "my_size: int = 3" in source
+    assert flow.param_sources == {"DAY": "DAY", "my_size": "my-size"}
+    assert flow.parameters.properties["my_size"]["type"] == "integer"
+
+
+def test_argo_module_reads_as_templates_with_the_exit_handler(tmp_path):
+    source, flow, _ = export(tmp_path, ARGO, "argo")
+    assert 'on_exit="exit-handler",' in source and "# runs whatever happens" in source
+    assert "# not carried over: spec.podGC: Kubernetes-only, no effect on a local run" in source
+    assert 'mode: Literal["fast", "slow"] = "fast"' in source and 'greeting_text: str = "hello"' in source
+    assert 'task("B", "say", arguments={"m": "b"}, after=["A"])' in source
+    assert 'depends="A.Failed || B"' in source and 'items=["x", "y"]' in source
+    assert source.index("# the main graph") < source.index('dag(\n        "main"')
+    assert flow.name == "exit-demo" and flow.description == "Exit handler demo"
+
+
+def test_a_string_of_params_is_refused_with_its_location(tmp_path):
+    src = tmp_path / "pos.yaml"
+    src.write_text("name: pos\nparams: first second\nsteps:\n  - name: a\n    command: echo $1\n")
+    checked = check(src)
+    assert checked.ok
+    with pytest.raises(SourceError) as err:
+        export_checked(checked, tmp_path)
+    rendered = err.value.render(color=False)
+    assert f"{src}:2:1:" in rendered and "params given as one string" in rendered and "hint:" in rendered
+    result = CliRunner().invoke(app, ["export", str(src)])
+    assert result.exit_code == 2 and f"{src}:2:1" in result.output
+
+
+def test_cli_writes_the_module(tmp_path):
+    src = tmp_path / "hello.yaml"
+    src.write_text("steps:\n  - name: hi\n    command: echo hi  # say it\n")
+    out = tmp_path / "flows" / "hello.py"
+    out.parent.mkdir()
+    result = CliRunner().invoke(app, ["export", str(src), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert 'workdir=".."' in text and "# say it" in text and 'sh("echo hi", name="hi")' in text
+
+
+def test_the_exported_flow_deploys_from_its_file(tmp_path):
+    """What `prefect deploy` and `flow.serve()` load: the module's flow by its entrypoint."""
+    from prefect.flows import load_flow_from_entrypoint
+
+    export(tmp_path, DAGU, "dagu")
+    sys.path.insert(0, str(tmp_path / "out"))
+    try:
+        flow = load_flow_from_entrypoint(f"{tmp_path / 'out' / 'dagu_flow.py'}:nightly_load")
+    finally:
+        sys.path.remove(str(tmp_path / "out"))
+    assert flow.name == "nightly-load" and flow.workflow.steps[0].name == "extract"
+    deployment = flow.to_deployment(name="nightly")  # what flow.serve() registers
+    assert deployment.entrypoint.endswith("dagu_flow.py:nightly_load")
+    assert deployment._parameter_openapi_schema.properties["DAY"]["default"] == "monday"
+
+
+def test_the_examples_in_docs_python_md_are_what_export_writes(tmp_path):
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "python.md").read_text()
+    yaml_blocks = dict(re_pairs(doc, "export"))
+    python_blocks = dict(re_pairs(doc, "exported"))
+    assert set(yaml_blocks) == set(python_blocks) == {"nightly.yaml", "exit-handler.yaml"}
+    for name, text in yaml_blocks.items():
+        src = tmp_path / name
+        src.write_text(text)
+        checked = check(src)
+        assert checked.ok, checked.error().render()
+        assert export_checked(checked, tmp_path) == python_blocks[name], f"docs/python.md: {name} is stale"
+
+
+def re_pairs(doc: str, marker: str):
+    import re
+
+    return re.findall(rf"<!-- {marker}: (\S+) -->\n```\w+\n(.*?)```", doc, flags=re.S)
+
+
+def test_an_argo_entry_input_outside_the_arguments_is_a_flow_parameter(tmp_path):
+    """`argo submit -p message=…` feeds the entry template's input although spec.arguments
+    does not declare it: the exported flow takes it too, and the arguments stay as written."""
+    text = ("apiVersion: argoproj.io/v1alpha1\nkind: WorkflowTemplate\nmetadata: {name: t}\nspec:\n"
+            "  entrypoint: main\n  templates:\n  - name: main\n    inputs: {parameters: [{name: message}]}\n"
+            "    container: {image: alpine, args: [\"{{inputs.parameters.message}}\"]}\n")
+    source, flow, translated = export(tmp_path, text, "entry_input")
+    assert normalized(flow.workflow) == normalized(translated) and translated.argo.arguments == ()
+    assert "message: str | None = None" in source and "arguments=[]" in source
+    assert flow.param_sources == {"message": "message"}
+
+
+def test_a_sub_dag_call_is_refused_at_its_step(tmp_path):
+    (tmp_path / "child.yaml").write_text("steps:\n  - name: w\n    command: echo child\n")
+    src = tmp_path / "parent.yaml"
+    src.write_text("steps:\n  - name: first\n    command: echo\n  - name: call-child\n    call: child\n")
+    checked = check(src)
+    assert checked.ok, checked.error().render()
+    with pytest.raises(SourceError) as err:
+        export_checked(checked, tmp_path)
+    rendered = err.value.render(color=False)
+    assert "a call of another DAG (sub-DAG) has no flowport.sdk form yet" in rendered and f"{src}:5:11:" in rendered
