@@ -251,3 +251,36 @@ def test_a_sub_dag_call_is_refused_at_its_step(tmp_path):
         export_checked(checked, tmp_path)
     rendered = err.value.render(color=False)
     assert "a call of another DAG (sub-DAG) has no flowport.sdk form yet" in rendered and f"{src}:5:11:" in rendered
+
+
+LOCKED = """\
+apiVersion: argoproj.io/v1alpha1
+kind: Workflow
+metadata: {generateName: locked-}
+spec:
+  entrypoint: main
+  synchronization:
+    mutexes: [{name: whole-run}]
+  imagePullSecrets: [{name: regcred}]
+  templates:
+    - name: main
+      synchronization:
+        semaphores: [{configMapKeyRef: {name: limits, key: jobs}}]
+      inputs:
+        parameters:
+          - {name: tier, valueFrom: {configMapKeyRef: {name: settings, key: tier}}}
+      container:
+        image: busybox
+        envFrom: [{secretRef: {name: api}, prefix: API_}]
+        volumeMounts: [{name: creds, mountPath: /creds}]
+  volumes:
+    - {name: creds, secret: {secretName: db, items: [{key: password, path: pw, mode: 0400}]}}
+"""
+
+
+def test_locks_secrets_and_config_references_survive_the_export(tmp_path):
+    """Synchronization, imagePullSecrets, configMapKeyRef parameters, envFrom and secret
+    volumes: the exported module builds the same workflow."""
+    source, flow, translated = export(tmp_path, LOCKED, "locked")
+    assert "Synchronization(" in source and "EnvRef(" in source
+    assert normalized(flow.workflow) == normalized(translated)

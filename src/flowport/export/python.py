@@ -27,7 +27,7 @@ SDK_CLASSES = {"ContinueOn", "DagRetry", "Hook", "Loop", "MailBlock", "MailSetti
                "OutputParameter", "Parameter", "Precondition", "Repeat", "Retry", "RetryStrategy",
                "Semantics", "Sequence", "SmtpConfig", "Volume", "VolumeMount", "Container", "Http",
                "Mail", "Noop", "Shell", "Sql", "Artifact", "S3Location", "RepositoryRef", "EnvRef",
-               "SecretRef", "Fanout"}
+               "SecretRef", "Fanout", "Synchronization"}
 RESERVED = {"workflow", "sh", "script", "container", "http", "mail", "sql", "noop", "suspend", "steps",
             "dag", "call", "task", "hook", "Field", "Literal", "name", "str", "int", "print", "list", "dict",
             "type", "id", "input", "format", "filter", "map", "open", "range", "set", "tuple", "len", "next",

@@ -41,6 +41,7 @@ from ..model.argo import (
     Parameter,
     RetryStrategy,
     Sequence,
+    Synchronization,
     Volume,
     VolumeMount,
 )
@@ -52,7 +53,8 @@ __all__ = [
     "Artifact", "EnvRef", "Fanout", "RepositoryRef", "S3Location", "SecretRef",
     "Container", "ContinueOn", "DagRetry", "Hook", "Http", "Loop", "Mail", "MailBlock", "MailSettings",
     "Noop", "OutputField", "OutputParameter", "Parameter", "Precondition", "Repeat", "Retry",
-    "RetryStrategy", "Semantics", "Sequence", "Shell", "SmtpConfig", "Sql", "Volume", "VolumeMount",
+    "RetryStrategy", "Semantics", "Sequence", "Shell", "SmtpConfig", "Sql", "Synchronization", "Volume",
+    "VolumeMount",
     "Where", "call", "run", "container", "dag", "hook", "http", "mail", "noop", "script", "sh", "sql",
     "steps", "suspend", "task", "workflow",
 ]
