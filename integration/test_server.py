@@ -715,7 +715,7 @@ def _flowport_run(server: PrefectServer, path: Path) -> tuple[str, object, objec
 def test_prefect_ui_shows_every_node_named_as_the_source_names_it(stack, tmp_path):
     """Run and flow names as Dagu/Argo name them; a task run for every node (not-started and
     skipped ones too) with the run graph's edges; and the page a person opens shows them."""
-    from testkit.browser import artifacts_dir, chromium, page_text, screenshot
+    from testkit.browser import artifacts_dir, chromium, page_text_with, screenshot
 
     dag_id, dag_run, dag_flow = _flowport_run(stack, write(tmp_path, "ui-check.yaml", UI_DAG))
     assert dag_flow.name == "ui-check"
@@ -745,7 +745,7 @@ def test_prefect_ui_shows_every_node_named_as_the_source_names_it(stack, tmp_pat
                                                      "audit Skipped", "onFailure Succeeded", "onExit Succeeded")),
                                   (argo_id, argo_run, ("pause Succeeded", "never Skipped", "onExit Succeeded"))):
         url = f"{base}/v2/runs/flow-run/{run_id}?tab=TaskRuns"
-        text = page_text(url)
+        text = page_text_with(url, [run.name, *expected])
         assert run.name in text, text[:2000]
         for node_and_state in expected:
             assert node_and_state in text, (node_and_state, text[:3000])

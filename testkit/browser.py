@@ -44,6 +44,17 @@ def page_text(url: str, budget_ms: int = 20000) -> str:
     return re.sub(r"\s+", " ", html.unescape(re.sub(r"<[^>]+>", " ", dom))).strip()
 
 
+def page_text_with(url: str, needles: list[str], budgets_ms: tuple[int, ...] = (20000, 40000, 80000)) -> str:
+    """`page_text`, read again with a longer budget while a needle is missing: a loaded
+    machine may not have rendered a single-page app yet (its first text is only the title)."""
+    text = ""
+    for budget in budgets_ms:
+        text = page_text(url, budget_ms=budget)
+        if all(n in text for n in needles):
+            break
+    return text
+
+
 def screenshot(url: str, path: Path, budget_ms: int = 20000) -> Path:
     _chromium(url, f"--screenshot={path}", budget_ms=budget_ms)
     return path
