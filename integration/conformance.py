@@ -27,6 +27,14 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # testkit/, when run as a script
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("DO_NOT_TRACK", "1")
+if not os.environ.get("FLOWPORT_TEST_ISOLATED"):  # run by hand: the runs never land in ~/.prefect
+    import atexit
+
+    _home = tempfile.mkdtemp(prefix="flowport-conformance-")
+    os.environ["PREFECT_HOME"] = os.path.join(_home, "prefect")
+    os.environ.setdefault("FLOWPORT_HOME", os.path.join(_home, "flowport"))
+    atexit.register(shutil.rmtree, _home, ignore_errors=True)
 os.environ.setdefault("PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL", "CRITICAL")  # one line per entry is the output
 
 # What this build of flowport can serve; grows with each issue.
