@@ -40,6 +40,8 @@ from pathlib import Path
 from typing import Callable, Iterator
 from urllib.parse import urlsplit
 
+from .server_app import SERVER_TUNING
+
 #: how long the local server stays without a user, unless FLOWPORT_SERVER_IDLE says otherwise
 DEFAULT_IDLE_SECONDS = 30 * 60
 START_TIMEOUT = 180.0  # a first start migrates the database: slow on a loaded 2-CPU host
@@ -116,12 +118,13 @@ def server_env(home: Path, port: int) -> dict[str, str]:
     url = f"http://127.0.0.1:{port}/api"
     env.update(PREFECT_HOME=str(home), PREFECT_SERVER_API_HOST="127.0.0.1", PREFECT_SERVER_API_PORT=str(port),
                PREFECT_UI_API_URL=url, PREFECT_SERVER_ANALYTICS_ENABLED="false", DO_NOT_TRACK="1")
-    return env
+    return {**SERVER_TUNING, **env}
 
 
 def server_command(port: int) -> list[str]:
-    """Prefect's own server app, as `prefect server start` serves it (UI included)."""
-    return [sys.executable, "-m", "uvicorn", "--factory", "prefect.server.api.server:create_app",
+    """Prefect's own server app, as `prefect server start` serves it (UI included), with a
+    short Retry-After on its lock-contention 503s (server_app.py)."""
+    return [sys.executable, "-m", "uvicorn", "--factory", "flowport.adapter.server_app:create_app",
             "--host", "127.0.0.1", "--port", str(port), "--log-level", "error", "--lifespan", "on"]
 
 
@@ -365,7 +368,8 @@ def embedded_server(timeout: float = 90.0) -> Iterator[str]:
     port = _free_port()
     url = f"http://127.0.0.1:{port}/api"
     log_path = server_log_path()
-    env = {**os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT_SERVER_ANALYTICS_ENABLED": "false", "DO_NOT_TRACK": "1"}
+    env = {**SERVER_TUNING, **os.environ, "PREFECT_UI_ENABLED": "0", "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+           "DO_NOT_TRACK": "1"}
     env.pop("PREFECT_API_URL", None)
     with open(log_path, "ab") as log:
         proc = subprocess.Popen(server_command(port), env=env, stdout=log, stderr=log, stdin=subprocess.DEVNULL,
