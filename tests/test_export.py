@@ -365,3 +365,11 @@ def test_locks_secrets_and_config_references_survive_the_export(tmp_path):
     source, flow, translated = export(tmp_path, LOCKED, "locked")
     assert "Synchronization(" in source and "EnvRef(" in source
     assert normalized(flow.workflow) == normalized(translated)
+
+
+def test_an_approval_step_and_the_wait_handler_export(tmp_path):
+    text = ("name: appr\nhandlerOn:\n  wait:\n    command: echo waiting\nsteps:\n  - name: ask\n"
+            "    command: echo ready\n    approval: {prompt: go?, input: [REASON], required: [REASON]}\n")
+    source, flow, translated = export(tmp_path, text, "appr")
+    assert "on_wait=sh(" in source and "approval=Approval(" in source
+    assert normalized(flow.workflow) == normalized(translated)

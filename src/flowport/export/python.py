@@ -23,7 +23,7 @@ from ..sdk.flow import default_semantics, python_name
 from . import layout as L
 from .comments import Comment
 
-SDK_CLASSES = {"ContinueOn", "DagRetry", "Hook", "Loop", "MailBlock", "MailSettings", "OutputField",
+SDK_CLASSES = {"Approval", "ContinueOn", "DagRetry", "Hook", "Loop", "MailBlock", "MailSettings", "OutputField",
                "OutputParameter", "Parameter", "Precondition", "Repeat", "Retry", "RetryStrategy",
                "Semantics", "Sequence", "SmtpConfig", "Volume", "VolumeMount", "Container", "Http",
                "Mail", "Noop", "Shell", "Sql", "Artifact", "S3Location", "RepositoryRef", "EnvRef",
@@ -35,7 +35,7 @@ RESERVED = {"workflow", "sh", "script", "container", "http", "mail", "sql", "noo
             } | SDK_CLASSES
 LIST_FIELDS = {"preconditions", "declared_outputs", "structured_output"}  # the sdk takes any sequence
 HANDLER_KWARGS = {"init": "on_init", "success": "on_success", "failure": "on_failure",
-                  "cancel": "on_cancel", "exit": "on_exit"}
+                  "cancel": "on_cancel", "exit": "on_exit", "wait": "on_wait"}
 
 
 class Unexpressible(Exception):

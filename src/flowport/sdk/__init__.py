@@ -16,6 +16,7 @@ the matching YAML means.
 """
 
 from ..model import (
+    Approval,
     ContinueOn,
     DagRetry,
     EnvRef,
@@ -51,7 +52,7 @@ from .nodes import (call, container, dag, hook, http, mail, noop, pytask, script
                     task)
 
 __all__ = [
-    "Artifact", "EnvRef", "Fanout", "RepositoryRef", "S3Location", "SecretRef",
+    "Approval", "Artifact", "EnvRef", "Fanout", "RepositoryRef", "S3Location", "SecretRef",
     "Container", "ContinueOn", "DagRetry", "Hook", "Http", "Loop", "Mail", "MailBlock", "MailSettings",
     "Noop", "OutputField", "OutputParameter", "Parameter", "Precondition", "Repeat", "Retry",
     "RetryStrategy", "Semantics", "Sequence", "Shell", "SmtpConfig", "Sql", "Synchronization", "Volume",

@@ -49,14 +49,14 @@ def python_name(source_name: str) -> str:
 def workflow(name: str | None = None, *, engine: str = "dagu-v3",
              on_success: Step | None = None, on_failure: Step | None = None,
              on_cancel: Step | None = None, on_exit: Step | Template | str | Hook | None = None,
-             on_init: Step | None = None, entrypoint: Template | str | None = None,
+             on_init: Step | None = None, on_wait: Step | None = None, entrypoint: Template | str | None = None,
              hooks: typing.Sequence[Hook] = (), param_names: dict[str, str] | None = None,
              workdir: str = ".", options: Any = None, **settings: Any) -> Callable[[Callable[..., Any]], Any]:
     """Declare a workflow; the decorated function becomes a Prefect flow.
 
     Dagu (`engine="dagu-v1" | "dagu-v2" | "dagu-v3"`): the body calls `sh`, `script`,
     `container`, `http`, `mail`, `sql`, `noop`; the handlers are `on_success`, `on_failure`,
-    `on_cancel`, `on_exit` (and `on_init`), each a step built outside the body.
+    `on_cancel`, `on_exit` (and `on_init`, `on_wait`), each a step built outside the body.
     Argo (`engine="argo"`): the body declares templates (`container`, `script`, `http`,
     `suspend`, `steps`, `dag`); `entrypoint` names the first, `on_exit` the exit handler
     template, `hooks` the workflow's named hooks; `name=` is `metadata.name`, or pass
@@ -89,7 +89,7 @@ def workflow(name: str | None = None, *, engine: str = "dagu-v3",
         else:
             handlers = Handlers(success=_handler(on_success, "onSuccess"), failure=_handler(on_failure, "onFailure"),
                                 cancel=_handler(on_cancel, "onCancel"), exit=_handler(on_exit, "onExit"),
-                                init=_handler(on_init, "onInit"))
+                                init=_handler(on_init, "onInit"), wait=_handler(on_wait, "onWait"))
             fields_ = _workflow_fields(settings)
             declared = () if "params_text" in fields_ else tuple(Param(n, d, desc) for n, d, desc, _ in params)
             if "params_text" in fields_:
