@@ -325,11 +325,48 @@ def test_sub_dag_calls_export_as_subflows_with_the_children_in_the_module(tmp_pa
     assert sorted(lines[2:4]) == ["local:b:", "local:none:a"]
 
 
+CALLS_BY_FILE = """\
+params: "local a-b"
+steps:
+  - name: local
+    command: echo '["x","y"]'
+    output: ITEMS
+  - name: by-file
+    run: a-b.yaml
+    depends: [local]
+  - name: fan
+    call: a_b
+    parallel: ${ITEMS}
+    params: [N=1, "B=${ITEM}", "pos"]
+    depends: [local]
+---
+name: a_b
+steps:
+  - name: s
+    command: echo $B
+"""
+
+
+def test_calls_by_file_name_with_items_read_at_run_time_and_clashing_names(tmp_path):
+    """V1 `run: a-b.yaml` (the call's name is no workflow's: `dag=`), `parallel: ${ITEMS}`,
+    params as a list with a positional one; `a-b` and `a_b` are one Python name, and a step
+    variable never hides a workflow's function."""
+    (tmp_path / "a-b.yaml").write_text("steps:\n  - name: s\n    command: echo file\n")
+    source, flow, translated = export(tmp_path, CALLS_BY_FILE, "calls")
+    assert normalized(flow.workflow) == normalized(translated)
+    assert 'def a_b_2():' in source and 'subflow(a_b_2, name="by-file", dag="a-b.yaml", after=[local])' in source
+    assert 'params=[("N", "1"), ("B", "${ITEM}"), ("", "pos")]' in source and 'parallel="${ITEMS}"' in source
+    assert 'def calls(p_1: str = "local", p_2: str = "a-b"):' in source  # named after the file, as Dagu names it
+    assert 'param_names={"p_1": "1", "p_2": "2"}' in source
+
+
 def test_a_module_with_sub_dags_is_ruff_formatted(tmp_path):
     ruff = shutil.which("ruff") or pytest.skip("ruff is a dev dependency (pip install ruff)")
     (tmp_path / "child.yaml").write_text(CHILD)
     export(tmp_path, PARENT, "parent")
     export(tmp_path, POSITIONAL, "pos")
+    (tmp_path / "a-b.yaml").write_text("steps:\n  - name: s\n    command: echo file\n")
+    export(tmp_path, CALLS_BY_FILE, "calls")
     done = subprocess.run([ruff, "format", "--check", "--diff", str(tmp_path / "out")], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
 
