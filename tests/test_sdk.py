@@ -141,7 +141,13 @@ def test_a_subflow_runs_the_called_workflow_through_the_run_core(tmp_path, monke
 
 def test_a_subflow_is_refused_outside_dagu_and_for_what_is_no_workflow():
     with pytest.raises(TypeError, match="calls a Dagu workflow"):
-        subflow("child", name="x")
+        subflow("child", name="x")  # a name is no workflow: import the @workflow, or flowport.load(file)
+    with pytest.raises(TypeError, match="with subflow"):
+        @workflow()
+        def callee():
+            pass
+
+        pytask(callee, name="x")
     with pytest.raises(TypeError, match="different workflows"):
         @workflow()
         def one():

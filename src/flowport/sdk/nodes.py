@@ -256,6 +256,8 @@ def pytask(function: Any, *args: Any, name: str | None = None, kwargs: dict[str,
     defaults to the task's. The step's `retries`/`timeout` apply, not the task's own."""
     if _engine() == "argo":
         raise TypeError("pytask(…) is a Dagu step; an Argo workflow runs templates")
+    if hasattr(function, "workflow"):
+        raise TypeError("pytask(…) runs a function; a @workflow is called with subflow(…)")
     fn = getattr(function, "fn", function)  # a Prefect Task: the function it wraps
     if not callable(fn):
         raise TypeError(f"pytask(…) runs a function or a Prefect @task, got {type(function).__name__}")
