@@ -32,7 +32,9 @@ def export_checked(checked: Checked, target_dir: str | Path) -> str:
             except OSError:
                 texts[child.source_file] = ""
         lines = [n.where.line for n in (*child.steps, *(h for _, h in child.handlers.items())) if n.where]
-        return document_comments(texts[child.source_file], lines[0] if lines else None)
+        if not lines:
+            return []  # nothing to place a comment at
+        return document_comments(texts[child.source_file], lines[0])
 
     try:
         return module_source(wf, comments=document_comments(text, None), target_dir=str(target_dir),
@@ -55,7 +57,7 @@ def document_comments(text: str, line: int | None) -> list[Comment]:
     ends = starts[1:] + [len(text.splitlines()) + 2]
     ranges = list(zip(starts, ends))
     if line is None:
-        low, high = 1, ranges[0][1] if ranges else 1 << 30
+        low, high = 1, ranges[0][1]
     else:
         low, high = next(((a, b) for a, b in ranges if a <= line < b), (0, 0))
     return [c for c in comments(text) if low <= c.line < high]
