@@ -14,7 +14,7 @@ from flowport.adapter.options import RunOptions
 from prefect import task as prefect_task
 
 from flowport.model import ContinueOn, Param, Retry, Shell
-from flowport.sdk import call, container, dag, pytask, sh, steps, subflow, task, workflow
+from flowport.sdk import call, container, dag, noop, pytask, sh, steps, subflow, task, workflow
 from test_argo_semantics import fake_leaf
 
 
@@ -50,6 +50,18 @@ def test_a_failing_success_handler_fails_the_run_as_dagu_does(tmp_path, monkeypa
 
     report = drive_inline(handler_fails.workflow)
     assert report.status == "failed" and (tmp_path / "exit-ran").exists()
+
+
+def test_a_noop_step_only_waits(tmp_path, monkeypatch):
+    monkeypatch.setenv("FLOWPORT_LOG_DIR", str(tmp_path / "logs"))
+
+    @workflow(engine="dagu-v3", workdir=str(tmp_path))
+    def waits():
+        gate = noop(name="gate")
+        sh("touch after-gate", name="after", after=[gate])
+
+    report = drive_inline(waits.workflow)
+    assert report.status == "succeeded" and (tmp_path / "after-gate").exists()
 
 
 def test_declarations_are_the_ir():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ...lang.dagu_vars import go_json, match_expected
 from ...lang.errors import ExpressionError
-from ...model import Container, Http, Mail, Precondition, PythonCall, Shell, Sql, Step, SubDag
+from ...model import Container, Http, Mail, Noop, Precondition, PythonCall, Shell, Sql, Step, SubDag
 from .calls import CallStep
 from .containers import run_container_step
 from .context import HANDLER, RunContext, now
@@ -290,6 +290,8 @@ def run_action(
             attachments=tuple(str(Path(cwd, expand(a))) for a in action.attachments),
         )
         return send_mail_step(resolved, ctx.smtp(), sink, stop)
+    if isinstance(action, Noop):  # flowport.sdk noop(): a step that only waits for its dependencies
+        return RunResult(0)
     if isinstance(action, PythonCall):
         def value(v: object) -> object:
             return expand(v) if isinstance(v, str) else v
