@@ -19,6 +19,7 @@ from typing import Any, Callable
 from ..model import Container, Fanout, Handlers, Http, Mail, Noop, Param, Retry, Shell, Sql, Step, SubDag, Workflow
 from ..model.argo import Call, Hook, Loop, Parameter, Template
 from ..model.common import Where
+from ..lang.dagu_vars import numbered_params
 from ..sdk.flow import default_semantics, python_name
 from . import layout as L
 from .comments import Comment
@@ -88,7 +89,7 @@ def _function_names(order: list[Workflow]) -> dict[int, str]:
     """A module-level name per workflow: its name as Python, unique, and no parameter's name
     (a parameter would hide the function inside a caller's body)."""
     taken = set(RESERVED) | {python_name(p.name) for w in order for p in w.params} | {
-        python_name(name) for w in order if w.params_text is not None for name, _ in string_params(w.params_text)}
+        python_name(name) for w in order if w.params_text is not None for name, _ in numbered_params(w.params_text)}
     names: dict[int, str] = {}
     for w in reversed(order):  # the root first: it keeps its plain name
         base = python_name(w.name)
@@ -473,7 +474,7 @@ class _Writer:
                     self.imports.add("Parameter")
                 extra["arguments"] = L.Group("[", "]", [L.Item(self.value(p)) for p in spec.arguments])
         elif wf.params_text is not None:
-            declared = [(name, value, None, ()) for name, value in string_params(wf.params_text)]
+            declared = [(name, value, None, ()) for name, value in numbered_params(wf.params_text)]
         else:
             declared = [(p.name, p.default, p.description, ()) for p in wf.params]
         names: dict[str, str] = {}
@@ -545,15 +546,6 @@ class _Writer:
         if not statements:
             out.append("    pass")
         return out
-
-
-def string_params(text: str) -> list[tuple[str, str]]:
-    """Dagu's params string as (name, default text) pairs: a positional param is named by its
-    place among all params ("1", "2", … as the run core numbers them), its default is the
-    token as written (backticks and `${…}` are evaluated by the run, as Dagu does)."""
-    from ..lang.dagu_vars import parse_params
-
-    return [(key or str(i), value) for i, (key, value) in enumerate(parse_params(text), start=1)]
 
 
 def changed(obj: Any) -> dict[str, Any]:

@@ -157,9 +157,9 @@ def _check_string_params(text: str, sources: dict[str, str]) -> None:
     """`params_text=` (Dagu's params string, resolved as Dagu does at run time): each flow
     parameter stands for one of its params, a positional one by its position ("1", "2", …
     among all params, as Dagu numbers them)."""
-    from ..lang.dagu_vars import parse_params
+    from ..lang.dagu_vars import numbered_params
 
-    names = {key or str(i) for i, (key, _) in enumerate(parse_params(text), start=1)}
+    names = {name for name, _ in numbered_params(text)}
     unknown = [src for src in sources.values() if src not in names]
     if unknown:
         raise TypeError(f"flow parameter(s) {', '.join(unknown)} are no param of params_text={text!r}")
