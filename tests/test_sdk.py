@@ -160,6 +160,10 @@ def test_a_subflow_is_refused_outside_dagu_and_for_what_is_no_workflow():
             pass
 
         pytask(callee, name="x")
+    with pytest.raises(TypeError, match="no param of params_text"):
+        @workflow(params_text="a K=v", param_names={"p_2": "2"})
+        def positional(p_2: str = "v"):  # the second param is K, not "2"
+            pass
     with pytest.raises(TypeError, match="different workflows"):
         @workflow()
         def one():

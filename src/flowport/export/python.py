@@ -30,7 +30,7 @@ SDK_CLASSES = {"Approval", "ContinueOn", "DagRetry", "Hook", "Loop", "MailBlock"
                "Mail", "Noop", "Shell", "Sql", "Artifact", "S3Location", "RepositoryRef", "EnvRef",
                "SecretRef", "Fanout", "Synchronization"}
 RESERVED = {"workflow", "sh", "script", "container", "http", "mail", "sql", "noop", "suspend", "steps",
-            "dag", "call", "task", "hook", "subflow", "pytask", "run", "Field", "Literal", "name", "str", "int", "print", "list", "dict",
+            "dag", "call", "task", "hook", "subflow", "pytask", "Field", "Literal", "name", "str", "int", "print", "list", "dict",
             "type", "id", "input", "format", "filter", "map", "open", "range", "set", "tuple", "len", "next",
             "iter", "sum", "min", "max", "all", "any", "hash", "object", "vars", "dir", "help", "exit", "quit",
             } | SDK_CLASSES
