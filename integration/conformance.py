@@ -140,9 +140,11 @@ def exported_flow(checked, file: Path):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     flows = [v for v in vars(module).values() if hasattr(v, "workflow") and hasattr(v, "param_sources")]
-    if len(flows) != 1:
-        raise RuntimeError(f"{module_file.name} defines {len(flows)} workflow flows, expected 1")
-    return flows[0]
+    called = {id(child) for f in flows for _, child in f.workflow.subdags}  # sub-DAGs: defined before callers
+    roots = [f for f in flows if id(f.workflow) not in called]
+    if len(roots) != 1:
+        raise RuntimeError(f"{module_file.name} defines {len(roots)} workflow flows that no other calls, expected 1")
+    return roots[0]
 
 
 def run_exported(checked, file: Path, params: list[tuple[str, str]]):

@@ -882,3 +882,62 @@ def test_two_runs_of_a_workflow_with_a_mutex_never_overlap(stack, tmp_path, requ
     assert len(spans) == 2 and spans[0][1] <= spans[1][0], spans  # the second began after the first ended
     with stack.client() as client:
         assert client.read_global_concurrency_limit_by_name("argo-default-mutex-one-at-a-time").limit == 1
+
+
+SDK_FLOWS = '''
+import sys
+
+from prefect import get_run_logger, task
+
+from flowport.sdk import pytask, run, sh, subflow, workflow
+
+
+@task
+def count(text: str) -> int:
+    get_run_logger().info("counting %r", text)
+    return len(text.split())
+
+
+@workflow("sdk-child", engine="dagu-v3")
+def child(WHO: str = "x"):
+    sh("echo child $WHO", name="greet", output="OUT")
+
+
+@workflow("sdk-parent", engine="dagu-v3", on_exit=pytask(count, "a b c"))
+def parent(rows: str = "a b"):
+    counted = pytask(count, rows, name="count", output="N")
+    subflow(child, name="call", params={"WHO": "$N"}, after=[counted])
+
+
+if __name__ == "__main__":
+    report = run(parent, rows=sys.argv[1])
+    print("run id", report.run_id, report.status, report.outputs["N"])
+'''
+
+
+def test_sdk_task_steps_and_subflows_run_as_prefect_task_runs_and_subflows(stack, tmp_path):
+    """flowport.sdk under a real server: a @task function runs in its step's task run (its
+    logger writes there), and subflow(…) is a flow run under the calling step's task run."""
+    import subprocess
+    import sys
+
+    from prefect.client.schemas.filters import (FlowRunFilter, FlowRunFilterId, FlowRunFilterParentFlowRunId, LogFilter,
+                                                LogFilterTaskRunId)
+
+    module = write(tmp_path, "flows.py", SDK_FLOWS)
+    done = subprocess.run([sys.executable, str(module), "1 2 3"], env=stack.env(), cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    run_id, status, rows = re.search(r"run id (\S+) (\S+) (\S+)", done.stdout).groups()
+    assert (status, rows) == ("succeeded", "3")
+    steps = _task_runs(stack, run_id)
+    assert steps["count"][0] == "Succeeded" and steps["call"] == ("Succeeded", ["count"]) and "onExit" in steps
+    with stack.client() as client:
+        (sub,) = client.read_flow_runs(flow_run_filter=FlowRunFilter(
+            parent_flow_run_id=FlowRunFilterParentFlowRunId(any_=[uuid.UUID(run_id)])))
+        assert client.read_task_run(sub.parent_task_run_id).task_inputs["__parents__"], sub
+        assert sub.name.startswith("sdk-child-") and sub.state.is_completed()
+        count_run = next(r for r in client.read_task_runs(flow_run_filter=FlowRunFilter(
+            id=FlowRunFilterId(any_=[uuid.UUID(run_id)]))) if r.name == "count")
+        logs = client.read_logs(log_filter=LogFilter(task_run_id=LogFilterTaskRunId(any_=[count_run.id])))
+    assert any("counting '1 2 3'" in log.message for log in logs), [log.message for log in logs]

@@ -74,6 +74,13 @@ def test_params_defaults_are_no_override_and_values_become_strings():
     assert params_pairs(wf, None) == []
 
 
+def test_positional_string_params_are_named_by_their_place_among_all_as_the_run_names_them():
+    """`a K=v b`: Dagu's names are 1, K, 3 (`$3` is b); the deployment's field "3" reaches b."""
+    wf = load_text("params: a K=v b\nsteps:\n  - name: s\n    command: echo $3\n", "/nowhere/pos.yaml")
+    assert declared_params(wf) == [("1", "a", None), ("K", "v", None), ("3", "b", None)]
+    assert params_pairs(wf, {"1": "a", "3": "c"}) == [("3", "c")]
+
+
 def test_source_name_and_run_names(tmp_path):
     assert source_name(str(tmp_path / "a.yaml")) == str(tmp_path / "a.yaml")
     assert source_name("/no/such/folder/a.yaml") == "a.yaml"

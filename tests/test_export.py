@@ -123,7 +123,9 @@ def export(tmp_path: Path, text: str, name: str) -> tuple[str, object, object]:
     spec = importlib.util.spec_from_file_location(f"exported_{name}", module_file)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    flow = next(v for v in vars(module).values() if hasattr(v, "workflow"))
+    flows = [v for v in vars(module).values() if hasattr(v, "workflow")]
+    called = {id(child) for f in flows for _, child in f.workflow.subdags}
+    (flow,) = [f for f in flows if id(f.workflow) not in called]  # the module's main flow
     return module_file.read_text(), flow, checked.workflow
 
 
@@ -170,17 +172,34 @@ def test_argo_module_reads_as_templates_with_the_exit_handler(tmp_path):
     assert flow.name == "exit-demo" and flow.description == "Exit handler demo"
 
 
-def test_a_string_of_params_is_refused_with_its_location(tmp_path):
-    src = tmp_path / "pos.yaml"
-    src.write_text("name: pos\nparams: first second\nsteps:\n  - name: a\n    command: echo $1\n")
-    checked = check(src)
-    assert checked.ok
-    with pytest.raises(SourceError) as err:
-        export_checked(checked, tmp_path)
-    rendered = err.value.render(color=False)
-    assert f"{src}:2:1:" in rendered and "params given as one string" in rendered and "hint:" in rendered
-    result = CliRunner().invoke(app, ["export", str(src)])
-    assert result.exit_code == 2 and f"{src}:2:1" in result.output
+POSITIONAL = """\
+name: pos
+params: first K=v "x y" `echo 42`  # Dagu numbers positional params among all: 1, K, 3, 4
+steps:
+  - name: a
+    command: echo "$1|$K|$3|$4" > params.txt
+"""
+
+
+def test_string_params_become_flow_parameters_named_as_the_run_core_numbers_them(tmp_path, monkeypatch):
+    source, flow, translated = export(tmp_path, POSITIONAL, "pos")
+    assert normalized(flow.workflow) == normalized(translated)
+    assert "params_text=" in source and 'p_1: str = "first"' in source and 'p_4: str = "`echo 42`"' in source
+    assert flow.param_sources == {"p_1": "1", "K": "K", "p_3": "3", "p_4": "4"}
+    assert flow.parameters.properties["p_3"]["default"] == "x y"
+    seen = {}
+    from flowport.adapter import core
+
+    monkeypatch.setattr(core, "execute", lambda wf, options, params: seen.setdefault("params", params))
+    flow.fn(p_1="other", p_4="`echo 42`")  # the default is no override: the run evaluates it
+    assert seen["params"] == [("1", "other")]
+    monkeypatch.undo()
+    monkeypatch.setenv("FLOWPORT_LOG_DIR", str(tmp_path / "logs"))
+    from test_sdk import drive_inline
+
+    report = drive_inline(flow.workflow, seen["params"])
+    assert report.status == "succeeded", report.message
+    assert (tmp_path / "params.txt").read_text() == "other|v|x y|42\n"
 
 
 def test_cli_writes_the_module(tmp_path):
@@ -241,16 +260,115 @@ def test_an_argo_entry_input_outside_the_arguments_is_a_flow_parameter(tmp_path)
     assert flow.param_sources == {"message": "message"}
 
 
-def test_a_sub_dag_call_is_refused_at_its_step(tmp_path):
-    (tmp_path / "child.yaml").write_text("steps:\n  - name: w\n    command: echo child\n")
-    src = tmp_path / "parent.yaml"
-    src.write_text("steps:\n  - name: first\n    command: echo\n  - name: call-child\n    call: child\n")
-    checked = check(src)
-    assert checked.ok, checked.error().render()
-    with pytest.raises(SourceError) as err:
-        export_checked(checked, tmp_path)
-    rendered = err.value.render(color=False)
-    assert "a call of another DAG (sub-DAG) has no flowport.sdk form yet" in rendered and f"{src}:5:11:" in rendered
+PARENT = """\
+name: parent
+steps:
+  - name: first
+    command: echo parent | tee -a calls.txt
+  # the sibling file, with params
+  - name: call-child
+    call: child
+    params: "WHO=parent"
+    depends: [first]
+  - name: fan
+    call: local
+    parallel: {items: [a, {X: b}], maxConcurrent: 1}
+    depends: [call-child]
+handlerOn:
+  exit:
+    call: local
+    params: {X: exit}
+---
+# a local DAG: called by its name
+name: local
+params: [X: none]
+steps:
+  - name: say
+    command: echo local:$X:$1 >> calls.txt  # $1: a scalar item
+"""
+
+CHILD = """\
+# the child, in its own file
+params: WHO=nobody
+steps:
+  - name: work
+    call: local-of-child
+---
+name: local-of-child
+steps:
+  - name: deep
+    command: echo child >> calls.txt
+"""
+
+
+def test_sub_dag_calls_export_as_subflows_with_the_children_in_the_module(tmp_path, monkeypatch):
+    (tmp_path / "child.yaml").write_text(CHILD)
+    source, flow, translated = export(tmp_path, PARENT, "parent")
+    assert normalized(flow.workflow) == normalized(translated)  # the children's IR included
+    body = source[source.index("def parent("):]
+    assert 'subflow(child, name="call-child", params="WHO=parent", after=[first])' in body
+    assert 'parallel=["a", \'{"X":"b"}\'],\n        max_concurrent=1,' in body
+    assert 'on_exit=subflow(local, params={"X": "exit"})' in source
+    # callees first, each once; each document's comments with its own workflow
+    assert source.index("def local_of_child(") < source.index("def child(") < source.index("def parent(")
+    assert source.count("def local(") == 1
+    assert source.index("# the child, in its own file") < source.index("def child(")
+    assert source.index("# a local DAG: called by its name") < source.index("def local(")
+    assert source.index("# the sibling file, with params") > source.index("def parent(")
+    monkeypatch.setenv("FLOWPORT_LOG_DIR", str(tmp_path / "logs"))
+    from test_sdk import drive_inline
+
+    report = drive_inline(flow.workflow)
+    assert report.status == "succeeded", report.message
+    lines = (tmp_path / "calls.txt").read_text().splitlines()
+    assert lines[:2] == ["parent", "child"] and lines[-1] == "local:exit:"
+    assert sorted(lines[2:4]) == ["local:b:", "local:none:a"]
+
+
+CALLS_BY_FILE = """\
+params: "local a-b"
+steps:
+  - name: local
+    command: echo '["x","y"]'
+    output: ITEMS
+  - name: by-file
+    run: a-b.yaml
+    depends: [local]
+  - name: fan
+    call: a_b
+    parallel: ${ITEMS}
+    params: [N=1, "B=${ITEM}", "pos"]
+    depends: [local]
+---
+name: a_b
+steps:
+  - name: s
+    command: echo $B
+"""
+
+
+def test_calls_by_file_name_with_items_read_at_run_time_and_clashing_names(tmp_path):
+    """V1 `run: a-b.yaml` (the call's name is no workflow's: `dag=`), `parallel: ${ITEMS}`,
+    params as a list with a positional one; `a-b` and `a_b` are one Python name, and a step
+    variable never hides a workflow's function."""
+    (tmp_path / "a-b.yaml").write_text("steps:\n  - name: s\n    command: echo file\n")
+    source, flow, translated = export(tmp_path, CALLS_BY_FILE, "calls")
+    assert normalized(flow.workflow) == normalized(translated)
+    assert 'def a_b_2():' in source and 'subflow(a_b_2, name="by-file", dag="a-b.yaml", after=[local])' in source
+    assert 'params=[("N", "1"), ("B", "${ITEM}"), ("", "pos")]' in source and 'parallel="${ITEMS}"' in source
+    assert 'def calls(p_1: str = "local", p_2: str = "a-b"):' in source  # named after the file, as Dagu names it
+    assert 'param_names={"p_1": "1", "p_2": "2"}' in source
+
+
+def test_a_module_with_sub_dags_is_ruff_formatted(tmp_path):
+    ruff = shutil.which("ruff") or pytest.skip("ruff is a dev dependency (pip install ruff)")
+    (tmp_path / "child.yaml").write_text(CHILD)
+    export(tmp_path, PARENT, "parent")
+    export(tmp_path, POSITIONAL, "pos")
+    (tmp_path / "a-b.yaml").write_text("steps:\n  - name: s\n    command: echo file\n")
+    export(tmp_path, CALLS_BY_FILE, "calls")
+    done = subprocess.run([ruff, "format", "--check", "--diff", str(tmp_path / "out")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 LOCKED = """\
@@ -283,4 +401,12 @@ def test_locks_secrets_and_config_references_survive_the_export(tmp_path):
     volumes: the exported module builds the same workflow."""
     source, flow, translated = export(tmp_path, LOCKED, "locked")
     assert "Synchronization(" in source and "EnvRef(" in source
+    assert normalized(flow.workflow) == normalized(translated)
+
+
+def test_an_approval_step_and_the_wait_handler_export(tmp_path):
+    text = ("name: appr\nhandlerOn:\n  wait:\n    command: echo waiting\nsteps:\n  - name: ask\n"
+            "    command: echo ready\n    approval: {prompt: go?, input: [REASON], required: [REASON]}\n")
+    source, flow, translated = export(tmp_path, text, "appr")
+    assert "on_wait=sh(" in source and "approval=Approval(" in source
     assert normalized(flow.workflow) == normalized(translated)

@@ -109,21 +109,15 @@ def workflow_from_parameters(parameters: dict[str, Any]) -> Workflow:
 
 def declared_params(wf: Workflow) -> list[tuple[str, str | None, str | None]]:
     """(name, default text, description) of the workflow's own parameters, in order.
-    Positional Dagu parameters are named "1", "2", …"""
+    Positional Dagu parameters are named by their place among all, "1", "2", …"""
     argo = getattr(wf, "argo", None)
     if argo is not None:  # Argo `spec.arguments.parameters` (value, else default; enum ignored)
         return [(p.name, p.value if p.value is not None else p.default, None)
                 for p in getattr(argo, "arguments", ())]
-    if wf.params_text is not None:
-        from flowport.lang.dagu_vars import parse_params
+    if wf.params_text is not None:  # named as the run names them: `a K=v b` is 1, K, 3
+        from flowport.lang.dagu_vars import numbered_params
 
-        out, position = [], 0
-        for key, value in parse_params(wf.params_text):
-            if key is None:
-                position += 1
-                key = str(position)
-            out.append((key, value, None))
-        return out
+        return [(key, value, None) for key, value in numbered_params(wf.params_text)]
     return [(p.name, p.default, p.description) for p in wf.params]
 
 

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from ..model import HANDLER_NODE_NAMES, Container, Http, Mail, Shell, Sql, Step, SubDag, Workflow
+from ..model import HANDLER_NODE_NAMES, Container, Http, Mail, PythonCall, Shell, Sql, Step, SubDag, Workflow
 
 PHASE_STYLE = {
     "succeeded": "green", "Succeeded": "green", "partially_succeeded": "yellow",
@@ -49,6 +49,9 @@ def _what(step: Step, wf: Workflow) -> str:
         fan = a.parallel
         each = "" if fan is None else f" per item of {fan.source or len(fan.items)} (at most {fan.max_concurrent} at once)"
         return f"call {a.dag} as a subflow{each}"
+    if isinstance(a, PythonCall):
+        fn = a.function
+        return f"python {getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}()"
     return type(a).__name__
 
 

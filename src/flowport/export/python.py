@@ -14,28 +14,29 @@ import os
 import re
 from dataclasses import MISSING, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from ..model import Container, Handlers, Http, Mail, Noop, Param, Retry, Shell, Sql, Step, Workflow
+from ..model import Container, Fanout, Handlers, Http, Mail, Noop, Param, Retry, Shell, Sql, Step, SubDag, Workflow
 from ..model.argo import Call, Hook, Loop, Parameter, Template
 from ..model.common import Where
+from ..lang.dagu_vars import numbered_params
 from ..sdk.flow import default_semantics, python_name
 from . import layout as L
 from .comments import Comment
 
-SDK_CLASSES = {"ContinueOn", "DagRetry", "Hook", "Loop", "MailBlock", "MailSettings", "OutputField",
+SDK_CLASSES = {"Approval", "ContinueOn", "DagRetry", "Hook", "Loop", "MailBlock", "MailSettings", "OutputField",
                "OutputParameter", "Parameter", "Precondition", "Repeat", "Retry", "RetryStrategy",
                "Semantics", "Sequence", "SmtpConfig", "Volume", "VolumeMount", "Container", "Http",
                "Mail", "Noop", "Shell", "Sql", "Artifact", "S3Location", "RepositoryRef", "EnvRef",
                "SecretRef", "Fanout", "Synchronization"}
 RESERVED = {"workflow", "sh", "script", "container", "http", "mail", "sql", "noop", "suspend", "steps",
-            "dag", "call", "task", "hook", "Field", "Literal", "name", "str", "int", "print", "list", "dict",
+            "dag", "call", "task", "hook", "subflow", "pytask", "Field", "Literal", "name", "str", "int", "print", "list", "dict",
             "type", "id", "input", "format", "filter", "map", "open", "range", "set", "tuple", "len", "next",
             "iter", "sum", "min", "max", "all", "any", "hash", "object", "vars", "dir", "help", "exit", "quit",
             } | SDK_CLASSES
 LIST_FIELDS = {"preconditions", "declared_outputs", "structured_output"}  # the sdk takes any sequence
 HANDLER_KWARGS = {"init": "on_init", "success": "on_success", "failure": "on_failure",
-                  "cancel": "on_cancel", "exit": "on_exit"}
+                  "cancel": "on_cancel", "exit": "on_exit", "wait": "on_wait"}
 
 
 class Unexpressible(Exception):
@@ -47,19 +48,91 @@ class Unexpressible(Exception):
 
 
 def module_source(wf: Workflow, *, comments: list[Comment], target_dir: str, params_where: Where | None = None,
-                  keys: dict[str, int] | None = None) -> str:
+                  keys: dict[str, int] | None = None,
+                  comments_of: Callable[[Workflow], list[Comment]] | None = None) -> str:
     """The module for `wf`, to be written into `target_dir` (its working dir is relative).
     `keys`: decorator keyword -> the source line of the workflow-level key it stands for,
-    so a comment written there goes with it."""
-    writer = _Writer(wf, comments, target_dir, params_where)
-    for kw, line in (keys or {}).items():
-        writer.anchors.append((line, f"kw:{kw}"))
-    return writer.module()
+    so a comment written there goes with it. The child DAGs `wf` calls (Dagu sub-DAGs, from
+    the same file or another) are workflows of the same module, defined before their
+    callers; `comments_of(child)` gives the comments of a child's document."""
+    order = call_order(wf)
+    functions = _function_names(order)
+    writers = []
+    for w in order:
+        own = comments if w is wf else (comments_of(w) if comments_of else [])
+        writer = _Writer(w, own, target_dir, params_where if w is wf else None, functions)
+        for kw, line in (keys or {}).items() if w is wf else ():
+            writer.anchors.append((line, f"kw:{kw}"))
+        writers.append(writer)
+    definitions = [writer.definition() for writer in writers]
+    return _module(wf, writers, definitions, functions[id(wf)])
+
+
+def call_order(wf: Workflow) -> list[Workflow]:
+    """`wf` and the workflows it calls, each once, every callee before its callers."""
+    out: list[Workflow] = []
+    seen: set[int] = set()
+
+    def visit(w: Workflow) -> None:
+        if id(w) in seen:
+            return
+        seen.add(id(w))
+        for _, child in w.subdags:
+            visit(child)
+        out.append(w)
+
+    visit(wf)
+    return out
+
+
+def _function_names(order: list[Workflow]) -> dict[int, str]:
+    """A module-level name per workflow: its name as Python, unique, and no parameter's name
+    (a parameter would hide the function inside a caller's body)."""
+    taken = set(RESERVED) | {python_name(p.name) for w in order for p in w.params} | {
+        python_name(name) for w in order if w.params_text is not None for name, _ in numbered_params(w.params_text)}
+    names: dict[int, str] = {}
+    for w in reversed(order):  # the root first: it keeps its plain name
+        base = python_name(w.name)
+        name, n = base, 2
+        while name in taken or keyword.iskeyword(name):
+            name, n = f"{base}_{n}", n + 1
+        taken.add(name)
+        names[id(w)] = name
+    return names
+
+
+def _module(root: Workflow, writers: list["_Writer"], definitions: list[list[str]], main: str) -> str:
+    out = [f"# Exported by `flowport export` from {Path(root.source_file).name}."]
+    ignored = [line for w in writers for line in w.ignored_lines() if line]
+    if ignored:
+        out.append("#")
+        out.append("# Fields with no meaning under Prefect (the YAML had them):")
+        out.extend(dict.fromkeys(ignored))
+    out.append("")
+    extra = set().union(*(w.extra_imports for w in writers))
+    if "Literal" in extra:
+        out.append("from typing import Literal")
+        out.append("")
+    if "Field" in extra:
+        out.append("from pydantic import Field")
+        out.append("")
+    imports = sorted(set().union(*(w.imports for w in writers)))
+    out.extend(L.lines(L.Group("from flowport.sdk import (", ")", [L.Item(L.Code(n)) for n in imports]))
+               if len("from flowport.sdk import " + ", ".join(imports)) > L.WIDTH
+               else ["from flowport.sdk import " + ", ".join(imports)])
+    for lines in definitions:
+        out += ["", ""]
+        out.extend(lines)
+    out += ["", "", 'if __name__ == "__main__":', f"    {main}()", ""]
+    return "\n".join(out)
 
 
 class _Writer:
-    def __init__(self, wf: Workflow, comments: list[Comment], target_dir: str, params_where: Where | None) -> None:
+    def __init__(self, wf: Workflow, comments: list[Comment], target_dir: str, params_where: Where | None,
+                 functions: dict[int, str]) -> None:
         self.wf, self.target_dir, self.params_where = wf, target_dir, params_where
+        self.functions = functions  # id(workflow) -> its function in the module
+        self.fn_name = functions[id(wf)]
         self.imports: set[str] = {"workflow"}
         self.extra_imports: set[str] = set()
         self.comments = comments
@@ -152,9 +225,29 @@ class _Writer:
             return "sql", args, self.kwargs(action, {"dsn", "query"}, {"timeout": "query_timeout"})
         if isinstance(action, Noop):
             return "noop", [], {}
-        what = "a call of another DAG (sub-DAG)" if type(action).__name__ == "SubDag" else f"a {type(action).__name__} step"
-        raise Unexpressible(f"{what} has no flowport.sdk form yet", getattr(action, "where", None),
+        if isinstance(action, SubDag):
+            return "subflow", *self.subflow_args(action)
+        raise Unexpressible(f"a {type(action).__name__} step has no flowport.sdk form yet", getattr(action, "where", None),
                             "keep this workflow as YAML (`flowport run`/`deploy`) for now")
+
+    def subflow_args(self, action: SubDag) -> tuple[list[L.Node], dict[str, L.Node]]:
+        """`subflow(child, …)`: the child is the function of its workflow in this module."""
+        child = self.wf.subdag(action.dag)
+        kw: dict[str, L.Node] = {}
+        if action.dag != child.name:
+            kw["dag"] = L.string(action.dag)
+        if action.params_text is not None:
+            kw["params"] = L.string(action.params_text, block=False)
+        elif action.params is not None:
+            keys = [k for k, _ in action.params]
+            plain = all(keys) and len(set(keys)) == len(keys)
+            kw["params"] = self.value(dict(action.params) if plain else list(action.params))
+        fan = action.parallel
+        if fan is not None:
+            kw["parallel"] = L.string(fan.source) if fan.source is not None else self.value(list(fan.items))
+            if fan.max_concurrent != Fanout().max_concurrent:
+                kw["max_concurrent"] = L.number(fan.max_concurrent)
+        return [L.Code(self.functions[id(child)])], kw
 
     def container_args(self, c: Container, own: tuple[str, ...]) -> tuple[list[L.Node], dict[str, L.Node]]:
         args: list[L.Node] = [L.string(c.image)]
@@ -274,9 +367,10 @@ class _Writer:
 
     # ------------------------------------------------------------ the module
 
-    def module(self) -> str:
+    def definition(self) -> list[str]:
+        """The workflow's lines: its comments, `@workflow(…)` and the function."""
         wf = self.wf
-        fn_name = self.fn_name = python_name(wf.name)
+        fn_name = self.fn_name
         decorator: dict[str, L.Node] = {}
         statements: list[tuple[str, str | None, L.Node]] = []  # (anchor key, variable, node)
         if wf.argo is None:
@@ -311,7 +405,8 @@ class _Writer:
     def variable(self, name: str) -> str:
         base = python_name(name).lower()
         var, n = base, 2
-        while var in self.variables.values() or var in RESERVED or var == self.fn_name or keyword.iskeyword(var):
+        while (var in self.variables.values() or var in RESERVED or var in self.functions.values()
+               or keyword.iskeyword(var)):
             var, n = f"{base}_{n}", n + 1
         return var
 
@@ -330,7 +425,7 @@ class _Writer:
         else:
             kw["workdir"] = L.string(workdir)
         skip = {"name", "dialect", "source_file", "workdir", "steps", "params", "handlers", "argo",
-                "description", "ignored", "semantics"}
+                "description", "ignored", "semantics", "subdags"}
         if wf.argo is not None:
             spec = wf.argo
             kw = {"engine": kw.pop("engine"), **({"name": L.string(spec.name)} if spec.name else {}), **kw}
@@ -364,10 +459,6 @@ class _Writer:
     def signature(self) -> tuple[list[L.Node], dict[str, str], dict[str, L.Node]]:
         """Flow parameters: `name: type = default`; (param_names, extra decorator kwargs)."""
         wf = self.wf
-        if wf.params_text is not None:
-            raise Unexpressible(
-                "params given as one string (positional or `A=1 B=2` text) have no typed flow parameters",
-                self.params_where, "write the params as a mapping (`params: {A: 1, B: 2}`) or a list of `NAME: value`")
         extra: dict[str, L.Node] = {}
         if wf.argo is not None:
             spec = wf.argo
@@ -382,6 +473,8 @@ class _Writer:
                 if spec.arguments:
                     self.imports.add("Parameter")
                 extra["arguments"] = L.Group("[", "]", [L.Item(self.value(p)) for p in spec.arguments])
+        elif wf.params_text is not None:
+            declared = [(name, value, None, ()) for name, value in numbered_params(wf.params_text)]
         else:
             declared = [(p.name, p.default, p.description, ()) for p in wf.params]
         names: dict[str, str] = {}
@@ -433,41 +526,26 @@ class _Writer:
             placed.setdefault("ignored", []).append(f"# not carried over: {what}")
         return placed
 
+    def ignored_lines(self) -> list[str]:
+        return self.placed.get("ignored", [])
+
     def assemble(self, fn_name: str, decorator: dict[str, L.Node], signature: list[L.Node],
-                 docstring: str | None, statements: list, placed: dict[str, list[str]]) -> str:
-        out = [f"# Exported by `flowport export` from {Path(self.wf.source_file).name}."]
-        if placed.get("ignored"):
-            out.append("#")
-            out.append("# Fields with no meaning under Prefect (the YAML had them):")
-            out.extend(placed["ignored"])
-        out.append("")
-        if "Literal" in self.extra_imports:
-            out.append("from typing import Literal")
-            out.append("")
-        if "Field" in self.extra_imports:
-            out.append("from pydantic import Field")
-            out.append("")
-        out.extend(L.lines(L.Group("from flowport.sdk import (", ")", [L.Item(L.Code(n)) for n in sorted(self.imports)]))
-                   if len("from flowport.sdk import " + ", ".join(sorted(self.imports))) > L.WIDTH
-                   else ["from flowport.sdk import " + ", ".join(sorted(self.imports))])
-        out += ["", ""]
-        out.extend(placed.get("header", []))
+                 docstring: str | None, statements: list, placed: dict[str, list[str]]) -> list[str]:
+        self.placed = placed
+        out = list(placed.get("header", []))
         items = [L.Item(L.string(self.wf.name))] if self.wf.argo is None else []
         for key, node in decorator.items():
             items.append(L.Item(node, key, placed.get(f"kw:{key}", [])))
         out.extend(L.lines(L.Group("workflow(", ")", items), 0, "@"))
         out.extend(L.lines(L.Group(f"def {fn_name}(", "):", [L.Item(p) for p in signature])))
-        body: list[str] = []
         if docstring is not None:
-            body.append(f'    """{docstring}"""')
+            out.append(f'    """{docstring}"""')
         for key, var, node in statements:
-            body.extend("    " + c for c in placed.get(key, []))
-            body.extend(L.lines(node, 1, f"{var} = " if var else ""))
+            out.extend("    " + c for c in placed.get(key, []))
+            out.extend(L.lines(node, 1, f"{var} = " if var else ""))
         if not statements:
-            body.append("    pass")
-        out.extend(body)
-        out += ["", "", 'if __name__ == "__main__":', f"    {fn_name}()", ""]
-        return "\n".join(out)
+            out.append("    pass")
+        return out
 
 
 def changed(obj: Any) -> dict[str, Any]:

@@ -378,6 +378,13 @@ def parse_params(text: str) -> list[tuple[str | None, str]]:
     return tokens
 
 
+def numbered_params(text: str) -> list[tuple[str, str]]:
+    """``parse_params`` with the names Dagu gives: a positional param is named by its place
+    among ALL params, 1-based (spec/params.go parseParams ``strconv.Itoa(index + 1)``), so
+    ``a K=v b`` gives ``1``, ``K``, ``3``, the names ``$1``/``$3`` and overrides use."""
+    return [(key or str(i), value) for i, (key, value) in enumerate(parse_params(text), start=1)]
+
+
 def _json_params(data: dict | list) -> list[tuple[str | None, str]]:
     def scalar(v: object) -> str:
         return v if isinstance(v, str) else gofmt.format_v(v)

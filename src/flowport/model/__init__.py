@@ -17,6 +17,7 @@ from .common import (
     Noop,
     Pairs,
     Param,
+    PythonCall,
     Semantics,
     Shell,
     Sql,
@@ -44,6 +45,6 @@ from .workflow import Workflow
 
 __all__ = [
     "DAG_CONTAINER", "HANDLER_NODE_NAMES", "Action", "Approval", "ArgoSpec", "Container", "ContinueOn", "DagRetry", "EnvRef", "Handlers",
-    "Fanout", "Http", "Mail", "MailBlock", "MailSettings", "Noop", "OutputField", "Pairs", "Param", "Precondition",
+    "Fanout", "Http", "Mail", "MailBlock", "MailSettings", "Noop", "OutputField", "Pairs", "Param", "Precondition", "PythonCall",
     "Repeat", "Retry", "SecretRef", "Semantics", "Shell", "SmtpConfig", "Sql", "Step", "SubDag", "Where", "Workflow",
 ]

@@ -127,7 +127,18 @@ class Noop:
     pass
 
 
-Action = Union[Shell, Container, Mail, Http, Sql, Noop]
+@dataclass(frozen=True)
+class PythonCall:
+    """A Python function called in the run's own process (flowport.sdk `pytask`: a Prefect
+    `@task` function as a step). String arguments are expanded as a command is; other
+    values are passed as they are. What it returns is the step's stdout."""
+
+    function: Any  # a callable; compared by identity
+    args: tuple[Any, ...] = ()
+    kwargs: tuple[tuple[str, Any], ...] = ()
+
+
+Action = Union[Shell, Container, Mail, Http, Sql, Noop, PythonCall]
 
 
 

@@ -16,6 +16,7 @@ the matching YAML means.
 """
 
 from ..model import (
+    Approval,
     ContinueOn,
     DagRetry,
     EnvRef,
@@ -47,14 +48,15 @@ from ..model.argo import (
 )
 from ..model.common import Container, Http, Mail, Noop, Shell, Sql
 from .flow import run, workflow
-from .nodes import call, container, dag, hook, http, mail, noop, script, sh, sql, steps, suspend, task
+from .nodes import (call, container, dag, hook, http, mail, noop, pytask, script, sh, sql, steps, subflow, suspend,
+                    task)
 
 __all__ = [
-    "Artifact", "EnvRef", "Fanout", "RepositoryRef", "S3Location", "SecretRef",
+    "Approval", "Artifact", "EnvRef", "Fanout", "RepositoryRef", "S3Location", "SecretRef",
     "Container", "ContinueOn", "DagRetry", "Hook", "Http", "Loop", "Mail", "MailBlock", "MailSettings",
     "Noop", "OutputField", "OutputParameter", "Parameter", "Precondition", "Repeat", "Retry",
     "RetryStrategy", "Semantics", "Sequence", "Shell", "SmtpConfig", "Sql", "Synchronization", "Volume",
     "VolumeMount",
-    "Where", "call", "run", "container", "dag", "hook", "http", "mail", "noop", "script", "sh", "sql",
-    "steps", "suspend", "task", "workflow",
+    "Where", "call", "run", "container", "dag", "hook", "http", "mail", "noop", "pytask", "script", "sh", "sql",
+    "steps", "subflow", "suspend", "task", "workflow",
 ]

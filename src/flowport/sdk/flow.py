@@ -20,9 +20,9 @@ from dataclasses import fields, replace
 from pathlib import Path
 from typing import Any, Callable, Literal
 
-from ..model import ArgoSpec, Handlers, Param, Semantics, Step, Workflow
+from ..model import ArgoSpec, Handlers, Param, Semantics, Step, SubDag, Workflow
 from ..model.argo import Hook, Parameter, Template
-from .nodes import RECORDING, Recorder, _ref, _tuple, hook
+from .nodes import RECORDING, Recorder, _ref, _tuple, callee, hook
 
 ENGINES = ("dagu-v1", "dagu-v2", "dagu-v3", "argo")
 _SPEC_FIELDS = {f.name for f in fields(ArgoSpec)} - {"entrypoint", "templates", "arguments", "exit_hook", "hooks", "name"}
@@ -49,14 +49,14 @@ def python_name(source_name: str) -> str:
 def workflow(name: str | None = None, *, engine: str = "dagu-v3",
              on_success: Step | None = None, on_failure: Step | None = None,
              on_cancel: Step | None = None, on_exit: Step | Template | str | Hook | None = None,
-             on_init: Step | None = None, entrypoint: Template | str | None = None,
+             on_init: Step | None = None, on_wait: Step | None = None, entrypoint: Template | str | None = None,
              hooks: typing.Sequence[Hook] = (), param_names: dict[str, str] | None = None,
              workdir: str = ".", options: Any = None, **settings: Any) -> Callable[[Callable[..., Any]], Any]:
     """Declare a workflow; the decorated function becomes a Prefect flow.
 
     Dagu (`engine="dagu-v1" | "dagu-v2" | "dagu-v3"`): the body calls `sh`, `script`,
     `container`, `http`, `mail`, `sql`, `noop`; the handlers are `on_success`, `on_failure`,
-    `on_cancel`, `on_exit` (and `on_init`), each a step built outside the body.
+    `on_cancel`, `on_exit` (and `on_init`, `on_wait`), each a step built outside the body.
     Argo (`engine="argo"`): the body declares templates (`container`, `script`, `http`,
     `suspend`, `steps`, `dag`); `entrypoint` names the first, `on_exit` the exit handler
     template, `hooks` the workflow's named hooks; `name=` is `metadata.name`, or pass
@@ -89,9 +89,14 @@ def workflow(name: str | None = None, *, engine: str = "dagu-v3",
         else:
             handlers = Handlers(success=_handler(on_success, "onSuccess"), failure=_handler(on_failure, "onFailure"),
                                 cancel=_handler(on_cancel, "onCancel"), exit=_handler(on_exit, "onExit"),
-                                init=_handler(on_init, "onInit"))
-            wf = Workflow(steps=tuple(recorder.steps), params=tuple(Param(n, d, desc) for n, d, desc, _ in params),
-                          handlers=handlers, **{**base, **_workflow_fields(settings)})
+                                init=_handler(on_init, "onInit"), wait=_handler(on_wait, "onWait"))
+            fields_ = _workflow_fields(settings)
+            declared = () if "params_text" in fields_ else tuple(Param(n, d, desc) for n, d, desc, _ in params)
+            if "params_text" in fields_:
+                _check_string_params(fields_["params_text"], sources)
+            wf = Workflow(steps=tuple(recorder.steps), params=declared, handlers=handlers,
+                          subdags=_subdags([*recorder.steps, *(h for _, h in handlers.items())]),
+                          **{**base, **fields_})
         return _flow(fn, wf, signature, sources, options)
 
     return decorate
@@ -132,6 +137,32 @@ def _handler(step: Step | None, node: str) -> Step | None:
     if not isinstance(step, Step):
         raise TypeError(f"a Dagu handler is a step (sh(…), container(…) …), got {type(step).__name__}")
     return step if step.name else replace(step, name=node)
+
+
+def _subdags(nodes: list[Step]) -> tuple[tuple[str, Workflow], ...]:
+    """The workflows the call steps (`subflow(…)`) run, by the name each call gives."""
+    found: dict[str, Workflow] = {}
+    for node in nodes:
+        if not isinstance(node.action, SubDag):
+            continue
+        child = callee(node.action)
+        if child is None:
+            raise TypeError(f"step {node.name!r}: a call step is built by subflow(…)")
+        if found.setdefault(node.action.dag, child) is not child:
+            raise TypeError(f"two different workflows are called as {node.action.dag!r}: give one another dag=")
+    return tuple(found.items())
+
+
+def _check_string_params(text: str, sources: dict[str, str]) -> None:
+    """`params_text=` (Dagu's params string, resolved as Dagu does at run time): each flow
+    parameter stands for one of its params, a positional one by its position ("1", "2", …
+    among all params, as Dagu numbers them)."""
+    from ..lang.dagu_vars import numbered_params
+
+    names = {name for name, _ in numbered_params(text)}
+    unknown = [src for src in sources.values() if src not in names]
+    if unknown:
+        raise TypeError(f"flow parameter(s) {', '.join(unknown)} are no param of params_text={text!r}")
 
 
 def _workflow_fields(settings: dict[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field, fields
 from typing import Any, Iterable, Sequence
 
-from ..model import Container, Http, Mail, Noop, Retry, Shell, Sql, Step, Where
+from ..lang import gofmt
+from ..model import Container, Fanout, Http, Mail, Noop, PythonCall, Retry, Shell, Sql, Step, SubDag, Where, Workflow
 from ..model.argo import Call, Hook, Loop, Parameter, Template
 
 
@@ -38,9 +39,9 @@ def _engine() -> str | None:
     return rec.engine if rec else None
 
 
-def _caller() -> Where:
+def _caller(depth: int = 3) -> Where:
     """The line of the user's call: runtime messages point at the Python statement."""
-    frame = sys._getframe(3)
+    frame = sys._getframe(depth)
     return Where(frame.f_code.co_filename, frame.f_lineno, 1)
 
 
@@ -188,6 +189,81 @@ def sql(dsn: str, query: str | None = None, *, name: str | None = None, after: A
 def noop(*, name: str | None = None, after: Any = (), **step: Any) -> Step:
     """A step that does nothing but wait for its dependencies."""
     return _step(Noop(), name, after, None, step)
+
+
+def subflow(callee: Any, *, name: str | None = None, params: str | dict[str, Any] | Sequence[tuple[str, Any]] | None = None,
+            parallel: str | Sequence[Any] | Fanout | None = None, max_concurrent: int = 10, dag: str | None = None,
+            after: Any = (), retries: int | Retry | None = None, **step: Any) -> Step:
+    """A step that runs another workflow (Dagu `call:`) as a Prefect subflow, through the run
+    core as `flowport run` runs a sub-DAG. `callee` is a `@workflow` flow (or its `Workflow`,
+    e.g. `flowport.load("child.yaml")`). `params`: Dagu's params string (`"A=1 B=2"`, expanded
+    then split) or NAME -> value pairs (each value expanded). `parallel`: one child run per
+    item (a list; a mapping item is the child's named params) or a `"${VAR}"` read at run
+    time; at most `max_concurrent` at once. `dag`: the name the call gives the child (Dagu's
+    `call:` value; default the child's name)."""
+    child = getattr(callee, "workflow", callee)
+    if not isinstance(child, Workflow) or child.argo is not None:
+        raise TypeError("subflow(…) calls a Dagu workflow: a @workflow flow (engine dagu-…) or its Workflow")
+    if _engine() == "argo":
+        raise TypeError("subflow(…) is a Dagu step; in an Argo workflow a steps or dag template calls another")
+    text, pairs = (params, None) if isinstance(params, str) else (None, _param_pairs(params))
+    action = SubDag(dag=dag or child.name, params_text=text, params=pairs, parallel=_fanout(parallel, max_concurrent),
+                    where=_caller(2))
+    CALLEES[id(action)] = (action, child)
+    return _step(action, name, after, retries, step)
+
+
+# SubDag action (by id) -> (the action, the workflow it calls): @workflow fills the
+# workflow's `subdags` table from it, for body steps and handlers alike
+CALLEES: dict[int, tuple[SubDag, Workflow]] = {}
+
+
+def callee(action: SubDag) -> Workflow | None:
+    found = CALLEES.get(id(action))
+    return found[1] if found is not None and found[0] is action else None
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "" if value is None else str(value)
+
+
+def _param_pairs(params: dict[str, Any] | Sequence[tuple[str, Any]] | None) -> tuple[tuple[str, str], ...] | None:
+    if params is None:
+        return None
+    items = params.items() if isinstance(params, dict) else params
+    return tuple((str(k), _text(v)) for k, v in items)
+
+
+def _fanout(parallel: str | Sequence[Any] | Fanout | None, max_concurrent: int) -> Fanout | None:
+    """Items as Dagu keeps them: a scalar as text, a flat mapping as compact JSON, sorted keys."""
+    if parallel is None or isinstance(parallel, Fanout):
+        return parallel
+    if isinstance(parallel, str):
+        return Fanout(source=parallel, max_concurrent=max_concurrent)
+    items = tuple(gofmt.json_marshal({str(k): _text(v) for k, v in item.items()}) if isinstance(item, dict)
+                  else _text(item) for item in parallel)
+    return Fanout(items=items, max_concurrent=max_concurrent)
+
+
+def pytask(function: Any, *args: Any, name: str | None = None, kwargs: dict[str, Any] | None = None,
+           after: Any = (), retries: int | Retry | None = None, **step: Any) -> Step:
+    """A Python function (a Prefect `@task`, or any callable) as a Dagu step: called with
+    `args`/`kwargs` (strings expanded as a command is: `"${ROWS}"` is an earlier step's
+    output) by the run core, in the step's own task run. What it returns is the step's
+    stdout (`output="VAR"` keeps it); an exception fails the step as exit code 1. The name
+    defaults to the task's. The step's `retries`/`timeout` apply, not the task's own."""
+    if _engine() == "argo":
+        raise TypeError("pytask(…) is a Dagu step; an Argo workflow runs templates")
+    if hasattr(function, "workflow"):
+        raise TypeError("pytask(…) runs a function; a @workflow is called with subflow(…)")
+    fn = getattr(function, "fn", function)  # a Prefect Task: the function it wraps
+    if not callable(fn):
+        raise TypeError(f"pytask(…) runs a function or a Prefect @task, got {type(function).__name__}")
+    label = name or getattr(function, "name", None) or getattr(fn, "__name__", None)
+    action = PythonCall(function=fn, args=tuple(args), kwargs=tuple((kwargs or {}).items()))
+    return _step(action, label, after, retries, step)
 
 
 def suspend(name: str, duration: str | None = None, **template: Any) -> Template:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ...lang.dagu_vars import go_json, match_expected
 from ...lang.errors import ExpressionError
-from ...model import Container, Http, Mail, Precondition, Shell, Sql, Step, SubDag
+from ...model import Container, Http, Mail, Noop, Precondition, PythonCall, Shell, Sql, Step, SubDag
 from .calls import CallStep
 from .containers import run_container_step
 from .context import HANDLER, RunContext, now
@@ -20,6 +20,7 @@ from .outputs import OutputError, evaluate_structured, expand_strings
 from ..runners.base import LineSink, RunResult, StopToken
 from ..runners.http import run_http
 from ..runners.mail import send_mail_step
+from ..runners.python import run_python
 from ..runners.shell import run_process, run_shell, shell_argv
 from ..runners.sqlite import run_sqlite
 from .status import CANCELED, FAILED, PARTIALLY_SUCCEEDED, SKIPPED, SUCCEEDED, NodeRecord, failure_continues
@@ -289,4 +290,13 @@ def run_action(
             attachments=tuple(str(Path(cwd, expand(a))) for a in action.attachments),
         )
         return send_mail_step(resolved, ctx.smtp(), sink, stop)
+    if isinstance(action, Noop):  # flowport.sdk noop(): a step that only waits for its dependencies
+        return RunResult(0)
+    if isinstance(action, PythonCall):
+        def value(v: object) -> object:
+            return expand(v) if isinstance(v, str) else v
+
+        return run_python(action.function, tuple(value(a) for a in action.args),
+                          {k: value(v) for k, v in action.kwargs}, sink=sink, stop=stop, timeout=step.timeout,
+                          stdout_file=out_file, stderr_file=err_file)
     return RunResult(exit_code=None, error=f"{type(action).__name__} steps are not supported yet")
