@@ -68,3 +68,17 @@ def test_a_big_plan_prints_plain_columns_with_every_step(monkeypatch):
     assert "┃" not in text  # no rich table past the threshold
     rows = [line.split() for line in text.splitlines() if line.split()[:1] and line.split()[0].isdigit()]
     assert [(r[0], r[1]) for r in rows] == [(str(i + 1), f"s{i}") for i in range(8)]
+
+
+def test_plan_json_written_step_by_step_is_the_whole_ir_as_indented_json():
+    import json
+
+    dagu = load_text('name: j\nsteps:\n  - name: a\n    command: |\n      echo "one"\n      echo two\n'
+                     '  - name: b\n    command: echo b\n    depends: [a]\nhandlerOn:\n  exit:\n    command: echo bye\n')
+    argo = load_text("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w}\nspec:\n"
+                     "  entrypoint: m\n  templates:\n  - name: m\n    container: {image: alpine, command: [echo, hi]}\n")
+    for wf in (dagu, argo):
+        out = io.StringIO()
+        views.write_plan_json(wf, out)
+        assert out.getvalue() == json.dumps(wf.to_dict(), indent=2, default=str) + "\n"
+    assert [step["name"] for step in wf.to_dict()["steps"]] == [] and len(dagu.to_dict()["steps"]) == 2

@@ -140,13 +140,13 @@ def plan(
 ) -> None:
     """Show what `run` would do: steps, order, handlers, where each runs. Nothing runs."""
     from .secrets import redact_strings, redactor
-    from .views import render_plan
+    from .views import render_plan, write_plan_json
 
     wf = _load_or_exit(file)
     # Secrets never reach a plan: literal secrets of the file and secret URLs are masked.
     wf = redact_strings(wf, redactor(file.read_text(encoding="utf-8-sig")))
     if as_json:
-        print(json.dumps(wf.to_dict(), indent=2, default=str))
+        write_plan_json(wf, sys.stdout)
         return
     if as_mermaid:
         from ..adapter.mermaid import mermaid

@@ -5,10 +5,11 @@ and given as `Text` to tables, so a step named `[/red]` prints as written."""
 from __future__ import annotations
 
 import contextlib
+import json
 import time
 from datetime import datetime
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, TextIO
 
 from rich.console import Console, Group
 from rich.live import Live
@@ -16,6 +17,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
+from ..model.workflow import step_dict
 from ..model import HANDLER_NODE_NAMES, Container, Http, Mail, PythonCall, Shell, Sql, Step, SubDag, Workflow
 
 PHASE_STYLE = {
@@ -321,3 +323,20 @@ def render_summary(console: Console, report, wf: Workflow | None = None) -> None
     if report.run_id:
         where = f"; logs in {report.log_dir}" if report.log_dir else ""
         console.print(Text(f"run id {report.run_id}{where}", style="dim"), highlight=False, soft_wrap=True)
+
+
+def write_plan_json(wf: Workflow, out: TextIO) -> None:
+    """`plan --json`: the IR as indented JSON, its steps encoded and written one at a time so
+    a 50,000-step DAG needs no more memory than `validate` (the whole dict and string did)."""
+    marker = "\u0000steps"
+    head, tail = json.dumps({**wf.to_dict(steps=False), "steps": marker}, indent=2, default=str).split(
+        json.dumps(marker), 1)
+    out.write(head)
+    if not wf.steps:
+        out.write("[]")
+    for i, step in enumerate(wf.steps):
+        item = json.dumps(step_dict(step), indent=2, default=str).replace("\n", "\n    ")
+        out.write(("[\n    " if i == 0 else ",\n    ") + item)
+    if wf.steps:
+        out.write("\n  ]")
+    out.write(tail + "\n")

@@ -8,7 +8,7 @@ so the engine never asks "is this Dagu?".
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from .argo import ArgoSpec
@@ -68,22 +68,23 @@ class Workflow:
                 return s
         raise KeyError(name)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready form (for `plan --json`)."""
-        data = asdict(self)
-
-        def tag_actions(obj: Any, src: Any) -> None:
-            for step, raw in zip(src, obj):
-                raw["action"] = {"kind": type(step.action).__name__.lower(), **raw["action"]}
-
-        tag_actions(data["steps"], self.steps)
+    def to_dict(self, *, steps: bool = True) -> dict[str, Any]:
+        """JSON-ready form (for `plan --json`); `steps=False` leaves the steps out (the CLI
+        writes them one at a time: a 50,000-step DAG's dict at once doubled the memory)."""
+        data = asdict(self if steps else replace(self, steps=()))
+        if steps:
+            data["steps"] = [step_dict(step) for step in self.steps]
         # each child as its own to_dict: tagged actions, a redacted password
         data["subdags"] = [{"name": key, "workflow": child.to_dict()} for key, child in self.subdags]
         if self.mail.smtp is not None and self.mail.smtp.password:
             data["mail"]["smtp"]["password"] = "***"
         for key, step in self.handlers.items():
-            data["handlers"][key]["action"] = {
-                "kind": type(step.action).__name__.lower(),
-                **data["handlers"][key]["action"],
-            }
+            data["handlers"][key] = step_dict(step)
         return data
+
+
+def step_dict(step: Step) -> dict[str, Any]:
+    """A step's JSON-ready form, its action tagged with its kind."""
+    data = asdict(step)
+    data["action"] = {"kind": type(step.action).__name__.lower(), **data["action"]}
+    return data
