@@ -9,6 +9,7 @@ import pytest
 from flowport.lang.argo_tags import Unresolved, item_label, item_scope, sequence_items, substitute
 from flowport.translators import check
 from flowport.lang.durations import parse_duration
+from testkit.workflows import write_argo
 
 
 def write(tmp_path, name: str, text: str):
@@ -275,13 +276,7 @@ def test_a_templates_file_edited_between_checks_is_read_again(tmp_path):
     """Templates files are parsed once a process (an audit checks every workflow against
     them), but an edited one is what the next check sees."""
     lib = write(tmp_path, "lib.yaml", LIB)
-    wf = write(tmp_path, "use.yaml", """
-        apiVersion: argoproj.io/v1alpha1
-        kind: Workflow
-        metadata: {generateName: use-}
-        spec:
-          workflowTemplateRef: {name: lib}
-        """)
+    wf = write_argo(tmp_path, "workflowTemplateRef: {name: lib}")
     assert check(wf, templates=[lib]).ok
     lib.write_text(LIB.replace("name: lib", "name: renamed"))
     again = check(wf, templates=[lib])
