@@ -60,8 +60,8 @@ def _templates_file(path: Path) -> list[Document]:
         except SourceError as err:
             known = (stamp, err)
         _parsed[str(path)] = known
-    if isinstance(known[1], SourceError):
-        raise known[1]
+    if isinstance(known[1], SourceError):  # a fresh error: one raised again keeps every traceback
+        raise SourceError(known[1].problems, known[1].texts)
     return known[1]
 
 
