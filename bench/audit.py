@@ -1,10 +1,11 @@
 """`flowport audit` on an estate of generated workflows, against validating each file.
 
-    python bench/audit.py [--files 1000] [--reps 3]
+    python bench/audit.py [--files 1000] [--reps 3] [--templates 0]
 
 Generates `--files` workflows (half Dagu DAGs of 5-20 steps in V1/V2/V3 forms, half Argo
 Workflows with steps or DAG templates; one in ten needs an unsupported feature, one in
-twenty is invalid) and times, over `--reps` runs (min/median/max wall seconds), both
+twenty is invalid; with `--templates N`, N of the Argo files are WorkflowTemplates and one
+Argo workflow in five runs one of them) and times, over `--reps` runs (min/median/max wall seconds), both
 `flowport audit DIR --json` and the baseline a team would run without it: `flowport validate`
 of every file, one process per file, on a sample of 50 files scaled to the estate. The last
 line is `ratio: <audit seconds / validate-each-file seconds>` (goal ≤ 0.5).
@@ -66,13 +67,32 @@ def argo(i: int, rng: random.Random) -> str:
     return "\n".join(head + body) + "\n"
 
 
-def estate(root: Path, files: int) -> list[Path]:
+def template(i: int) -> str:
+    return "\n".join(["apiVersion: argoproj.io/v1alpha1", "kind: WorkflowTemplate", f"metadata: {{name: shared-{i}}}",
+                      "spec:", "  entrypoint: main", "  templates:", "    - name: main",
+                      "      container: {image: alpine, command: [echo, hi]}"]) + "\n"
+
+
+def uses_template(i: int, templates: int) -> str:
+    return "\n".join(["apiVersion: argoproj.io/v1alpha1", "kind: Workflow", f"metadata: {{generateName: ref-{i}-}}",
+                      "spec:", f"  workflowTemplateRef: {{name: shared-{i % templates}}}"]) + "\n"
+
+
+def estate(root: Path, files: int, templates: int = 0) -> list[Path]:
+    """`templates` of the files are WorkflowTemplates, and one Argo workflow in five runs one
+    of them by workflowTemplateRef: each Argo file is checked against all of them."""
     rng = random.Random(7)
     paths = []
     for i in range(files):
         path = root / ("dagu" if i % 2 else "argo") / f"w{i}.yaml"
+        if i < templates * 2 and not i % 2:
+            text = template(i // 2)
+        elif templates and not i % 2 and i % 10 == 4:
+            text = uses_template(i, templates)
+        else:
+            text = dagu(i, rng) if i % 2 else argo(i, rng)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(dagu(i, rng) if i % 2 else argo(i, rng))
+        path.write_text(text)
         paths.append(path)
     return paths
 
@@ -95,15 +115,18 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=1000)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--sample", type=int, default=50)
+    ap.add_argument("--templates", type=int, default=0, help="WorkflowTemplates among the files (≤ files/2)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        paths = estate(Path(tmp), args.files)
+        paths = estate(Path(tmp), args.files, args.templates)
         audit = spread(f"audit of {args.files} files", [wall([*CLI, "audit", tmp, "--json"]) for _ in range(args.reps)])
         sample = paths[:: max(1, len(paths) // args.sample)][: args.sample]
-        per_file = [sum(wall([*CLI, "validate", str(p)]) for p in sample) / len(sample) for _ in range(args.reps)]
+        # the baselines are told where the WorkflowTemplates are, as the audit finds them itself
+        validate = [*CLI, *(["--templates", str(Path(tmp, "argo"))] if args.templates else []), "validate"]
+        per_file = [sum(wall([*validate, str(p)]) for p in sample) / len(sample) for _ in range(args.reps)]
         each = spread(f"validate each file ({len(sample)} sampled, ×{args.files / len(sample):g})",
                       [p * args.files for p in per_file])
-        one_process = spread(f"validate all in one process", [wall([*CLI, "validate", *map(str, paths)])
+        one_process = spread(f"validate all in one process", [wall([*validate, *map(str, paths)])
                                                               for _ in range(args.reps)])
         print(f"audit / validate-in-one-process: {audit / one_process:.2f}")
     print(f"ratio: {audit / each:.3f}")

@@ -9,32 +9,17 @@ import io
 import json
 import tarfile
 import textwrap
-from pathlib import Path
 
 import pytest
+from testkit.reports import by_display, log_text
 from testkit.servers import HttpReceiver, S3Server
+from testkit.workflows import argo_workflow
 
 pytestmark = pytest.mark.usefixtures("docker_engine")
 
-HEAD = """\
-apiVersion: argoproj.io/v1alpha1
-kind: Workflow
-metadata:
-  generateName: art-
-spec:
-"""
-
 
 def argo(spec: str) -> str:
-    return HEAD + textwrap.indent(textwrap.dedent(spec).strip("\n"), "  ") + "\n"
-
-
-def nodes(report) -> dict:
-    return {n.display_name: n for n in report.nodes}
-
-
-def logs(report) -> str:
-    return "".join(p.read_text() for p in sorted(Path(report.log_dir).glob("*.out")))
+    return argo_workflow(spec, "{generateName: art-}")
 
 
 @pytest.fixture(autouse=True)
@@ -66,14 +51,14 @@ def test_steps_pass_a_file_as_tgz_keyed_as_argo(run_dag, home):
             args: ["cat {{inputs.artifacts.msg.path}}; echo; stat -c 'mode=%a' /deep/new/dir/msg.txt"]
         """))
     assert r.status == "Succeeded", r.message
-    n = nodes(r)
+    n = by_display(r)
     (saved,) = n["gen"].outputs["artifacts"]
     assert saved["key"] == f"{r.workflow}/{r.workflow}-gen-{saved['key'].split('-gen-')[1].split('/')[0]}/out.tgz"
     stored = home / "artifacts" / saved["key"]
     with tarfile.open(stored) as t:  # Argo's layout: one top entry, the basename
         assert t.getnames() == ["out.txt"] and t.extractfile("out.txt").read() == b"hello"
     assert saved["size"] == stored.stat().st_size
-    assert "hello\nmode=700" in logs(r)
+    assert "hello\nmode=700" in log_text(r)
     shown = prefect_artifacts(r.run_id)  # Prefect shows them: a table on the task run, the run's markdown
     table = next(a for a in shown if a.type == "table")
     assert table.task_run_id is not None and saved["key"] in json.dumps(table.data)
@@ -123,10 +108,10 @@ def test_dag_passes_a_folder_unarchived_and_as_zip(run_dag, home):
           container: {image: busybox, command: [sh, -c], args: ["cat /in/tree/a.txt /in/tree/sub/b.txt /in/zipped/sub/b.txt /in/one.txt"]}
         """))
     assert r.status == "Succeeded", r.message
-    tree, zipped = nodes(r)["gen"].outputs["artifacts"]
+    tree, zipped = by_display(r)["gen"].outputs["artifacts"]
     assert (home / "artifacts" / tree["key"] / "sub" / "b.txt").read_text() == "B\n"  # a tree of objects
     assert tree["key"].endswith("/d") and zipped["key"].endswith("/zipped.zip")
-    assert "A\nB\nB\nB\n" in logs(r)
+    assert "A\nB\nB\nB\n" in log_text(r)
 
 
 def test_raw_and_http_inputs_and_an_optional_absent_one(run_dag):
@@ -159,7 +144,7 @@ def test_raw_and_http_inputs_and_an_optional_absent_one(run_dag):
               container: {{image: busybox}}
             """))
     assert r.status == "Succeeded", r.message
-    out = logs(r)
+    out = log_text(r)
     assert f"raw {r.workflow}\nplain text\nfrom a tarball" in out and "gone" not in out.split("from a tarball")[1]
     assert missing.status == "Error"
     assert missing.message.startswith("artifact gone failed to load: loading content from http://")
@@ -194,14 +179,14 @@ def test_failed_step_still_saves_and_optional_missing_output_is_skipped(run_dag)
           container: {image: busybox}
           outputs: {artifacts: [{name: needed, path: /tmp/nope}]}
         """))
-    n = nodes(r)
+    n = by_display(r)
     assert n["gen"].phase == "Failed" and n["gen"].message == "Error (exit code 2)"  # main outranks wait
     assert [a["name"] for a in n["gen"].outputs["artifacts"]] == ["made"]
-    assert n["use"].phase == "Succeeded" and "partial" in logs(r)
+    assert n["use"].phase == "Succeeded" and "partial" in log_text(r)
     assert n["strict"].phase == "Error"
     assert n["strict"].message == "open /var/run/argo/outputs/artifacts/tmp/nope.tgz: no such file or directory; "
     assert r.status == "Failed"
-    failures = json.loads(json.loads(next(line for line in logs(r).splitlines() if line.startswith('"[{'))))
+    failures = json.loads(json.loads(next(line for line in log_text(r).splitlines() if line.startswith('"[{'))))
     assert {"gen", "strict"} <= {f["displayName"] for f in failures}  # workflow.failures as before
     assert not any("artifact" in f["message"] for f in failures if f["displayName"] == "gen")
 
@@ -236,7 +221,7 @@ def test_global_artifact_read_by_the_exit_handler_and_in_a_loop(run_dag):
           container: {image: busybox, command: [sh, -c], args: ["echo {{workflow.status}}; cat /a /b"]}
         """))
     assert r.status == "Succeeded", r.message
-    assert "have car\nhave bike" in logs(r)
+    assert "have car\nhave bike" in log_text(r)
     assert r.outputs["artifacts.g-car"]["name"] == "g-car" and "path" not in r.outputs["artifacts.g-car"]
 
 
@@ -279,9 +264,9 @@ def test_an_artifact_through_a_real_s3_server(run_dag, tmp_path, monkeypatch):
         assert r.status == "Succeeded", r.message
         keys = sorted(o["Key"] for o in s3.client().list_objects_v2(Bucket="flow")["Contents"])
         obj = s3.client().get_object(Bucket="flow", Key=f"fixed/{r.workflow}.txt")["Body"].read()
-    assert "via s3" in logs(r)
+    assert "via s3" in log_text(r)
     assert keys[0] == f"fixed/{r.workflow}.txt" and obj == b"via s3\n"  # a given key is used verbatim
     assert keys[1].startswith(f"runs/{r.workflow}/{r.workflow}-gen-") and keys[1].endswith("/out.tgz")
-    saved = nodes(r)["gen"].outputs["artifacts"][0]
+    saved = by_display(r)["gen"].outputs["artifacts"][0]
     assert saved["repo"]["accessKeySecret"] == {"name": "s3-cred", "key": "accesskey"}
     assert S3Server.SECRET_KEY not in json.dumps(r.to_dict())

@@ -9,25 +9,17 @@ import os
 import signal
 import subprocess
 import sys
-import textwrap
 import threading
 import time
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 from testkit.procs import wait_until
+from testkit.reports import by_display, log_text
 from testkit.servers import HttpReceiver, ReceivedRequest
+from testkit.workflows import argo_workflow
 
 pytestmark = pytest.mark.usefixtures("docker_engine")
-
-HEAD = """\
-apiVersion: argoproj.io/v1alpha1
-kind: Workflow
-metadata:
-  generateName: t-
-spec:
-"""
 
 LEAVES = """
   - name: ok
@@ -43,23 +35,11 @@ LEAVES = """
 
 
 def argo(spec: str, leaves: bool = True) -> str:
-    body = textwrap.indent(textwrap.dedent(spec).strip("\n"), "  ")
-    return HEAD + body + "\n" + (LEAVES if leaves else "")
-
-
-def by_display(report) -> dict:
-    out = {}
-    for n in report.nodes:
-        out.setdefault(n.display_name, n)
-    return out
+    return argo_workflow(spec) + (LEAVES if leaves else "")
 
 
 def t(iso: str) -> datetime:
     return datetime.fromisoformat(iso)
-
-
-def log_text(report) -> str:
-    return "".join(p.read_text() for p in sorted(Path(report.log_dir).glob("*.out")))
 
 
 # ------------------------------------------------------------------ workflow exit handler

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 import textwrap
-from pathlib import Path
 
 import pytest
+from testkit.reports import all_log_files_text
 
 pytestmark = pytest.mark.usefixtures("docker_engine")
 
@@ -54,8 +54,7 @@ def test_secret_and_configmap_env_reach_the_container_and_no_log(prefect_server,
     import_objects(read_objects(tmp_path / "k8s.yaml"))
     report = run_dag(WORKFLOW, name="sec.yaml")
     assert report.status == "Succeeded", report.message
-    folder = Path(report.log_dir)
-    logs = "".join(p.read_text(errors="replace") for p in folder.rglob("*") if p.is_file())
+    logs = all_log_files_text(report.log_dir)
     assert "pw=******* region=eu-north-1 tier=gold opt=[]" in logs
     assert "s3cr3t-argo-77" not in logs + json.dumps(report.to_dict())
 
@@ -112,7 +111,7 @@ def test_secret_and_configmap_volumes_are_files_with_their_modes(prefect_server,
     import_objects(read_objects(tmp_path / "k8s.yaml"))
     report = run_dag(VOLUMES, name="vol.yaml")
     assert report.status == "Succeeded", report.message
-    logs = "".join(p.read_text(errors="replace") for p in Path(report.log_dir).rglob("*") if p.is_file())
+    logs = all_log_files_text(report.log_dir)
     assert "400 /etc/creds/password" in logs and "444 /etc/conf/nested/region.txt" in logs
     assert "pw=******* region=eu-north-1" in logs and "s3cr3t-argo-77" not in logs
     missing = run_dag(VOLUMES.replace("optional: true", "optional: false"), name="missing-vol.yaml")
@@ -192,7 +191,7 @@ def test_parameters_from_a_configmap_key(prefect_server, run_dag, tmp_path):
         """)
     report = run_dag(workflow, name="cm.yaml")
     assert report.status == "Succeeded", report.message
-    logs = "".join(p.read_text(errors="replace") for p in Path(report.log_dir).rglob("*") if p.is_file())
+    logs = all_log_files_text(report.log_dir)
     assert "region=eu-north-1 tier=gold zone=z1" in logs
     missing = run_dag(workflow.replace("key: tier}", "key: nope}"), name="cm-missing.yaml")
     node = next(n for n in missing.nodes if n.template == "main")

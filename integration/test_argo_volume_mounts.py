@@ -4,20 +4,19 @@ an existing claimName that outlives the run, and a stopped run that leaves nothi
 
 from __future__ import annotations
 
-import textwrap
 import uuid
-from pathlib import Path
 
 import pytest
 
-from test_argo_run import _stop_when_running, by_display, log_text
+from test_argo_run import _stop_when_running
+from testkit.reports import by_display, log_text
+from testkit.workflows import argo_workflow
 
 pytestmark = pytest.mark.usefixtures("docker_engine")
 
 
 def argo(body: str) -> str:
-    return "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata:\n  generateName: vol-\nspec:\n" + \
-        textwrap.indent(textwrap.dedent(body).strip("\n"), "  ") + "\n"
+    return argo_workflow(body, "{generateName: vol-}")
 
 
 @pytest.fixture

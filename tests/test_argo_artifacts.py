@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import tarfile
-import textwrap
 
 import pytest
 
@@ -22,15 +21,7 @@ from flowport.adapter.artifact_repos import (
     secret_value,
 )
 from flowport.model.argo import RepositoryRef
-from flowport.translators import check
-
-HEAD = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {generateName: a-}\nspec:\n"
-
-
-def load(tmp_path, spec: str):
-    p = tmp_path / "wf.yaml"
-    p.write_text(HEAD + textwrap.indent(textwrap.dedent(spec).strip("\n"), "  ") + "\n")
-    return check(p)
+from testkit.workflows import check_argo
 
 
 def problems(r) -> list[tuple[int, int, str]]:
@@ -44,7 +35,7 @@ def home(tmp_path, monkeypatch):
 
 
 def test_artifacts_become_typed_records(tmp_path):
-    r = load(tmp_path, """
+    r = check_argo(tmp_path, """
         entrypoint: main
         artifactRepositoryRef: {configMap: my-repos, key: fast}
         arguments:
@@ -88,7 +79,7 @@ def test_artifacts_become_typed_records(tmp_path):
 
 
 def test_validator_refusals_are_located(tmp_path):
-    r = load(tmp_path, """
+    r = check_argo(tmp_path, """
         entrypoint: main
         templates:
         - name: main
@@ -134,7 +125,7 @@ def test_validator_refusals_are_located(tmp_path):
 
 
 def test_steps_template_inputs_take_no_path_and_outputs_need_from(tmp_path):
-    r = load(tmp_path, """
+    r = check_argo(tmp_path, """
         entrypoint: main
         templates:
         - name: main
@@ -202,7 +193,7 @@ def _tar(name: str, data: bytes) -> bytes:
 
 
 def test_from_global_and_exit_handler_records_with_a_fake_leaf(tmp_path):
-    r = load(tmp_path, """
+    r = check_argo(tmp_path, """
         entrypoint: main
         onExit: bye
         templates:
@@ -252,7 +243,7 @@ def test_from_global_and_exit_handler_records_with_a_fake_leaf(tmp_path):
 
 
 def test_unresolvable_from_errors_the_step_optional_drops_it(tmp_path):
-    r = load(tmp_path, """
+    r = check_argo(tmp_path, """
         entrypoint: main
         templates:
         - name: main
@@ -285,7 +276,7 @@ def test_unresolvable_from_errors_the_step_optional_drops_it(tmp_path):
 
 
 def test_a_missing_required_input_is_not_supplied(tmp_path):
-    r = load(tmp_path, """
+    r = check_argo(tmp_path, """
         entrypoint: use
         templates:
         - name: use
@@ -309,7 +300,7 @@ def test_tar_rewrite_puts_the_single_top_entry_at_the_path():
 
 
 def test_conditional_artifact_from_expression_picks_the_branch_that_ran(tmp_path):
-    r = load(tmp_path, """
+    r = check_argo(tmp_path, """
         entrypoint: main
         templates:
         - name: main
@@ -350,7 +341,7 @@ def test_conditional_artifact_from_expression_picks_the_branch_that_ran(tmp_path
 
 
 def test_a_missing_repository_ref_ends_the_workflow_in_error(tmp_path):
-    r = load(tmp_path, """
+    r = check_argo(tmp_path, """
         entrypoint: t
         artifactRepositoryRef: {configMap: nowhere, key: k}
         templates:

@@ -3,26 +3,23 @@ and `envFrom` translate to EnvRefs (read at run time: integration/test_argo_secr
 
 from __future__ import annotations
 
-from flowport.model import EnvRef
-from flowport.translators import check
+import textwrap
 
-HEAD = """\
-apiVersion: argoproj.io/v1alpha1
-kind: Workflow
-metadata: {generateName: e-}
-spec:
-  entrypoint: main
-  templates:
-    - name: main
-      container:
-        image: busybox
+from flowport.model import EnvRef
+from testkit.workflows import check_argo
+
+SPEC = """\
+entrypoint: main
+templates:
+  - name: main
+    container:
+      image: busybox
 """
 
 
 def _check(tmp_path, body: str):
-    path = tmp_path / "w.yaml"
-    path.write_text(HEAD + body)
-    return check(path)
+    """`body`: more keys of the container, at its indentation (8 spaces in the file)."""
+    return check_argo(tmp_path, SPEC + textwrap.indent(textwrap.dedent(body), "      "), "{generateName: e-}")
 
 
 def test_value_from_and_env_from_become_env_refs(tmp_path):
@@ -82,7 +79,6 @@ def test_registry_credentials_are_chosen_by_the_image_registry():
 def test_image_pull_secrets_are_read(tmp_path):
     checked = _check(tmp_path, "").workflow  # HEAD alone: no pull secrets
     assert checked.argo.image_pull_secrets == ()
-    path = tmp_path / "p.yaml"
-    path.write_text(HEAD.replace("  entrypoint: main\n", "  entrypoint: main\n  imagePullSecrets: [{name: regcred}, {}]\n"))
-    bad = check(path)
+    bad = check_argo(tmp_path, SPEC.replace("entrypoint: main\n", "entrypoint: main\nimagePullSecrets: [{name: regcred}, {}]\n"),
+                     "{generateName: e-}", "p.yaml")
     assert [(p.mark.line, p.message) for p in bad.problems] == [(6, "an imagePullSecrets entry needs `name`")]

@@ -9,6 +9,7 @@ import pytest
 from flowport.lang.argo_tags import Unresolved, item_label, item_scope, sequence_items, substitute
 from flowport.translators import check
 from flowport.lang.durations import parse_duration
+from testkit.workflows import write_argo
 
 
 def write(tmp_path, name: str, text: str):
@@ -269,6 +270,20 @@ def test_workflow_template_refs_resolve_from_templates_dir(tmp_path):
     assert not r3.ok
     p = r3.problems[0]
     assert "WorkflowTemplate 'lib' not found" in p.message and "--templates" in p.hint and p.mark.line == 10
+
+
+def test_a_templates_file_edited_between_checks_is_read_again(tmp_path):
+    """Templates files are parsed once a process (an audit checks every workflow against
+    them), but an edited one is what the next check sees."""
+    lib = write(tmp_path, "lib.yaml", LIB)
+    wf = write_argo(tmp_path, "workflowTemplateRef: {name: lib}")
+    assert check(wf, templates=[lib]).ok
+    lib.write_text(LIB.replace("name: lib", "name: renamed"))
+    again = check(wf, templates=[lib])
+    assert not again.ok and "WorkflowTemplate 'lib' not found" in again.problems[0].message
+    lib.write_text("kind: [")
+    broken = check(wf, templates=[lib])
+    assert broken.problems and broken.problems[0].mark.file == str(lib)
 
 
 def test_workflow_template_runs_like_submit_from(tmp_path):

@@ -13,19 +13,12 @@ from flowport.adapter.argo.volumes import RunVolumes
 from flowport.adapter.runners.volumes import VolumeError, host_path, volume_name
 from flowport.model.argo import Volume, VolumeMount
 from flowport.translators import check
+from testkit.workflows import write_argo
 
-HEAD = """\
-apiVersion: argoproj.io/v1alpha1
-kind: Workflow
-metadata: {generateName: vol-}
-spec:
-"""
 
 
 def write(tmp_path, body: str, name: str = "wf.yaml"):
-    p = tmp_path / name
-    p.write_text(HEAD + textwrap.indent(textwrap.dedent(body).strip("\n"), "  ") + "\n")
-    return p
+    return write_argo(tmp_path, body, "{generateName: vol-}", name)
 
 
 def found(r) -> list[tuple[int, int, str, str, str | None, str]]:
@@ -170,8 +163,7 @@ def test_volumes_of_a_workflow_template_ref_merge_by_name(tmp_path):
           - name: main
             container: {image: busybox, volumeMounts: [{name: data, mountPath: /d}, {name: keep, mountPath: /k}]}
         """).lstrip())
-    p = tmp_path / "wf.yaml"
-    p.write_text(HEAD + "  workflowTemplateRef: {name: base}\n  volumes: [{name: data, hostPath: {path: /mine}}]\n")
+    p = write(tmp_path, "workflowTemplateRef: {name: base}\nvolumes: [{name: data, hostPath: {path: /mine}}]")
     from flowport.translators import check as check_
 
     r = check_(p, templates=[str(base)])

@@ -17,14 +17,12 @@ from flowport.adapter.argo.executor import FAILED, PENDING, RUNNING, SUCCEEDED, 
 from flowport.adapter.argo.leaf import suspend_pause
 from flowport.adapter.runners.base import StopToken
 from flowport.translators import check
+from testkit.workflows import check_argo
 
-ARGO = "apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w}\nspec:\n"
 
 
 def argo(tmp_path, spec: str):
-    p = tmp_path / "w.yaml"
-    p.write_text(ARGO + textwrap.indent(textwrap.dedent(spec).strip("\n"), "  ") + "\n")
-    return check(p)
+    return check_argo(tmp_path, spec, "{name: w}", "w.yaml")
 
 
 def dagu(tmp_path, text: str):

@@ -20,6 +20,7 @@ class Checked:
     problems: list[Problem] = field(default_factory=list)
     ignored: list[str] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)
+    dialect: str = ""  # Dagu: the document's dialect, also when it does not translate
 
     @property
     def ok(self) -> bool:
@@ -98,18 +99,21 @@ def _check(path: str, *, text: str | None, templates, base_config) -> Checked:
         docs[0] = with_base(docs[0], load_documents(str(base_config))[0])
     wf, problems, ignored = dagu.translate_document(docs[0], source_file=path)
     if problems:  # the children are checked once the caller is right
-        return Checked(path, None, list(problems), ignored, texts)
+        data = docs[0].data
+        return Checked(path, None, list(problems), ignored, texts,
+                       dialect=dagu.detect_dialect(data) if isinstance(data, dict) else "")
     from .dagu_subdags import resolve_subdags
 
     def translate(doc, file):
         child, found, notes = dagu.translate_document(doc, source_file=file)
         return child, list(found), notes
 
+    dialect = wf.dialect if wf is not None else ""
     wf, found, notes, more_texts = resolve_subdags(path, docs, wf, translate)
     texts.update(more_texts)
     if wf is not None:
         ignored = [*ignored, *(n for n in notes if n not in ignored)]
-    return Checked(path, wf if not found else None, found, ignored, texts)
+    return Checked(path, wf if not found else None, found, ignored, texts, dialect=dialect)
 
 
 def load(path: str | Path, *, base_config: str | Path | None = None) -> Workflow:

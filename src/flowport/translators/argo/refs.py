@@ -34,13 +34,35 @@ class Library:
         files = sorted([*p.glob("*.yaml"), *p.glob("*.yml")]) if p.is_dir() else [p]
         for f in files:
             try:
-                for doc in load_documents(str(f)):
+                for doc in _templates_file(f):
                     self.add(doc)
             except SourceError as err:
                 self.problems.extend(err.problems)
                 self.texts.update(err.texts)
             except OSError as err:
                 self.problems.append(Problem(f"cannot read the templates file: {err.strerror or err}", None))
+
+
+_parsed: dict[str, tuple[tuple[int, int], list[Document] | SourceError]] = {}
+
+
+def _templates_file(path: Path) -> list[Document]:
+    """The documents of a templates file, parsed once per process while the file stays as it
+    was: an audit or a `validate` of many files checks each against the same templates, and
+    parsing them all again for every workflow made a folder's check quadratic. The documents
+    are shared: translation reads them and builds its own values."""
+    stat = path.stat()
+    stamp = (stat.st_mtime_ns, stat.st_size)
+    known = _parsed.get(str(path))
+    if known is None or known[0] != stamp:
+        try:
+            known = (stamp, load_documents(str(path)))
+        except SourceError as err:
+            known = (stamp, err)
+        _parsed[str(path)] = known
+    if isinstance(known[1], SourceError):  # a fresh error: one raised again keeps every traceback
+        raise SourceError(known[1].problems, known[1].texts)
+    return known[1]
 
 
 def _import_template(cx: Translation, wt: str, template: str, seen: set[str]) -> str | None:
