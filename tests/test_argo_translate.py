@@ -283,7 +283,61 @@ def test_a_templates_file_edited_between_checks_is_read_again(tmp_path):
     assert not again.ok and "WorkflowTemplate 'lib' not found" in again.problems[0].message
     lib.write_text("kind: [")
     broken = check(wf, templates=[lib])
-    assert broken.problems and broken.problems[0].mark.file == str(lib)
+    assert [p.message for p in broken.problems] == ["WorkflowTemplate 'lib' not found"]
+    assert broken.problems[0].mark.file == str(wf) and f"could not be read and may define it: {lib}:" in broken.problems[0].hint
+
+
+BROKEN_LIB = """
+apiVersion: argoproj.io/v1alpha1
+kind: WorkflowTemplate
+metadata:
+  labels: {name: not-this}
+  name: only-broken
+spec:
+  templates:
+  - name: main
+    container: {image: busybox
+"""
+
+
+def test_an_unparsable_templates_file_fails_only_the_workflows_that_need_it(tmp_path):
+    """As Argo: a WorkflowTemplate that does not parse is never created, so only a reference
+    nothing else defines fails (`templateresolution/context.go`: "workflow template %s not
+    found"); the broken file is its own error, not one of every workflow."""
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    write(lib, "good.yaml", LIB)
+    write(lib, "broken.yaml", BROKEN_LIB)
+    plain = write_argo(tmp_path, "entrypoint: m\ntemplates:\n- {name: m, container: {image: busybox}}", name="plain.yaml")
+    good = write_argo(tmp_path, """
+        entrypoint: m
+        templates:
+        - name: m
+          steps:
+          - - {name: call, templateRef: {name: lib, template: echo}}
+        """, name="good-ref.yaml")
+    assert check(plain, templates=[lib]).ok and check(good, templates=[lib]).ok
+    for spec in ("workflowTemplateRef: {name: only-broken}",
+                 "entrypoint: m\ntemplates:\n- {name: m, steps: [[{name: c, templateRef: {name: only-broken, template: main}}]]}"):
+        r = check(write_argo(tmp_path, spec, name="needs-broken.yaml"), templates=[lib])
+        p = next(p for p in r.problems if "not found" in p.message)
+        assert "WorkflowTemplate 'only-broken' not found" in p.message and p.mark.file.endswith("needs-broken.yaml")
+        assert f"{lib / 'broken.yaml'} names a WorkflowTemplate 'only-broken' but cannot be parsed ({lib / 'broken.yaml'}:10:1" in p.hint
+        assert all(q.mark.file.endswith("needs-broken.yaml") for q in r.problems)
+    # a name no file defines: the broken file is not blamed, its name was read
+    r = check(write_argo(tmp_path, "workflowTemplateRef: {name: elsewhere}", name="other.yaml"), templates=[lib])
+    assert "broken.yaml" not in r.problems[0].hint and "--templates" in r.problems[0].hint
+    # the broken file checked on its own keeps its own errors
+    own = check(lib / "broken.yaml")
+    assert [(p.mark.line, p.mark.col) for p in own.problems] == [(10, 1)]
+
+
+def test_metadata_names_are_read_from_a_text_that_does_not_parse():
+    from flowport.translators.argo.refs import metadata_names
+
+    text = ("metadata:\n  # c\n  labels:\n    name: nested\n  name: \"first\"\nspec: {\n---\n"
+            "metadata: {generateName: g-, 'name': second}\n---\nmetadata:\n  generateName: x-\nspec: [\n")
+    assert metadata_names(text) == ("first", "second")
 
 
 def test_workflow_template_runs_like_submit_from(tmp_path):

@@ -4,12 +4,31 @@ what it calls) under the key `<WorkflowTemplate>/<template>`."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..source import Document, Problem, SourceError, load_documents, unknown_key_hint
+from ..source import Document, Mark, Problem, SourceError, load_documents, unknown_key_hint
 from .document import DocReader, Translation, is_argo
 from .templates import read_template
+
+
+TEMPLATES_HINT = "load it with --templates FILE_OR_DIR (or put it in the same file after `---`)"
+
+
+@dataclass(frozen=True)
+class Unreadable:
+    """A templates file that does not parse: its own error (Argo rejects such a WorkflowTemplate
+    when it is created), never an error of the workflows that load the library. It only
+    explains a reference that nothing else defines."""
+
+    file: str
+    names: tuple[str, ...]  # the `metadata.name`s read off its text without parsing it
+    problem: Problem  # the first thing wrong with it
+
+    @property
+    def where(self) -> str:
+        return str(self.problem.mark) if self.problem.mark is not None else self.file
 
 
 @dataclass
@@ -17,7 +36,7 @@ class Library:
     """WorkflowTemplates that `workflowTemplateRef` / `templateRef` may name."""
 
     docs: dict[str, Document] = field(default_factory=dict)
-    problems: list[Problem] = field(default_factory=list)
+    unreadable: list[Unreadable] = field(default_factory=list)
     texts: dict[str, str] = field(default_factory=dict)
 
     def add(self, doc: Document) -> None:
@@ -34,19 +53,35 @@ class Library:
         files = sorted([*p.glob("*.yaml"), *p.glob("*.yml")]) if p.is_dir() else [p]
         for f in files:
             try:
-                for doc in _templates_file(f):
-                    self.add(doc)
-            except SourceError as err:
-                self.problems.extend(err.problems)
-                self.texts.update(err.texts)
+                loaded = _templates_file(f)
             except OSError as err:
-                self.problems.append(Problem(f"cannot read the templates file: {err.strerror or err}", None))
+                problem = Problem(f"cannot read the templates file: {err.strerror or err}", Mark(str(f), 0, 0))
+                self.unreadable.append(Unreadable(str(f), (), problem))
+                continue
+            if isinstance(loaded, Unreadable):
+                self.unreadable.append(loaded)
+                continue
+            for doc in loaded:
+                self.add(doc)
+
+    def not_found_hint(self, name: str) -> str:
+        """The hint for a WorkflowTemplate `name` that no readable file defines: the
+        unreadable files that name it, else those whose names could not be read at all."""
+        named = [u for u in self.unreadable if name in u.names]
+        if named:
+            return "; ".join(f"{u.file} names a WorkflowTemplate {name!r} but cannot be parsed "
+                             f"({u.where}: {u.problem.message}): fix that file" for u in named)
+        unnamed = [u for u in self.unreadable if not u.names]
+        if unnamed:
+            return (f"{TEMPLATES_HINT}; these templates files could not be read and may define it: "
+                    + ", ".join(u.where for u in unnamed))
+        return TEMPLATES_HINT
 
 
-_parsed: dict[str, tuple[tuple[int, int], list[Document] | SourceError]] = {}
+_parsed: dict[str, tuple[tuple[int, int], list[Document] | Unreadable]] = {}
 
 
-def _templates_file(path: Path) -> list[Document]:
+def _templates_file(path: Path) -> list[Document] | Unreadable:
     """The documents of a templates file, parsed once per process while the file stays as it
     was: an audit or a `validate` of many files checks each against the same templates, and
     parsing them all again for every workflow made a folder's check quadratic. The documents
@@ -58,11 +93,45 @@ def _templates_file(path: Path) -> list[Document]:
         try:
             known = (stamp, load_documents(str(path)))
         except SourceError as err:
-            known = (stamp, err)
+            text = err.texts.get(str(path), "")
+            known = (stamp, Unreadable(str(path), metadata_names(text), err.problems[0]))
         _parsed[str(path)] = known
-    if isinstance(known[1], SourceError):  # a fresh error: one raised again keeps every traceback
-        raise SourceError(known[1].problems, known[1].texts)
     return known[1]
+
+
+_METADATA = re.compile(r"^metadata[ \t]*:[ \t]*(.*)$")
+_NAME = re.compile(r"^([ \t]*)[\"']?name[\"']?[ \t]*:[ \t]*[\"']?([\w.-]+)")
+_FLOW_NAME = re.compile(r"(?<![\w-])[\"']?name[\"']?[ \t]*:[ \t]*[\"']?([\w.-]+)")
+
+
+def metadata_names(text: str) -> tuple[str, ...]:
+    """The `metadata.name` of each document, read line by line from a text that does not
+    parse: a top-level `metadata:` then its first-level `name:`, or `metadata: {name: …}`."""
+    names: list[str] = []
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        head = _METADATA.match(line)
+        if head is None:
+            continue
+        if head.group(1).startswith("{"):
+            flow = _FLOW_NAME.search(head.group(1))
+            if flow:
+                names.append(flow.group(1))
+            continue
+        indent = None
+        for below in lines[i + 1:]:
+            stripped = below.strip()
+            if not stripped or stripped.startswith("#"):
+                continue
+            depth = len(below) - len(below.lstrip(" \t"))
+            if depth == 0:
+                break
+            indent = depth if indent is None else indent
+            found = _NAME.match(below)
+            if depth == indent and found:
+                names.append(found.group(2))
+                break
+    return tuple(names)
 
 
 def _import_template(cx: Translation, wt: str, template: str, seen: set[str]) -> str | None:
@@ -103,9 +172,7 @@ def resolve_refs(cx: Translation) -> None:
         d, wt, t, path = cx.pending_refs.pop()
         err = _import_template(cx, wt, t, done)
         if err:
-            hint = None
-            if wt not in cx.library.docs:
-                hint = "load it with --templates FILE_OR_DIR (or put it in the same file after `---`)"
+            hint = cx.library.not_found_hint(wt) if wt not in cx.library.docs else None
             d.p.error(path, f"templateRef: {err}", hint=hint)
 
 

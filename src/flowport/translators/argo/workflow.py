@@ -54,7 +54,6 @@ SPEC_KEYS = {
 }
 WORKFLOW_TEMPLATE_REF_KEYS = {"name": OK, "clusterScope": OK}
 RUNNABLE_KINDS = ("Workflow", "WorkflowTemplate", "ClusterWorkflowTemplate", "CronWorkflow")
-_TEMPLATES_HINT = "load it with --templates FILE_OR_DIR (or put it in the same file after `---`)"
 
 
 def translate_file(path: str, docs: list[Document], templates: Iterable[str | Path] = ()) -> tuple[Workflow | None, list[Problem], list[str], dict[str, str]]:
@@ -62,7 +61,7 @@ def translate_file(path: str, docs: list[Document], templates: Iterable[str | Pa
     for t in templates:
         library.add_path(t)
     wf, problems, ignored = translate(docs, source_file=path, library=library)
-    found = list(library.problems) + list(problems)
+    found = list(problems)  # an unreadable templates file is its own error, not this workflow's
     texts = {d.file: d.text for d in docs[:1]}
     texts.update(library.texts)
     return (wf if not found else None), found, ignored, texts
@@ -167,7 +166,7 @@ def _read_spec(cx: Translation, d: DocReader, top: dict, spec: dict) -> _Spec:
             d.p.error(("spec", "workflowTemplateRef"), "workflowTemplateRef needs a `name`")
         elif wt not in cx.library.docs:
             d.p.error(("spec", "workflowTemplateRef", "name"), f"WorkflowTemplate {wt!r} not found",
-                      hint=_TEMPLATES_HINT)
+                      hint=cx.library.not_found_hint(wt))
         else:
             wdoc = cx.library.docs[wt]
             base_doc = DocReader(cx, wdoc)
@@ -241,6 +240,8 @@ def _check_local_refs(cx: Translation, refs: list) -> None:
 
 def _entrypoint(cx: Translation, s: _Spec) -> str | None:
     entry = s.pick("entrypoint")
+    if entry is None and s.base is None and "workflowTemplateRef" in s.fields:
+        return None  # the unresolved workflowTemplateRef is the error, as in Argo
     if entry is None:
         s.d.p.error(("spec",), "spec needs an `entrypoint`", hint="the name of the template to run first")
         return None
