@@ -110,3 +110,46 @@ def test_html_escapes_what_files_say(tmp_path):
     (root / "evil.yaml").write_text("steps:\n  - name: a\n    command: echo hi\n    depends: ['</script><b>']\n")
     html = to_html(run_audit([root], workers=1))
     assert "</script><b>" not in html
+
+
+def test_an_unparsable_template_is_its_own_error_not_every_workflow(tmp_path):
+    """A folder with one WorkflowTemplate that does not parse: that file is invalid (once, at
+    its line), workflows with no ref or a ref another file resolves run, and only the one
+    naming a template nobody readable defines is invalid, pointed at the broken file."""
+    files = {
+        "broken.yaml": textwrap.dedent("""\
+            apiVersion: argoproj.io/v1alpha1
+            kind: WorkflowTemplate
+            metadata:
+              name: only-broken
+            spec:
+              templates:
+                - name: main
+                  container: {image: alpine
+            """),
+        "shared.yaml": textwrap.dedent("""\
+            apiVersion: argoproj.io/v1alpha1
+            kind: WorkflowTemplate
+            metadata: {name: shared}
+            spec:
+              entrypoint: main
+              templates:
+                - name: main
+                  container: {image: alpine, command: [echo, hi]}
+            """),
+        "plain.yaml": ARGO.format(body="      container: {image: alpine}"),
+        "uses-shared.yaml": ARGO.format(body="      steps:\n        - - {name: c, templateRef: {name: shared, template: main}}"),
+        "uses-broken.yaml": ARGO.format(body="      steps:\n        - - {name: c, templateRef: {name: only-broken, template: main}}"),
+    }
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    by_name = {Path(f.file).name: f for f in run_audit([tmp_path], workers=1).files}
+    assert {n: f.verdict for n, f in by_name.items()} == {
+        "broken.yaml": INVALID, "shared.yaml": RUNS, "plain.yaml": RUNS, "uses-shared.yaml": RUNS,
+        "uses-broken.yaml": INVALID}
+    [own] = by_name["broken.yaml"].problems
+    assert (own["file"], own["line"], own["col"]) == (str(tmp_path / "broken.yaml"), 9, 1)
+    [missing] = by_name["uses-broken.yaml"].problems
+    assert missing["file"] == str(tmp_path / "uses-broken.yaml") and missing["line"] == 9
+    assert "WorkflowTemplate 'only-broken' not found" in missing["message"]
+    assert f"{tmp_path / 'broken.yaml'}:9:1" in missing["hint"]
