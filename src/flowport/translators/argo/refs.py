@@ -8,10 +8,16 @@ import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from ..source import Document, Mark, Problem, SourceError, load_documents, unknown_key_hint
+from ..source import (
+    Document,
+    Mark,
+    Problem,
+    SourceError,
+    load_documents,
+    unknown_key_hint,
+)
 from .document import DocReader, Translation, is_argo
 from .templates import read_template
-
 
 TEMPLATES_HINT = "load it with --templates FILE_OR_DIR (or put it in the same file after `---`)"
 
@@ -100,7 +106,7 @@ def _templates_file(path: Path) -> list[Document] | Unreadable:
 
 
 _METADATA = re.compile(r"^metadata[ \t]*:[ \t]*(.*)$")
-_NAME = re.compile(r"^([ \t]*)[\"']?name[\"']?[ \t]*:[ \t]*[\"']?([\w.-]+)")
+_NAME = re.compile(r"^[ \t]*[\"']?name[\"']?[ \t]*:[ \t]*[\"']?([\w.-]+)")
 _FLOW_NAME = re.compile(r"(?<![\w-])[\"']?name[\"']?[ \t]*:[ \t]*[\"']?([\w.-]+)")
 
 
@@ -129,7 +135,7 @@ def metadata_names(text: str) -> tuple[str, ...]:
             indent = depth if indent is None else indent
             found = _NAME.match(below)
             if depth == indent and found:
-                names.append(found.group(2))
+                names.append(found.group(1))
                 break
     return tuple(names)
 
