@@ -27,6 +27,8 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
+from ..model.plain import field_names
+
 PLACEHOLDER = re.compile(r"flowport-secret\(\(([a-z0-9-]+)\)\)")
 _SECRET_WORDS = r"password|passwd|secret|token|api[-_]?key|access[-_]?key|private[-_]?key"
 # Key names whose scalar value is a secret (matched at the end of the key, any case).
@@ -294,14 +296,6 @@ _SIZED = frozenset({str, tuple, list, dict})  # empty ones (most fields of a ste
 
 def _nothing_inside(value: Any) -> bool:
     return type(value) in _ATOMS or (type(value) in _SIZED and not value)
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-def _field_names(cls: type) -> tuple[str, ...]:
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
-    return names
 
 
 def redact_strings(obj: Any, redact: Callable[[str], str]) -> Any:
@@ -327,7 +321,7 @@ def redact_strings(obj: Any, redact: Callable[[str], str]) -> Any:
         return redact(obj)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         changed = {}
-        for name in _field_names(cls):
+        for name in field_names(cls):
             value = getattr(obj, name)
             if _nothing_inside(value):
                 continue
