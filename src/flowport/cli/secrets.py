@@ -106,9 +106,11 @@ def _walk(node: Any, where: tuple[str, ...]) -> Iterator[tuple[Any, tuple[str, .
 def _documents(text: str) -> list[Any]:
     """The composed documents, by the loader's own (libyaml) composer: the pure-Python one
     took 14 s on a 50,000-step file."""
+    from ..translators import gc_paused
     from ..translators.source.limits import compose
 
-    roots, failure = compose(text)
+    with gc_paused():  # as the loader: GC passes over the IR already built tripled the time
+        roots, failure = compose(text)
     if failure is not None:
         raise failure
     return roots
