@@ -296,10 +296,6 @@ _ATOMS = frozenset({int, float, bool, complex, bytes, type(None)})
 _SIZED = frozenset({str, tuple, list, dict})  # empty ones (most fields of a step) are skipped too
 
 
-def _nothing_inside(value: Any) -> bool:
-    return type(value) in _ATOMS or (type(value) in _SIZED and not value)
-
-
 def redact_strings(obj: Any, redact: Callable[[str], str]) -> Any:
     """`obj` (a Workflow, a dict from to_dict) with every string passed through `redact`;
     objects without a changed string are returned as they are. Dataclasses are copied
@@ -311,21 +307,23 @@ def redact_strings(obj: Any, redact: Callable[[str], str]) -> Any:
     if cls in _ATOMS:
         return obj
     if isinstance(obj, (list, tuple)):
-        items = [item if _nothing_inside(item) else redact_strings(item, redact) for item in obj]
+        items = [item if type(item) in _ATOMS else redact_strings(item, redact) for item in obj]
         if all(a is b for a, b in zip(items, obj)):
             return obj
         return type(obj)(items) if not hasattr(obj, "_fields") else type(obj)(*items)
     if isinstance(obj, dict):
-        pairs = {key: value if _nothing_inside(value) else redact_strings(value, redact)
+        pairs = {key: value if type(value) in _ATOMS else redact_strings(value, redact)
                  for key, value in obj.items()}
         return obj if all(pairs[k] is obj[k] for k in obj) else pairs
     if isinstance(obj, str):  # a str subclass (a str enum)
         return redact(obj)
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+    names = field_names(obj)
+    if names is not None:
         changed = {}
-        for name in field_names(cls):
+        for name in names:
             value = getattr(obj, name)
-            if _nothing_inside(value):
+            kind = type(value)
+            if kind in _ATOMS or (kind in _SIZED and not value):  # inline: ~35 fields a step
                 continue
             new = redact_strings(value, redact)
             if new is not value:

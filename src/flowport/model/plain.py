@@ -12,10 +12,12 @@ _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 _LEAVES = frozenset({str, int, float, bool, type(None)})
 
 
-def field_names(cls: type) -> tuple[str, ...]:
-    """The field names of dataclass `cls` (`dataclasses.fields` rebuilds its tuple each call)."""
+def field_names(obj: Any) -> tuple[str, ...] | None:
+    """The field names of `obj` if it is a dataclass instance, else None; looked up once per
+    type (`dataclasses.fields` rebuilds its tuple at every call)."""
+    cls = type(obj)
     names = _FIELD_NAMES.get(cls)
-    if names is None:
+    if names is None and dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
     return names
 
@@ -29,9 +31,7 @@ def plain(obj: Any) -> Any:
         return obj
     if cls is tuple or cls is list:
         return cls(value if type(value) in _LEAVES else plain(value) for value in obj)
-    names = _FIELD_NAMES.get(cls)
-    if names is None and dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-        names = field_names(cls)
+    names = field_names(obj)
     if names is not None:
         out = {}
         for name in names:  # a loop, not a call per leaf: ~35 fields a step, mostly None/""/()
