@@ -25,7 +25,7 @@ def field_names(obj: Any) -> tuple[str, ...] | None:
 def plain(obj: Any) -> Any:
     """`dataclasses.asdict(obj)` for a form that is only read (`plan --json`): the same dicts,
     lists and tuples, but str/int/float/bool/None shared instead of deep-copied one by one
-    (asdict took 2.2 s of a 50,000-step plan, this ~0.5 s). Other leaves are still copied."""
+    (50,000 steps: asdict 2.2 s, this 0.9 s). Other leaves are still copied."""
     cls = type(obj)
     if cls in _LEAVES:
         return obj

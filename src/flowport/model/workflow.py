@@ -13,8 +13,8 @@ from typing import Any
 
 from .argo import ArgoSpec
 from .common import Container, Pairs, Param, Semantics
-from .plain import plain
 from .dagu import DagRetry, Handlers, MailSettings, Precondition, SecretRef, Step
+from .plain import plain
 
 
 @dataclass(frozen=True)
