@@ -82,3 +82,19 @@ def test_plan_json_written_step_by_step_is_the_whole_ir_as_indented_json():
         views.write_plan_json(wf, out)
         assert out.getvalue() == json.dumps(wf.to_dict(), indent=2, default=str) + "\n"
     assert [step["name"] for step in wf.to_dict()["steps"]] == [] and len(dagu.to_dict()["steps"]) == 2
+
+
+def test_the_json_ready_form_is_asdicts_without_its_copies():
+    """model.plain stands in for dataclasses.asdict in to_dict: same dicts, lists and tuples."""
+    from dataclasses import asdict
+
+    from flowport.model.plain import plain
+
+    argo = load_text("apiVersion: argoproj.io/v1alpha1\nkind: Workflow\nmetadata: {name: w}\nspec:\n"
+                     "  entrypoint: m\n  arguments: {parameters: [{name: p, value: '1'}]}\n  templates:\n"
+                     "  - name: m\n    retryStrategy: {limit: 2}\n"
+                     "    container: {image: alpine, command: [echo, hi], env: [{name: A, value: b}]}\n",
+                     "w.yaml")
+    for wf in (load_text(MAIL_DAG, "nightly.yaml"), argo):
+        assert plain(wf) == asdict(wf)
+        assert plain(wf).keys() == asdict(wf).keys()

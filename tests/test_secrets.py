@@ -191,6 +191,21 @@ def test_a_secret_written_with_escapes_is_refused():
         secrets.scrub('smtp: {host: h, password: "a\\tb"}\n', "w")
 
 
+@pytest.mark.parametrize(("text", "value"), [
+    ('smtp: {host: h, "pass\\x77ord": hunter22}\n', "hunter22"),  # the key spelled by an escape
+    ('env:\n  - H: "json:\\/\\/u:pw123@h/x"\n', "json://u:pw123@h/x"),  # the URL's "://" too
+    ("smtp: {host: h, PASSWORD: hunter22}\n", "hunter22"),
+])
+def test_the_quick_text_test_lets_through_every_way_to_write_a_secret(text, value):
+    """find_secrets skips composing a text without a secret key word, "://" or a backslash:
+    each is written out, or spelled by an escape."""
+    assert [f.value for f in secrets.find_secrets(text)] == [value]
+
+
+def test_a_text_without_secret_words_urls_or_escapes_has_no_secrets():
+    assert secrets.find_secrets("steps:\n  - command: echo user@host 'p: w'\n") == []
+
+
 def test_deploy_spec_and_prefect_yaml_hold_placeholders_only(tmp_path):
     from flowport.cli.deploy import prefect_yaml, spec_for
 
@@ -246,6 +261,13 @@ def test_redact_strings_keeps_untouched_objects():
           - command: echo hello
         """), "w.yaml")
     assert secrets.redact_strings(wf, secrets.redactor(None)) is wf
+
+
+def test_redact_strings_looks_inside_every_container():
+    redact = secrets.redactor("smtp: {password: hunter22}\n")
+    data = {"a": ("", [], ({"b": ["x hunter22"]},)), "n": None, "u": ["slack://T1/B2/tok3n"]}
+    assert secrets.redact_strings(data, redact) == {
+        "a": ("", [], ({"b": ["x ****"]},)), "n": None, "u": ["slack://****/****/****"]}
 
 
 def test_prefect_yaml_with_literal_secrets_needs_the_server(tmp_path):

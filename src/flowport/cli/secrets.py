@@ -27,10 +27,16 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
+from ..model.plain import field_names
+
 PLACEHOLDER = re.compile(r"flowport-secret\(\(([a-z0-9-]+)\)\)")
+_SECRET_WORDS = r"password|passwd|secret|token|api[-_]?key|access[-_]?key|private[-_]?key"
 # Key names whose scalar value is a secret (matched at the end of the key, any case).
-SECRET_KEY = re.compile(r"(password|passwd|secret|token|api[-_]?key|access[-_]?key|private[-_]?key)$",
-                        re.I)
+SECRET_KEY = re.compile(rf"({_SECRET_WORDS})$", re.I)
+# A text without any of these has no literal secret: a secret key's name, or a URL's "://",
+# must stand in it as written (same words, same case folding), unless a double-quoted escape
+# spells it; line folding only adds spaces or line breaks, which neither can contain.
+_MAY_HOLD_SECRETS = re.compile(rf"://|\\|{_SECRET_WORDS}", re.I)
 # Run-time references: what is left after removing them must be empty for a value to be
 # "not literal".
 _REFERENCE = re.compile(r"\$\{[^}]*\}|\$[A-Za-z_][A-Za-z0-9_]*|`[^`]*`|\{\{.*?\}\}")
@@ -100,9 +106,11 @@ def _walk(node: Any, where: tuple[str, ...]) -> Iterator[tuple[Any, tuple[str, .
 def _documents(text: str) -> list[Any]:
     """The composed documents, by the loader's own (libyaml) composer: the pure-Python one
     took 14 s on a 50,000-step file."""
+    from ..translators import gc_paused
     from ..translators.source.limits import compose
 
-    roots, failure = compose(text)
+    with gc_paused():  # as the loader: GC passes over the IR already built tripled the time
+        roots, failure = compose(text)
     if failure is not None:
         raise failure
     return roots
@@ -118,6 +126,8 @@ def scalar_values(text: str) -> list[tuple[Any, tuple[str, ...], bool]]:
 
 def find_secrets(text: str) -> list[Found]:
     """Every literal secret of the YAML text, in text order."""
+    if not _MAY_HOLD_SECRETS.search(text):
+        return []  # composing a 50,000-step file again took longer than validating it
     found = []
     for node, where, secret_key in scalar_values(text):
         if node.tag not in _SCALARS or not isinstance(node.value, str) or not node.value:
@@ -268,6 +278,8 @@ def redactor(source: str | None = None) -> Callable[[str], str]:
     words = [re.compile(rf"(?<![A-Za-z0-9]){re.escape(v)}(?![A-Za-z0-9])") for v in secrets]
 
     def redact(text: str) -> str:
+        if "://" not in text and not any(value in text for value in secrets):
+            return text  # no secret value and no URL: the common case, kept cheap
         for value, word in zip(secrets, words):
             if value in text:
                 masked = redact_url(value) if _URL.fullmatch(value) else REDACTED
@@ -279,27 +291,43 @@ def redactor(source: str | None = None) -> Callable[[str], str]:
     return redact
 
 
+# Values that hold no string: returned as they are without looking inside.
+_ATOMS = frozenset({int, float, bool, complex, bytes, type(None)})
+_SIZED = frozenset({str, tuple, list, dict})  # empty ones (most fields of a step) are skipped too
+
+
 def redact_strings(obj: Any, redact: Callable[[str], str]) -> Any:
     """`obj` (a Workflow, a dict from to_dict) with every string passed through `redact`;
     objects without a changed string are returned as they are. Dataclasses are copied
-    field by field (no __init__/__post_init__ rerun)."""
-    if isinstance(obj, str):
+    field by field (no __init__/__post_init__ rerun). Every string of a 50,000-step IR
+    passes through here, so types are looked up once and atoms skipped without a call."""
+    cls = type(obj)
+    if cls is str:
         return redact(obj)
+    if cls in _ATOMS:
+        return obj
     if isinstance(obj, (list, tuple)):
-        items = [redact_strings(item, redact) for item in obj]
+        items = [item if type(item) in _ATOMS else redact_strings(item, redact) for item in obj]
         if all(a is b for a, b in zip(items, obj)):
             return obj
         return type(obj)(items) if not hasattr(obj, "_fields") else type(obj)(*items)
     if isinstance(obj, dict):
-        pairs = {key: redact_strings(value, redact) for key, value in obj.items()}
+        pairs = {key: value if type(value) in _ATOMS else redact_strings(value, redact)
+                 for key, value in obj.items()}
         return obj if all(pairs[k] is obj[k] for k in obj) else pairs
-    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+    if isinstance(obj, str):  # a str subclass (a str enum)
+        return redact(obj)
+    names = field_names(obj)
+    if names is not None:
         changed = {}
-        for f in dataclasses.fields(obj):
-            value = getattr(obj, f.name)
+        for name in names:
+            value = getattr(obj, name)
+            kind = type(value)
+            if kind in _ATOMS or (kind in _SIZED and not value):  # inline: ~35 fields a step
+                continue
             new = redact_strings(value, redact)
             if new is not value:
-                changed[f.name] = new
+                changed[name] = new
         if not changed:
             return obj
         clone = copy.copy(obj)

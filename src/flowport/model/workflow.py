@@ -8,12 +8,13 @@ so the engine never asks "is this Dagu?".
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .argo import ArgoSpec
 from .common import Container, Pairs, Param, Semantics
 from .dagu import DagRetry, Handlers, MailSettings, Precondition, SecretRef, Step
+from .plain import plain
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ class Workflow:
     def to_dict(self, *, steps: bool = True) -> dict[str, Any]:
         """JSON-ready form (for `plan --json`); `steps=False` leaves the steps out (the CLI
         writes them one at a time: a 50,000-step DAG's dict at once doubled the memory)."""
-        data = asdict(self if steps else replace(self, steps=()))
+        data = plain(self if steps else replace(self, steps=()))
         if steps:
             data["steps"] = [step_dict(step) for step in self.steps]
         # each child as its own to_dict: tagged actions, a redacted password
@@ -85,6 +86,6 @@ class Workflow:
 
 def step_dict(step: Step) -> dict[str, Any]:
     """A step's JSON-ready form, its action tagged with its kind."""
-    data = asdict(step)
+    data = plain(step)
     data["action"] = {"kind": type(step.action).__name__.lower(), **data["action"]}
     return data

@@ -41,7 +41,7 @@ def check(path: str | Path, *, text: str | None = None, templates: tuple[str | P
     """Translate without raising: every problem of the file at once. With `text`, the YAML
     is that text and `path` only names it (and anchors relative paths such as `dir:`)."""
     path = str(path)
-    with _gc_paused():  # a 5,000-task file allocates ~1M objects: GC passes made loading superlinear
+    with gc_paused():  # a 5,000-task file allocates ~1M objects: GC passes made loading superlinear
         checked = _check(path, text=text, templates=templates, base_config=base_config)
     checked.problems = _once(checked.problems)
     return checked
@@ -60,7 +60,7 @@ def _once(problems: list[Problem]) -> list[Problem]:
 
 
 @contextlib.contextmanager
-def _gc_paused():
+def gc_paused():
     enabled = gc.isenabled()
     gc.disable()
     try:
