@@ -469,3 +469,14 @@ def test_format_path():
     assert format_path(("a.b", "", "9lives")) == '["a.b"][""]["9lives"]'
     assert format_path(("on", True, None, 1.5)) == "on[true][null][1.5]"
     assert format_path(()) == ""
+
+
+def test_closed_bracket_pairs_keep_a_long_file_on_libyaml():
+    """`depends: [sN]` on every step closes itself: 5,000 of them are one level, not 5,000
+    (the pure-Python composer took 5x as long on a 50,000-step chain)."""
+    from flowport.translators.source.limits import _INLINE_DEPTH, _depth_bound
+
+    chain = "steps:\n" + "".join(f"  - name: s{i}\n    depends: [s{i - 1}, x]\n" for i in range(5000))
+    assert _depth_bound(chain) < _INLINE_DEPTH
+    hidden = "a: [" + '"[x", ' * 5000 + "]\n"  # brackets inside quotes still count as levels
+    assert _depth_bound(hidden) > 2 * 5000

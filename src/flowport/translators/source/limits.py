@@ -5,6 +5,7 @@ laughs") and duplicate keys (an error here, where PyYAML lets the last one win).
 from __future__ import annotations
 
 import os
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -128,12 +129,22 @@ _THREAD_DEPTH = 60_000  # composed on a helper thread with a stack to match
 _thread_lock = threading.Lock()
 
 
+_CLOSED_FLOW = re.compile(r"\[[^\[\]{}\"']*\]|\{[^\[\]{}\"']*\}")
+
+
 def _depth_bound(text: str) -> int:
     """An upper bound of the nesting depth: each flow level needs a bracket
     (two levels with an implicit ``[a: b]`` pair), each block level at most
-    half a column of indentation or indicator."""
+    half a column of indentation or indicator. A bracket pair with no bracket or
+    quote inside (``depends: [a, b]``) closes itself: together such pairs add
+    one level, not one each (a 50,000-step chain's `[sN]`s had sent it past
+    libyaml to the pure-Python composer)."""
     longest = max(map(len, text.split("\n")), default=0)
-    return 2 * (text.count("[") + text.count("{")) + 2 * longest + 4
+    opens = text.count("[") + text.count("{")
+    if opens > _INLINE_DEPTH:
+        rest = _CLOSED_FLOW.sub("", text)
+        opens = rest.count("[") + rest.count("{") + 1
+    return 2 * opens + 2 * longest + 4
 
 
 def _compose_into(text: str, loader: type, out: list, failure: list) -> None:
