@@ -402,8 +402,33 @@ def _runner_schedule(schedule: Any, active: bool) -> Any:
 
 
 def serve(specs: list[DeploymentSpec], *, limit: int | None = None) -> None:
-    """Serve every deployment from this process until Ctrl-C/SIGTERM (prefect.serve)."""
-    from prefect import serve as prefect_serve
+    """Serve every deployment from this process until Ctrl-C/SIGTERM: Prefect's Runner (what
+    `prefect.serve` uses), its deployments registered CONCURRENCY at a time — one by one,
+    1,000 workflows took minutes to start."""
+    import asyncio
+
+    from prefect.exceptions import TerminationSignal
+    from prefect.runner import Runner
+
+    from .register import CONCURRENCY
 
     save_blocks(specs)
-    prefect_serve(*runner_deployments(specs), limit=limit, print_starting_message=True)
+    deployments = runner_deployments(specs)
+
+    async def run() -> None:
+        runner = Runner(pause_on_shutdown=True, limit=limit)
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def add(deployment: Any) -> None:
+            async with gate:
+                await runner.aadd_deployment(deployment)
+
+        await asyncio.gather(*(add(d) for d in deployments))
+        print(f"Serving {len(deployments)} deployment(s); start a run with: "
+              f"prefect deployment run '{specs[0].full_name}'", flush=True)
+        await runner.start()
+
+    try:
+        asyncio.run(run())
+    except (KeyboardInterrupt, TerminationSignal):
+        pass
