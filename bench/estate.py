@@ -1,7 +1,7 @@
 """An estate of Dagu and Argo workflows on one Prefect server: deploy, serve, run.
 
     python bench/estate.py [--workflows 1000] [--runs 200] [--workers 4] [--reps 3]
-                           [--deploy-reps 3] [--no-sqlite] [--skip-serve] [--skip-runs]
+                           [--deploy-reps 3] [--no-sqlite] [--skip-deploy|serve|runs]
 
 Generates --workflows files (half Dagu DAGs of three `echo` steps with a failure handler
 and parameters, half Argo Workflows of a two-task DAG of `busybox` containers; one in ten of
@@ -17,7 +17,7 @@ each scheduled: a Dagu `schedule:` or an Argo CronWorkflow) and measures, agains
 3. runs: --runs short runs (half a Dagu DAG of three `echo` steps, half an Argo DAG of two
    `busybox` containers) submitted at once through --workers `process` workers on the
    PostgreSQL server; flowport's deployments vs the same flows written as plain Prefect
-   `@flow`/`@task` (bench/estate_baseline_flow.py: same task runs, same work). Runs per
+   `@flow`/`@task` (bench/estate_plain/plain_flows.py: same task runs, same work). Runs per
    minute from the first run's scheduled time to the last one's end, --reps times,
    alternating which goes first. Without a Docker Engine both halves are Dagu.
 
@@ -38,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+PLAIN = HERE / "estate_plain"  # a folder of its own: bench/docker.py would shadow the docker SDK there
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]  # here too
 sys.path.insert(0, str(HERE.parent / "integration"))
 sys.path.insert(0, str(HERE.parent))  # testkit/, which prefect_services uses
 
@@ -249,8 +251,8 @@ def run_deployments(tmp: Path, server: PrefectServer, with_docker: bool) -> dict
         def plain(flow: str, entry: str) -> Any:
             return client.create_deployment(
                 flow_id=client.create_flow_from_name(flow), name="baseline", work_pool_name="runs",
-                entrypoint=f"estate_baseline_flow.py:{entry}",
-                pull_steps=[{"prefect.deployments.steps.set_working_directory": {"directory": str(HERE)}}])
+                entrypoint=f"plain_flows.py:{entry}",
+                pull_steps=[{"prefect.deployments.steps.set_working_directory": {"directory": str(PLAIN)}}])
 
         flowport = [client.read_deployment_by_name(n).id for n in ("run-dagu/run-dagu", "run-argo/run-argo")]
         baseline = [plain("plain-dagu", "plain_dagu"), plain("plain-argo", "plain_argo")]
@@ -318,6 +320,7 @@ def main() -> None:
     ap.add_argument("--reps", type=int, default=3, help="repetitions of the runs comparison")
     ap.add_argument("--deploy-reps", type=int, default=3)
     ap.add_argument("--no-sqlite", action="store_true", help="deploy on PostgreSQL only")
+    ap.add_argument("--skip-deploy", action="store_true")
     ap.add_argument("--skip-serve", action="store_true")
     ap.add_argument("--skip-runs", action="store_true")
     args = ap.parse_args()
@@ -328,8 +331,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="flowport-bench-estate-") as tmp_name:
         tmp = Path(tmp_name)
         with Postgres() as pg:
-            deploy_phase(tmp, "PostgreSQL", database(pg, "deploy"), args.workflows, args.deploy_reps)
-            if not args.no_sqlite:
+            if not args.skip_deploy:
+                deploy_phase(tmp, "PostgreSQL", database(pg, "deploy"), args.workflows, args.deploy_reps)
+            if not (args.no_sqlite or args.skip_deploy):
                 deploy_phase(tmp, "SQLite", None, args.workflows, args.deploy_reps)
             if not (args.skip_serve and args.skip_runs):
                 with PrefectServer(tmp / "runs", database_url=database(pg, "runs")) as server:
