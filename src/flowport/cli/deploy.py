@@ -383,6 +383,7 @@ def runner_deployments(specs: list[DeploymentSpec]) -> list[Any]:
         deployment = run_workflow.with_options(name=flow_name(spec.workflow.name)).to_deployment(
             name=spec.name,
             parameters=spec.parameters,
+            version_type="prefect:simple",  # not Prefect's default: three `git` processes per deployment
             tags=spec.tags,
             description=spec.workflow.description or f"{spec.workflow.dialect} workflow {spec.path}",
             schedules=[
