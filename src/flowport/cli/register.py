@@ -80,7 +80,7 @@ async def existing_deployments(client: Any, flow_ids: dict[str, Any]) -> dict[tu
     return found
 
 
-def deployment_fields(spec: Any, pool: str, work_queue: str | None, paused: bool,
+def deployment_fields(spec: Any, pool: str | None, work_queue: str | None, paused: bool,
                       schema: dict[str, Any]) -> dict[str, Any]:
     """What `create_deployment` is given for `spec` (besides the flow id)."""
     return dict(
@@ -119,11 +119,12 @@ def unchanged(current: Any, wanted: dict[str, Any], schedules: set[tuple[Any, ..
     )
 
 
-async def register_specs(specs: list[Any], pool: str, work_queue: str | None, paused: bool,
+async def register_specs(specs: list[Any], pool: str | None, work_queue: str | None, paused: bool,
                          schema_of: Callable[[Any], dict[str, Any]],
                          schedules_of: Callable[[Any], list[Any]]) -> list[Registered]:
     """Create or update one deployment per spec (and its workflow block) on the server in
-    PREFECT_API_URL, in work pool `pool`. Results in the specs' order."""
+    PREFECT_API_URL, in work pool `pool` (None: served deployments, `flowport serve`).
+    Results in the specs' order."""
     from prefect.client.orchestration import get_client
     from prefect.exceptions import ObjectNotFound
 
@@ -131,12 +132,14 @@ async def register_specs(specs: list[Any], pool: str, work_queue: str | None, pa
     from .workflow_blocks import save_sources
 
     async with get_client() as client:
-        try:
-            work_pool = await client.read_work_pool(pool)
-        except ObjectNotFound:
-            raise DeployError(
-                f"work pool {pool!r} does not exist; create it with "
-                f"`prefect work-pool create {pool} --type process`") from None
+        default_queue_id = None
+        if pool is not None:
+            try:
+                default_queue_id = (await client.read_work_pool(pool)).default_queue_id
+            except ObjectNotFound:
+                raise DeployError(
+                    f"work pool {pool!r} does not exist; create it with "
+                    f"`prefect work-pool create {pool} --type process`") from None
         gate = asyncio.Semaphore(CONCURRENCY)
         names = sorted({flow_name(spec.workflow.name) for spec in specs})
         flow_ids, blocks_changed = await asyncio.gather(
@@ -157,7 +160,7 @@ async def register_specs(specs: list[Any], pool: str, work_queue: str | None, pa
             wanted = deployment_fields(spec, pool, work_queue, paused, schema_of(spec.workflow))
             have = current.get((name, spec.name))
             schedules = {(c.cron, c.timezone, c.active) for c in spec.schedules}
-            if have is not None and unchanged(have, wanted, schedules, work_pool.default_queue_id):
+            if have is not None and unchanged(have, wanted, schedules, default_queue_id):
                 return Registered(spec, str(have.id), changed=block_changed)
             fid = await flow_id(name)
             async with gate:
