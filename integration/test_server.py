@@ -248,6 +248,14 @@ def test_dagu_deployments_run_with_handlers_schedules_and_artifacts(stack, tmp_p
     with stack.settings():
         assert "0 1 * * *" in read_source(dep.parameters["source"])
 
+    # re-deploying it unchanged writes nothing: same deployment, not updated since
+    out = deploy(stack, ok)
+    assert "unchanged" in out and "1 of 1 deployment(s) were already up to date" in out, out
+    with stack.client() as client:
+        again = client.read_deployment_by_name("greet/greet")
+    assert (again.id, again.updated) == (dep.id, dep.updated)
+    assert sorted(s.schedule.cron for s in again.schedules) == ["0 1 * * *", "0 2 * * 0"]
+
 
 def test_prefect_yaml_is_deployable_with_prefect_deploy(stack, tmp_path):
     flow_file = write(tmp_path / "y", "yamlflow.yaml", OK.replace("name: greet", "name: from-yaml", 1))

@@ -186,3 +186,47 @@ def test_hook_runs_only_the_handlers_nobody_ran(tmp_path, monkeypatch):
     assert run_missing_handlers(wf, "run-1", [], "canceled", log) == ["onExit"]
     assert run_missing_handlers(wf, "run-1", [], "canceled", log) == []  # a second hook: nothing
     assert (tmp_path / "handlers.txt").read_text().split() == ["exit:canceled"]
+
+
+def test_paged_reads_stop_at_a_short_page_or_a_repeated_one():
+    import asyncio
+    from types import SimpleNamespace
+
+    from flowport.cli import register
+
+    items = [SimpleNamespace(id=i) for i in range(450)]
+
+    async def honest(offset, limit):
+        return items[offset:offset + limit]
+
+    async def ignores_offset(offset, limit):  # an endpoint without paging: the same page again
+        return items[:limit]
+
+    assert [i.id for i in asyncio.run(register.paged(honest))] == list(range(450))
+    assert [i.id for i in asyncio.run(register.paged(ignores_offset))] == list(range(200))
+
+
+def test_a_deployment_already_on_the_server_is_unchanged_only_when_every_field_matches(tmp_path):
+    from types import SimpleNamespace
+
+    from flowport.cli import register
+
+    path = tmp_path / "nightly.yaml"
+    path.write_text(DAG)
+    spec = deploy.spec_for(path)
+    spec.source_ref = "flowport-workflow:flowport-nightly"
+    schema = deploy.parameter_schema(spec.workflow)
+    wanted = register.deployment_fields(spec, "pool", None, False, schema)
+    crons = {(c.cron, c.timezone, c.active) for c in spec.schedules}
+    on_server = SimpleNamespace(
+        schedules=[SimpleNamespace(schedule=SimpleNamespace(cron=c.cron, timezone=c.timezone), active=c.active)
+                   for c in spec.schedules],
+        entrypoint=wanted["entrypoint"], work_pool_name="pool", work_queue_name="default", work_queue_id="q",
+        parameters=spec.parameters, parameter_openapi_schema=schema, enforce_parameter_schema=True,
+        description=wanted["description"], tags=list(spec.tags), pull_steps=[], paused=False)
+    assert register.unchanged(on_server, wanted, crons, "q")
+    assert not register.unchanged(on_server, wanted, crons, "another-default-queue")
+    assert not register.unchanged(on_server, wanted, crons - {next(iter(crons))}, "q")  # a schedule fewer
+    for field, value in [("paused", True), ("tags", ["flowport"]), ("parameters", {"source": "x"}),
+                         ("entrypoint", "flowport.cli.entry.run_workflow"), ("description", "")]:
+        assert not register.unchanged(SimpleNamespace(**{**vars(on_server), field: value}), wanted, crons, "q"), field

@@ -18,6 +18,7 @@ import contextvars
 import logging
 import re
 import signal
+import sys
 import threading
 import time
 import uuid
@@ -671,6 +672,8 @@ def _guarded(program: Program, phase: Callable[[], Any]) -> Any:
 def _release_volumes(run_id: str, succeeded: bool, stopped: bool) -> None:
     """The volumes the run created go once its containers are gone (program.close), as their
     labels say (runners/volumes.py: always, only after a success, or never)."""
+    if f"{__package__}.runners.docker" not in sys.modules:
+        return  # this process never talked to Docker: no volume (nor a 0.2 s Docker SDK import)
     try:
         from .runners.volumes import release_run_volumes
 

@@ -18,6 +18,8 @@ flow's signature, so there `params` is a free-form object pre-filled with the de
 from __future__ import annotations
 
 import base64
+import copy
+import functools
 import os
 import re
 from dataclasses import dataclass, field
@@ -158,16 +160,22 @@ def params_schema(wf: Workflow) -> dict[str, Any]:
 def parameter_schema(wf: Workflow) -> dict[str, Any]:
     """The deployment's parameter_openapi_schema: the static flow's, with `params` spelled
     out per workflow parameter."""
-    from prefect.utilities.callables import parameter_schema as flow_schema
-
-    from .entry import run_workflow
-
-    schema = flow_schema(run_workflow).model_dump_for_openapi()
+    schema = copy.deepcopy(_static_flow_schema())
     schema["properties"]["params"] = params_schema(wf)
     schema["properties"]["source"]["description"] = (
         f"The YAML of {wf.name} ({wf.dialect}): `flowport-workflow:<name>` names the Prefect block "
         "that holds it (Blocks page); YAML text here runs a changed workflow once.")
     return schema
+
+
+@functools.cache
+def _static_flow_schema() -> dict[str, Any]:
+    """run_workflow's own schema (pydantic builds it in ~10 ms: once per deploy, not per workflow)."""
+    from prefect.utilities.callables import parameter_schema as flow_schema
+
+    from .entry import run_workflow
+
+    return flow_schema(run_workflow).model_dump_for_openapi()
 
 
 def default_params(wf: Workflow) -> dict[str, str]:
@@ -260,30 +268,6 @@ def save_secrets(specs: list[DeploymentSpec]) -> None:
         raise DeployError(str(exc)) from None
 
 
-async def _save_sources(client: Any, specs: list[DeploymentSpec]) -> None:
-    """Each workflow's text as the `flowport-workflow` block its `source` parameter then
-    names (a prefect.yaml keeps the text: it is a file a team versions)."""
-    from .workflow_blocks import save_sources
-
-    refs = await save_sources(client, [(spec.name, spec.source, spec.path) for spec in specs])
-    for spec, ref in zip(specs, refs):
-        spec.source_ref = ref
-
-
-def save_blocks(specs: list[DeploymentSpec]) -> None:
-    """The secrets and the workflows' texts as blocks (`serve`; `register` does it itself)."""
-    import asyncio
-
-    from prefect.client.orchestration import get_client
-
-    async def save() -> None:
-        async with get_client() as client:
-            await _save_sources(client, specs)
-
-    save_secrets(specs)
-    asyncio.run(save())
-
-
 def _schedule_creates(spec: DeploymentSpec) -> list[Any]:
     from prefect.client.schemas.actions import DeploymentScheduleCreate
     from prefect.client.schemas.schedules import CronSchedule
@@ -294,73 +278,18 @@ def _schedule_creates(spec: DeploymentSpec) -> list[Any]:
     ]
 
 
-REGISTER_CONCURRENCY = 16  # requests in flight: 1,000 workflows register in seconds, not minutes
-
-
 def register(specs: list[DeploymentSpec], pool: str, *, work_queue: str | None = None,
-             paused: bool = False) -> list[tuple[DeploymentSpec, str]]:
+             paused: bool = False) -> list[tuple[DeploymentSpec, str, bool]]:
     """Create or update one deployment per spec on the server in PREFECT_API_URL, in work
-    pool `pool` (which must exist). Returns (spec, deployment id), in order."""
+    pool `pool` (which must exist); what the server already holds unchanged is left alone
+    (register.py). Returns (spec, deployment id, changed), in order."""
     import asyncio
+
+    from .register import register_specs
 
     save_secrets(specs)
-    return asyncio.run(_register(specs, pool, work_queue, paused))
-
-
-async def _register(specs: list[DeploymentSpec], pool: str, work_queue: str | None,
-                    paused: bool) -> list[tuple[DeploymentSpec, str]]:
-    import asyncio
-
-    from prefect.client.orchestration import get_client
-    from prefect.exceptions import ObjectNotFound
-
-    async with get_client() as client:
-        try:
-            await client.read_work_pool(pool)
-        except ObjectNotFound:
-            raise DeployError(
-                f"work pool {pool!r} does not exist; create it with "
-                f"`prefect work-pool create {pool} --type process`") from None
-        await _save_sources(client, specs)
-        names = sorted({flow_name(spec.workflow.name) for spec in specs})  # one flow per workflow
-        flow_ids = dict(zip(names, await asyncio.gather(*(client.create_flow_from_name(n) for n in names))))
-        gate = asyncio.Semaphore(REGISTER_CONCURRENCY)
-
-        async def one(spec: DeploymentSpec) -> tuple[DeploymentSpec, str]:
-            name = flow_name(spec.workflow.name)
-            async with gate:
-                deployment_id = await client.create_deployment(
-                    flow_id=flow_ids[name],
-                    name=spec.name,
-                    entrypoint=entrypoint_for(name),
-                    work_pool_name=pool,
-                    work_queue_name=work_queue,
-                    parameters=spec.parameters,
-                    parameter_openapi_schema=parameter_schema(spec.workflow),
-                    enforce_parameter_schema=True,
-                    description=spec.workflow.description or f"{spec.workflow.dialect} workflow {spec.path}",
-                    tags=spec.tags,
-                    schedules=_schedule_creates(spec),
-                    pull_steps=[],
-                    paused=paused,
-                )
-                await _replace_schedules(client, deployment_id, spec)
-            return spec, str(deployment_id)
-
-        return list(await asyncio.gather(*(one(spec) for spec in specs)))
-
-
-async def _replace_schedules(client: Any, deployment_id: Any, spec: DeploymentSpec) -> None:
-    """A re-deploy keeps exactly the file's schedules (the upsert may keep old ones)."""
-    wanted = {(c.cron, c.timezone, c.active) for c in spec.schedules}
-    current = await client.read_deployment_schedules(deployment_id)
-    have = {(getattr(s.schedule, "cron", None), getattr(s.schedule, "timezone", None), s.active) for s in current}
-    if have == wanted and len(current) == len(wanted):
-        return
-    for s in current:
-        await client.delete_deployment_schedule(deployment_id, s.id)
-    if spec.schedules:
-        await client.create_deployment_schedules(deployment_id, _schedule_creates(spec))
+    done = asyncio.run(register_specs(specs, pool, work_queue, paused, parameter_schema, _schedule_creates))
+    return [(r.spec, r.deployment_id, r.changed) for r in done]
 
 
 # ------------------------------------------------------------------ prefect.yaml
@@ -424,39 +353,43 @@ def prefect_yaml(specs: list[DeploymentSpec], pool: str, *, work_queue: str | No
 # ------------------------------------------------------------------ serve
 
 
-def runner_deployments(specs: list[DeploymentSpec]) -> list[Any]:
-    """RunnerDeployments of the static flow for `prefect.serve` (no work pool)."""
-    from prefect.client.schemas.schedules import CronSchedule
-    from prefect.utilities.callables import ParameterSchema
-
-    from .entry import run_workflow
-
-    out = []
-    for spec in specs:
-        deployment = run_workflow.with_options(name=flow_name(spec.workflow.name)).to_deployment(
-            name=spec.name,
-            parameters=spec.parameters,
-            tags=spec.tags,
-            description=spec.workflow.description or f"{spec.workflow.dialect} workflow {spec.path}",
-            schedules=[
-                _runner_schedule(CronSchedule(cron=c.cron, timezone=c.timezone), c.active)
-                for c in spec.schedules
-            ],
-        )
-        deployment._parameter_openapi_schema = ParameterSchema(**parameter_schema(spec.workflow))
-        out.append(deployment)
-    return out
-
-
-def _runner_schedule(schedule: Any, active: bool) -> Any:
-    from prefect.client.schemas.actions import DeploymentScheduleCreate
-
-    return DeploymentScheduleCreate(schedule=schedule, active=active)
-
-
 def serve(specs: list[DeploymentSpec], *, limit: int | None = None) -> None:
-    """Serve every deployment from this process until Ctrl-C/SIGTERM (prefect.serve)."""
-    from prefect import serve as prefect_serve
+    """Serve every deployment from this process until Ctrl-C/SIGTERM with Prefect's Runner
+    (what `prefect.serve` uses). The deployments (no work pool) are registered as `deploy`
+    registers them (register.py: bulk reads, unchanged ones left alone, 8 requests in
+    flight), then handed to the runner already registered: `prefect.serve` applies them one
+    by one, four requests each, and 1,000 workflows took three minutes to start."""
+    import asyncio
 
-    save_blocks(specs)
-    prefect_serve(*runner_deployments(specs), limit=limit, print_starting_message=True)
+    from prefect.deployments.runner import RunnerDeployment
+    from prefect.exceptions import TerminationSignal
+    from prefect.runner import Runner
+
+    from .register import register_specs
+
+    class Registered(RunnerDeployment):
+        """A deployment `register_specs` already put on the server: applying it is its id."""
+
+        deployment_id: str = ""
+
+        async def aapply(self, *args: Any, **kwargs: Any) -> Any:
+            import uuid
+
+            return uuid.UUID(self.deployment_id)
+
+    save_secrets(specs)
+
+    async def run() -> None:
+        done = await register_specs(specs, None, None, False, parameter_schema, _schedule_creates)
+        runner = Runner(pause_on_shutdown=True, limit=limit)
+        for r in done:
+            await runner.aadd_deployment(Registered(name=r.spec.name, flow_name=flow_name(r.spec.workflow.name),
+                                                    deployment_id=r.deployment_id))
+        print(f"Serving {len(done)} deployment(s); start a run with: "
+              f"prefect deployment run '{specs[0].full_name}'", flush=True)
+        await runner.start()
+
+    try:
+        asyncio.run(run())
+    except (KeyboardInterrupt, TerminationSignal):
+        pass

@@ -97,10 +97,13 @@ def deploy(
         raise typer.Exit(1)
     done = _on_server(f"cannot register on {PREFECT_API_URL.value()}",
                       lambda: register(specs, pool, work_queue=work_queue, paused=paused))
-    for spec, deployment_id in done:
+    for spec, deployment_id, changed in done:
         sched = ", ".join(f"{c.cron} ({c.timezone}){'' if c.active else ' inactive'}" for c in spec.schedules)
         out.print(f"[green]deployed[/] {spec.full_name}  ({spec.workflow.dialect}, {deployment_id})"
-                  + (f"  schedules: {sched}" if sched else ""))
+                  + (f"  schedules: {sched}" if sched else "") + ("" if changed else "  unchanged"))
+    same = sum(1 for *_, changed in done if not changed)
+    if same:
+        out.print(f"{same} of {len(done)} deployment(s) were already up to date on the server")
     out.print(f"run one with: prefect deployment run '{done[0][0].full_name}'" if done else "")
 
 

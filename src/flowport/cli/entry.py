@@ -67,6 +67,19 @@ def decode_source(source: str) -> str:
     return source
 
 
+# (flow run id, `source` parameter) -> the text: the run's name and its body both need it,
+# one block read serves both (the body pops it). Keyed by run: a long-lived process (a worker
+# running hooks) never gets a text read for another run.
+_RUN_TEXTS: dict[tuple[str, str], str] = {}
+
+
+def _run_key(source: str) -> tuple[str, str] | None:
+    from flowport.cli.workflow_blocks import is_reference
+    from prefect.runtime import flow_run
+
+    return (str(flow_run.id), source) if is_reference(source) and flow_run.id else None
+
+
 def workflow_name_of(source: str, path: str | None = None) -> str:
     """The workflow's name without translating it (for run names): Dagu `name:` / Argo
     `metadata.name|generateName`, else the file's stem."""
@@ -96,14 +109,14 @@ def source_name(path: str | None) -> str:
     return "workflow.yaml"
 
 
-def workflow_from_parameters(parameters: dict[str, Any]) -> Workflow:
-    """The workflow of a deployed run. Literal secrets travel as `flowport-secret((name))`
-    placeholders (`flowport deploy` moved them to Prefect Secret blocks): the text gets its
-    values back here, on the worker, before it is translated."""
+def workflow_from_parameters(parameters: dict[str, Any], text: str | None = None) -> Workflow:
+    """The workflow of a deployed run (`text`: its source already decoded). Literal secrets
+    travel as `flowport-secret((name))` placeholders (`flowport deploy` moved them to Prefect
+    Secret blocks): the text gets its values back here, on the worker, before it is translated."""
     from flowport.cli.secrets import resolve
     from flowport.translators import load_text
 
-    text = resolve(decode_source(parameters["source"]))
+    text = resolve(decode_source(parameters["source"]) if text is None else text)
     return load_text(text, source_name(parameters.get("path")))
 
 
@@ -168,7 +181,11 @@ def _flow_run_name() -> str:
     from flowport.translators import load_text
 
     try:  # the text as stored: secret placeholders need no resolving for a name
-        source = decode_source(parameters.get("source") or "")
+        raw = parameters.get("source") or ""
+        source = decode_source(raw)
+        key = _run_key(raw)
+        if key:
+            _RUN_TEXTS[key] = source
         return core.run_name(load_text(source, source_name(parameters.get("path"))))
     except Exception:  # the body reports the problem; the name only needs to be a name
         return workflow_name_of(parameters.get("source") or "", parameters.get("path"))
@@ -200,7 +217,8 @@ def run_workflow(
         path: where the YAML came from; when its folder exists on the machine that runs
             the flow, the workflow runs there (as `flowport run FILE` would).
     """
-    wf = workflow_from_parameters({"source": source, "path": path})
+    key = _run_key(source)
+    wf = workflow_from_parameters({"source": source, "path": path}, _RUN_TEXTS.pop(key, None) if key else None)
     options = load_run_options()  # the config file of the host running the flow (images)
     options = dataclasses.replace(options, notify=None)  # alerts: this flow's own state hooks
     return core.execute(wf, options, params_pairs(wf, params))
