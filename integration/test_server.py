@@ -508,8 +508,10 @@ def test_serve_a_folder_runs_and_cancels(stack, tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "flowport.cli", "serve", str(folder)], env=stack.env(),
                             stdout=open(log, "wb"), stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        wait_until(lambda: "served-stop/served-stop" in log.read_text(errors="replace"), 60,
-                   "flowport serve never registered served-stop", proc=proc, log=log, interval=0.2)
+        # "Serving N deployment(s)" comes once every deployment is registered (the per-file
+        # "serving …" lines come before: the deployments are registered side by side)
+        wait_until(lambda: "Serving 2 deployment(s)" in log.read_text(errors="replace"), 60,
+                   "flowport serve never registered its deployments", proc=proc, log=log, interval=0.2)
         assert proc.poll() is None, log.read_text(errors="replace")
         with stack.client() as client:  # registered as served deployments (no work pool)
             deadline = time.monotonic() + 30
