@@ -72,7 +72,7 @@ class Workflow:
     def to_dict(self, *, steps: bool = True) -> dict[str, Any]:
         """JSON-ready form (for `plan --json`); `steps=False` leaves the steps out (the CLI
         writes them one at a time: a 50,000-step DAG's dict at once doubled the memory)."""
-        data = plain(self if steps else replace(self, steps=()))
+        data = plain(replace(self, steps=(), subdags=()))  # both are filled in below, once
         if steps:
             data["steps"] = [step_dict(step) for step in self.steps]
         # each child as its own to_dict: tagged actions, a redacted password
