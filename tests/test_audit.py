@@ -23,6 +23,19 @@ spec:
 """
 
 
+# a WorkflowTemplate named `shared` that workflows of the estates refer to
+SHARED_TEMPLATE = """\
+apiVersion: argoproj.io/v1alpha1
+kind: WorkflowTemplate
+metadata: {name: shared}
+spec:
+  entrypoint: main
+  templates:
+    - name: main
+      container: {image: alpine, command: [echo, hi]}
+"""
+
+
 def estate(root: Path) -> Path:
     files = {
         "dagu/ok.yaml": "steps:\n  - name: a\n    command: echo hi\n",
@@ -38,16 +51,7 @@ def estate(root: Path) -> Path:
             spec:
               workflowTemplateRef: {name: shared}
             """),
-        "argo/nested/shared.yaml": textwrap.dedent("""\
-            apiVersion: argoproj.io/v1alpha1
-            kind: WorkflowTemplate
-            metadata: {name: shared}
-            spec:
-              entrypoint: main
-              templates:
-                - name: main
-                  container: {image: alpine, command: [echo, hi]}
-            """),
+        "argo/nested/shared.yaml": SHARED_TEMPLATE,
         "k8s/deployment.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\n",
         "notes.txt": "not yaml",
     }
@@ -127,16 +131,7 @@ def test_an_unparsable_template_is_its_own_error_not_every_workflow(tmp_path):
                 - name: main
                   container: {image: alpine
             """),
-        "shared.yaml": textwrap.dedent("""\
-            apiVersion: argoproj.io/v1alpha1
-            kind: WorkflowTemplate
-            metadata: {name: shared}
-            spec:
-              entrypoint: main
-              templates:
-                - name: main
-                  container: {image: alpine, command: [echo, hi]}
-            """),
+        "shared.yaml": SHARED_TEMPLATE,
         "plain.yaml": ARGO.format(body="      container: {image: alpine}"),
         "uses-shared.yaml": ARGO.format(body="      steps:\n        - - {name: c, templateRef: {name: shared, template: main}}"),
         "uses-broken.yaml": ARGO.format(body="      steps:\n        - - {name: c, templateRef: {name: only-broken, template: main}}"),
